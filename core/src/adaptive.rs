@@ -1,0 +1,324 @@
+//! Loss-driven adaptive batch sampling over a fixed dataset (the seed's
+//! `AdaptiveBatchSampler(dataset_size, learning_rate)`, after AdaBoost and OHEM).
+//!
+//! Each example `i` has a score `s_i` [initially 1], fed by the losses of the
+//! batches it appears in:
+//! - [`AdaptiveMode::Ema`]: `s_i <- (1 - lr) s_i + lr * loss_i` (momentum smoothing);
+//! - [`AdaptiveMode::AdaBoost`]: `s_i <- clip(s_i * exp(lr * (loss_i - mean)), min, max)`,
+//!   `mean` over the update's batch;
+//! - [`AdaptiveMode::Ohem`]: scores as in EMA; a batch keeps the `B` highest
+//!   scores of a uniformly drawn pool of `pool_factor * B` distinct candidates
+//!   (Shrivastava et al. 2016), with weights 1.
+//!
+//! EMA and AdaBoost sample `P_i = (1 - gamma) s_i^alpha / sum_k s_k^alpha + gamma / N`
+//! (gamma: the uniform floor, so no example starves), stratified over `[0, 1)`,
+//! with importance weights `(N P_i)^-beta / max_j (N P_j)^-beta` in `(0, 1]`,
+//! the max over the whole dataset. If every score is 0 the sampler is uniform.
+//!
+//! # Cost
+//! `update_weights` O(B log N); a batch O(B log N) (OHEM: O(pool log pool));
+//! memory per example: 8 bytes of score, about 24 of tree, 4 of permutation.
+
+use crate::error::{check_len, ensure, Error, Result};
+use crate::per::is_weight;
+use crate::rng::{below, unit_f64, DefaultRng};
+use crate::storage::{check_fits, filled, Buffer, Storage};
+use crate::tree::SumTree;
+use rand_core::{RngCore, SeedableRng};
+
+/// How losses move the sampling distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum AdaptiveMode {
+    /// Exponential moving average of each example's loss.
+    #[default]
+    Ema,
+    /// Multiplicative, AdaBoost-style re-weighting, clipped.
+    AdaBoost,
+    /// Online hard example mining: top-B of a uniform candidate pool.
+    Ohem,
+}
+
+/// Configuration of an [`AdaptiveBatchSampler`]; build with
+/// [`AdaptiveConfig::new`] and struct-update syntax.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct AdaptiveConfig {
+    /// Number of examples N, at least 1.
+    pub dataset_size: usize,
+    /// Step size `lr` of the score update, in `(0, 1]`. [0.1]
+    pub learning_rate: f64,
+    /// The update rule and selection. [Ema]
+    pub mode: AdaptiveMode,
+    /// Exponent applied to scores, in `[0, 1]`. [1.0]
+    pub alpha: f64,
+    /// Uniform floor `gamma`, in `[0, 1]`. [0.1]
+    pub uniform_floor: f64,
+    /// Importance-weight exponent, in `[0, 1]` (1: unbiased, 0: no correction). [0.5]
+    pub beta: f64,
+    /// Score of an example never seen in an update, finite and `> 0`. [1.0]
+    pub initial_score: f64,
+    /// AdaBoost: smallest score, `> 0`. [1e-3]
+    pub min_score: f64,
+    /// AdaBoost: largest score, `> min_score`, finite. [1e3]
+    pub max_score: f64,
+    /// OHEM: candidate pool size as a multiple of the batch, at least 1. [4]
+    pub pool_factor: usize,
+    /// Seed of the sampler's own generator. [0]
+    pub seed: u64,
+}
+
+impl AdaptiveConfig {
+    /// The seed's `AdaptiveBatchSampler(dataset_size, learning_rate)`, EMA mode.
+    pub fn new(dataset_size: usize, learning_rate: f64) -> Self {
+        AdaptiveConfig {
+            dataset_size,
+            learning_rate,
+            mode: AdaptiveMode::Ema,
+            alpha: 1.0,
+            uniform_floor: 0.1,
+            beta: 0.5,
+            initial_score: 1.0,
+            min_score: 1e-3,
+            max_score: 1e3,
+            pool_factor: 4,
+            seed: 0,
+        }
+    }
+
+    /// Checks every field; see the field docs for the ranges.
+    pub fn validate(&self) -> Result<()> {
+        let unit = |x: f64| (0.0..=1.0).contains(&x);
+        ensure(self.dataset_size >= 1, "dataset_size", "at least 1")?;
+        ensure(self.dataset_size <= u32::MAX as usize, "dataset_size", "at most 2^32 - 1")?;
+        ensure(self.learning_rate > 0.0 && self.learning_rate <= 1.0, "learning_rate", "in (0, 1]")?;
+        ensure(unit(self.alpha), "alpha", "in [0, 1]")?;
+        ensure(unit(self.uniform_floor), "uniform_floor", "in [0, 1]")?;
+        ensure(unit(self.beta), "beta", "in [0, 1]")?;
+        ensure(self.initial_score.is_finite() && self.initial_score > 0.0, "initial_score", "finite and > 0")?;
+        ensure(self.min_score.is_finite() && self.min_score > 0.0, "min_score", "finite and > 0")?;
+        ensure(self.max_score.is_finite() && self.max_score > self.min_score, "max_score", "finite and > min_score")?;
+        ensure(self.pool_factor >= 1, "pool_factor", "at least 1")
+    }
+}
+
+/// Loss-driven batch sampler over `dataset_size` examples.
+///
+/// The seed's interface, one to one:
+/// ```
+/// use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveConfig};
+/// use adasample::storage::Heap;
+///
+/// let mut sampler: AdaptiveBatchSampler<Heap> = AdaptiveBatchSampler::new(AdaptiveConfig::new(1000, 0.1))?;
+/// let (indices, importance_weights) = sampler.sample(32)?;
+/// let losses: Vec<f64> = indices.iter().map(|&i| (i % 7) as f64).collect();
+/// sampler.update_weights(&indices, &losses)?;
+/// assert_eq!(importance_weights.len(), 32);
+/// # Ok::<(), adasample::Error>(())
+/// ```
+pub struct AdaptiveBatchSampler<S: Storage> {
+    pub(crate) config: AdaptiveConfig,
+    pub(crate) scores: S::F64,
+    /// `s_i^alpha`.
+    pub(crate) tree: SumTree<S>,
+    /// A permutation of `0..N`, the OHEM pool's scratch (partial Fisher-Yates).
+    pub(crate) perm: S::U32,
+    pub(crate) rng: DefaultRng,
+}
+
+impl<S: Storage> Clone for AdaptiveBatchSampler<S> {
+    fn clone(&self) -> Self {
+        AdaptiveBatchSampler {
+            config: self.config,
+            scores: self.scores.clone(),
+            tree: self.tree.clone(),
+            perm: self.perm.clone(),
+            rng: self.rng.clone(),
+        }
+    }
+}
+
+impl<S: Storage> PartialEq for AdaptiveBatchSampler<S> {
+    fn eq(&self, other: &Self) -> bool {
+        self.config == other.config && self.scores == other.scores && self.perm == other.perm && self.rng == other.rng
+    }
+}
+
+impl<S: Storage> core::fmt::Debug for AdaptiveBatchSampler<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AdaptiveBatchSampler").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl<S: Storage> AdaptiveBatchSampler<S> {
+    /// A sampler with every score at `initial_score` (uniform at first).
+    /// Errors: [`Error::InvalidConfig`], [`Error::StorageTooSmall`].
+    pub fn new(config: AdaptiveConfig) -> Result<Self> {
+        config.validate()?;
+        let n = config.dataset_size;
+        check_fits::<S>(n)?;
+        let mut tree = SumTree::new(n)?;
+        let mass = libm::pow(config.initial_score, config.alpha);
+        for i in 0..n {
+            tree.write(i, mass);
+        }
+        let mut perm = S::U32::empty();
+        for i in 0..n as u32 {
+            perm.push(i).map_err(|_| Error::StorageTooSmall { needed: n, available: i as usize })?;
+        }
+        Ok(AdaptiveBatchSampler {
+            config,
+            scores: filled(n, config.initial_score)?,
+            tree,
+            perm,
+            rng: DefaultRng::seed_from_u64(config.seed),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AdaptiveConfig {
+        &self.config
+    }
+
+    /// The scores `s_i`, in example order.
+    pub fn scores(&self) -> &[f64] {
+        self.scores.as_ref()
+    }
+
+    /// `P_i` of example `i` for EMA and AdaBoost; for OHEM the candidate pool's
+    /// uniform `1/N` (OHEM's top-B selection has no closed form).
+    pub fn probability(&self, i: usize) -> Result<f64> {
+        self.tree.check_index(i)?;
+        Ok(self.mixture_probability(self.tree.leaves()[i]))
+    }
+
+    /// Writes `P_i` of every example into `out` (length N).
+    pub fn probabilities_into(&self, out: &mut [f64]) -> Result<()> {
+        check_len(self.config.dataset_size, out.len())?;
+        for (o, &t) in out.iter_mut().zip(self.tree.leaves()) {
+            *o = self.mixture_probability(t);
+        }
+        Ok(())
+    }
+
+    /// Samples a batch of `indices.len()` examples with the sampler's own
+    /// generator; see [`sample_with`](Self::sample_with).
+    pub fn sample_into(&mut self, indices: &mut [usize], weights: &mut [f64]) -> Result<()> {
+        let mut rng = self.rng.clone();
+        self.sample_with(&mut rng, indices, weights)?;
+        self.rng = rng;
+        Ok(())
+    }
+
+    /// Samples a batch of `indices.len()` examples using `rng`, writing their
+    /// importance weights into `weights`. Errors, with nothing changed:
+    /// [`Error::LengthMismatch`]; OHEM: [`Error::BatchTooLarge`] when the batch
+    /// exceeds N.
+    pub fn sample_with<R: RngCore + ?Sized>(&mut self, rng: &mut R, indices: &mut [usize], weights: &mut [f64]) -> Result<()> {
+        check_len(indices.len(), weights.len())?;
+        let n = self.config.dataset_size;
+        if self.config.mode == AdaptiveMode::Ohem {
+            if indices.len() > n {
+                return Err(Error::BatchTooLarge { requested: indices.len(), available: n });
+            }
+            return Ok(self.ohem(rng, indices, weights));
+        }
+        let total = self.tree.total();
+        let gamma = if total > 0.0 { self.config.uniform_floor } else { 1.0 };
+        let segments = indices.len();
+        for (j, idx) in indices.iter_mut().enumerate() {
+            let v = (j as f64 + unit_f64(rng)) / segments as f64;
+            *idx = if v < gamma {
+                ((v / gamma * n as f64) as usize).min(n - 1)
+            } else {
+                // v in [gamma, 1): map onto [0, total) of the score tree.
+                let u = (v - gamma) / (1.0 - gamma) * total;
+                self.tree.find(if u < total { u } else { f64::from_bits(total.to_bits() - 1) })?
+            };
+        }
+        let p_min = self.min_probability();
+        for (w, &i) in weights.iter_mut().zip(indices.iter()) {
+            *w = is_weight(p_min, self.mixture_probability(self.tree.leaves()[i]), self.config.beta);
+        }
+        Ok(())
+    }
+
+    /// The seed's `sample(batch_size) -> (indices, importance_weights)` (feature `alloc`).
+    #[cfg(feature = "alloc")]
+    pub fn sample(&mut self, batch_size: usize) -> Result<(alloc::vec::Vec<usize>, alloc::vec::Vec<f64>)> {
+        let mut indices = alloc::vec![0; batch_size];
+        let mut weights = alloc::vec![0.0; batch_size];
+        self.sample_into(&mut indices, &mut weights)?;
+        Ok((indices, weights))
+    }
+
+    /// Feeds back the losses of a batch. Losses must be finite and `>= 0`.
+    /// Errors, with nothing changed: [`Error::LengthMismatch`],
+    /// [`Error::IndexOutOfRange`], [`Error::InvalidArgument`] naming `loss`.
+    pub fn update_weights(&mut self, indices: &[usize], losses: &[f64]) -> Result<()> {
+        check_len(indices.len(), losses.len())?;
+        for (k, (&i, &loss)) in indices.iter().zip(losses).enumerate() {
+            self.tree.check_index(i)?;
+            if !(loss.is_finite() && loss >= 0.0) {
+                return Err(Error::InvalidArgument { name: "loss", position: k, value: loss });
+            }
+        }
+        let c = self.config;
+        let mean = losses.iter().sum::<f64>() / losses.len().max(1) as f64;
+        for (&i, &loss) in indices.iter().zip(losses) {
+            let s = self.scores.as_ref()[i];
+            let s = match c.mode {
+                AdaptiveMode::Ema | AdaptiveMode::Ohem => (1.0 - c.learning_rate) * s + c.learning_rate * loss,
+                AdaptiveMode::AdaBoost => {
+                    // In log space, so a large loss gap clips instead of overflowing.
+                    let log_s = libm::log(s) + c.learning_rate * (loss - mean);
+                    libm::exp(log_s.clamp(libm::log(c.min_score), libm::log(c.max_score))).clamp(c.min_score, c.max_score)
+                }
+            };
+            self.scores.as_mut()[i] = s;
+            self.tree.write(i, libm::pow(s, c.alpha));
+        }
+        Ok(())
+    }
+
+    fn mixture_probability(&self, t: f64) -> f64 {
+        let n = self.config.dataset_size as f64;
+        let total = self.tree.total();
+        if self.config.mode == AdaptiveMode::Ohem || total <= 0.0 {
+            return 1.0 / n;
+        }
+        let gamma = self.config.uniform_floor;
+        (1.0 - gamma) * (t / total) + gamma / n
+    }
+
+    /// The smallest `P_j` over examples that can be drawn.
+    fn min_probability(&self) -> f64 {
+        let all_nonzero = self.tree.nonzero() == self.config.dataset_size;
+        let t_min = match self.tree.min() {
+            Some(m) if all_nonzero || self.config.uniform_floor == 0.0 => m,
+            _ => 0.0,
+        };
+        self.mixture_probability(t_min)
+    }
+
+    fn ohem<R: RngCore + ?Sized>(&mut self, rng: &mut R, indices: &mut [usize], weights: &mut [f64]) {
+        let n = self.config.dataset_size;
+        let pool = indices.len().saturating_mul(self.config.pool_factor).min(n);
+        let perm = self.perm.as_mut();
+        for k in 0..pool {
+            let j = k + below(rng, n - k);
+            perm.swap(k, j);
+        }
+        let scores = self.scores.as_ref();
+        let candidates = &mut perm[..pool];
+        // Highest score first, ties by lower index: a total order, so the
+        // result does not depend on the sort algorithm.
+        candidates.sort_unstable_by(|&a, &b| {
+            scores[b as usize].total_cmp(&scores[a as usize]).then(a.cmp(&b))
+        });
+        for (k, (idx, w)) in indices.iter_mut().zip(weights.iter_mut()).enumerate() {
+            *idx = candidates[k] as usize;
+            *w = 1.0;
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! # adasample
+//!
+//! Adaptive data sampling for training loops, in one `no_std` core:
+//!
+//! | module | what |
+//! |---|---|
+//! | [`tree`] | [`SumTree`](tree::SumTree): sum + min tree, stratified batch sampling |
+//! | [`per`] | proportional and rank-based prioritized experience replay |
+//! | [`adaptive`] | loss-driven batch sampling: EMA, AdaBoost and OHEM modes |
+//! | [`reward`] | reward-weighted sampling (RWR / AWR weights) |
+//! | [`iw`] | importance weights for iw-SFT (Qin & Springenberg 2025) |
+//! | [`schedule`] | constant, linear and cosine schedules |
+//! | [`storage`] | heap (`Vec`) or fixed (`heapless`) storage, one implementation |
+//! | [`rng`] | the default generator and exact float conversions |
+//! | [`error`] | the one error enum |
+//!
+//! Every fallible call returns [`Result`]; inputs are validated before any state
+//! changes, and no input can make a public call panic. Given the same seed and
+//! calls, results are bit-identical on x86_64, wasm32 and thumbv7em (all float
+//! functions come from `libm`, all random floats from exact integer conversions).
+//!
+//! Features: `alloc` (default; `Vec` storage and the `Vec`-returning
+//! conveniences), `std` (nothing more yet than `alloc`), `serde` (snapshots:
+//! `snapshot()` / `restore()` on every sampler, and serde impls of the configs).
+//!
+//! ```
+//! use adasample::per::{PerConfig, PrioritizedReplayBuffer};
+//! use adasample::storage::Heap;
+//!
+//! let mut replay: PrioritizedReplayBuffer<&str, Heap> = PrioritizedReplayBuffer::new(PerConfig::new(4))?;
+//! replay.add("a")?;
+//! replay.add("b")?;
+//! let batch = replay.sample(2)?;
+//! replay.update_priorities(&batch.indices, &[0.5, 2.0])?;
+//! # Ok::<(), adasample::Error>(())
+//! ```
+#![cfg_attr(not(test), no_std)]
+#![deny(missing_docs, missing_debug_implementations)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+pub mod adaptive;
+pub mod error;
+pub mod iw;
+mod order;
+pub mod per;
+pub mod reward;
+pub mod rng;
+pub mod schedule;
+#[cfg(feature = "serde")]
+pub mod snapshot;
+pub mod storage;
+pub mod tree;
+
+pub use error::{Error, Result};
+pub use rng::DefaultRng;

@@ -1,0 +1,593 @@
+//! Prioritized experience replay (Schaul et al. 2016), proportional and
+//! rank-based, over a ring buffer of items.
+//!
+//! # The math (defaults in brackets)
+//! - Proportional: stored priority `p_i = (|delta_i| + eps)^alpha` [alpha 0.6,
+//!   eps 1e-6]; alpha is applied once, here, and nowhere else.
+//! - Rank-based: `p_i = rank(i)^-alpha` [alpha 0.7], rank 1 = largest `|delta|`
+//!   (ties: lower slot first). Drawn by strata of equal probability mass.
+//! - `P(i) = p_i / sum_k p_k`. A new item gets the largest raw priority
+//!   `|delta|` seen so far (1.0 before any update), or the one given to
+//!   [`PrioritizedReplayBuffer::add_with_priority`].
+//! - Importance weights `w_i = (N P(i))^-beta / max_j (N P(j))^-beta`, which
+//!   simplifies to `(p_min / p_i)^beta`: in `(0, 1]`, the max taken over the
+//!   whole buffer ([`Normalization::Global`], the paper's) or over the batch
+//!   ([`Normalization::Batch`]), never mixed.
+//! - beta follows a linear schedule from `beta` [0.4; rank 0.5] to `beta_final`
+//!   [1.0] over `beta_steps` calls of `sample` [0: constant beta].
+//!
+//! # Guarantees
+//! - A batch never holds an empty slot or one of zero priority.
+//! - Every key returned by `sample` carries its slot's generation; an update for
+//!   a slot overwritten since is skipped and counted, never applied to the new item.
+//! - Every call validates all of its input before changing anything.
+//! - With [`PerConfig::without_replacement`] a batch holds distinct items, drawn
+//!   by successive draws (not stratified); the reported `P(i)` is then the
+//!   first-draw probability, which is what the weights use.
+//!
+//! # Cost
+//! `add` and each update O(log n) (rank: O(log n) expected, a treap);
+//! a batch of B O(B log n); memory per slot: the item, 8 bytes of raw priority,
+//! 4 of generation, about 24 of tree (rank: 12 more for the treap).
+
+use crate::error::{check_len, check_priority, ensure, Error, Result};
+use crate::order::{by_priority, RankOrder};
+use crate::rng::DefaultRng;
+use crate::schedule::Schedule;
+use crate::storage::{check_fits, Buffer, Storage};
+use crate::tree::SumTree;
+use rand_core::{RngCore, SeedableRng};
+
+/// Proportional or rank-based prioritization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum PerKind {
+    /// `p_i = (|delta_i| + eps)^alpha`.
+    #[default]
+    Proportional,
+    /// `p_i = rank(i)^-alpha`.
+    Rank,
+}
+
+/// Which maximum the importance weights are divided by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Normalization {
+    /// Over the whole buffer (the paper's choice): the weight of an item does
+    /// not depend on what else is in its batch.
+    #[default]
+    Global,
+    /// Over the batch: the largest weight of each batch is exactly 1.
+    Batch,
+}
+
+/// Configuration of a [`PrioritizedReplayBuffer`]. Build it with
+/// [`PerConfig::new`] (proportional defaults) or [`PerConfig::rank`] and
+/// struct-update syntax.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct PerConfig {
+    /// Number of slots of the ring buffer, at least 1.
+    pub capacity: usize,
+    /// Prioritization exponent in `[0, 1]` (0: uniform). [0.6; rank 0.7]
+    pub alpha: f64,
+    /// Importance-sampling exponent at the first `sample`, in `[0, 1]`. [0.4; rank 0.5]
+    pub beta: f64,
+    /// beta after `beta_steps` samples, in `[0, 1]`. [1.0]
+    pub beta_final: f64,
+    /// Number of `sample` calls over which beta moves linearly to `beta_final`;
+    /// 0 keeps beta constant. [0]
+    pub beta_steps: u64,
+    /// Added to `|delta|` before the exponent, finite and `>= 0`. [1e-6]
+    pub epsilon: f64,
+    /// Seed of the buffer's own generator. [0]
+    pub seed: u64,
+    /// Proportional or rank-based. [Proportional]
+    pub kind: PerKind,
+    /// Draw distinct items within a batch. [false]
+    pub without_replacement: bool,
+    /// Importance-weight normalisation. [Global]
+    pub normalization: Normalization,
+}
+
+impl PerConfig {
+    /// Proportional PER with the paper's defaults: alpha 0.6, beta 0.4.
+    pub fn new(capacity: usize) -> Self {
+        PerConfig {
+            capacity,
+            alpha: 0.6,
+            beta: 0.4,
+            beta_final: 1.0,
+            beta_steps: 0,
+            epsilon: 1e-6,
+            seed: 0,
+            kind: PerKind::Proportional,
+            without_replacement: false,
+            normalization: Normalization::Global,
+        }
+    }
+
+    /// Rank-based PER with the paper's defaults: alpha 0.7, beta 0.5.
+    pub fn rank(capacity: usize) -> Self {
+        PerConfig { alpha: 0.7, beta: 0.5, kind: PerKind::Rank, ..Self::new(capacity) }
+    }
+
+    /// The beta schedule this config describes.
+    pub fn beta_schedule(&self) -> Schedule {
+        if self.beta_steps == 0 {
+            Schedule::Constant(self.beta)
+        } else {
+            Schedule::Linear { start: self.beta, end: self.beta_final, steps: self.beta_steps }
+        }
+    }
+
+    /// Checks every field; see the field docs for the ranges.
+    pub fn validate(&self) -> Result<()> {
+        ensure(self.capacity >= 1, "capacity", "at least 1")?;
+        ensure(self.capacity <= u32::MAX as usize, "capacity", "at most 2^32 - 1")?;
+        ensure(in_unit(self.alpha), "alpha", "in [0, 1]")?;
+        ensure(in_unit(self.beta), "beta", "in [0, 1]")?;
+        ensure(in_unit(self.beta_final), "beta_final", "in [0, 1]")?;
+        ensure(self.epsilon.is_finite() && self.epsilon >= 0.0, "epsilon", "finite and >= 0")
+    }
+}
+
+/// The normalised importance weight `(N P)^-beta / (N P_min)^-beta`, written
+/// as `(p_min / p)^beta`: N and the total cancel, so it is exact to one `pow`.
+pub(crate) fn is_weight(p_min: f64, p: f64, beta: f64) -> f64 {
+    libm::pow(p_min / p, beta)
+}
+
+fn in_unit(x: f64) -> bool {
+    (0.0..=1.0).contains(&x)
+}
+
+/// A slot and the generation of the item it held when it was sampled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Key {
+    /// Slot in the ring buffer, `0..capacity`.
+    pub slot: u32,
+    /// How many times the slot had been overwritten.
+    pub generation: u32,
+}
+
+/// One sampled item: its key, `P(i)` and its importance weight.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Draw {
+    /// The sampled item's key.
+    pub key: Key,
+    /// Probability `P(i)` of drawing this item (first-draw probability without replacement).
+    pub probability: f64,
+    /// Importance-sampling weight in `(0, 1]`.
+    pub weight: f64,
+}
+
+/// What an update did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UpdateReport {
+    /// Entries applied.
+    pub applied: usize,
+    /// Entries skipped because their slot was overwritten after sampling.
+    pub stale: usize,
+}
+
+/// A sampled batch (feature `alloc`): the seed's `(batch, weights, indices)`.
+#[cfg(feature = "alloc")]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch<'a, T> {
+    /// The items, borrowed from the buffer.
+    pub items: alloc::vec::Vec<&'a T>,
+    /// Importance weights in `(0, 1]`.
+    pub weights: alloc::vec::Vec<f64>,
+    /// Keys to pass back to `update_priorities`.
+    pub indices: alloc::vec::Vec<Key>,
+    /// `P(i)` of each item.
+    pub probabilities: alloc::vec::Vec<f64>,
+}
+
+/// Prioritized replay over a ring buffer of `capacity` items of type `T`.
+///
+/// The seed's Python interface maps one to one:
+/// `PrioritizedReplayBuffer(capacity=10000, alpha=0.6, beta=0.4)`,
+/// `add(transition)`, `batch, weights, indices = sample(32)`,
+/// `update_priorities(indices, td_errors)`:
+///
+/// ```
+/// use adasample::per::{Batch, PerConfig, PrioritizedReplayBuffer};
+/// use adasample::storage::Heap;
+///
+/// #[derive(Clone)]
+/// struct Transition { state: [f32; 4], action: u8, reward: f32, next_state: [f32; 4], done: bool }
+///
+/// let mut replay: PrioritizedReplayBuffer<Transition, Heap> =
+///     PrioritizedReplayBuffer::new(PerConfig { alpha: 0.6, beta: 0.4, ..PerConfig::new(10_000) })?;
+/// for t in 0..100 {
+///     let s = [t as f32; 4];
+///     replay.add(Transition { state: s, action: 0, reward: 1.0, next_state: s, done: false })?;
+/// }
+///
+/// let Batch { items: batch, weights, indices, .. } = replay.sample(32)?;
+/// let td_errors: Vec<f64> = batch.iter().map(|t| t.reward as f64 - 0.5).collect();
+/// assert!(weights.iter().all(|&w| w > 0.0 && w <= 1.0));
+/// let report = replay.update_priorities(&indices, &td_errors)?;
+/// assert_eq!(report.applied, 32);
+/// # Ok::<(), adasample::Error>(())
+/// ```
+///
+/// Without an allocator: fixed storage and a caller-provided output slice.
+/// ```
+/// use adasample::per::{Draw, PerConfig, PrioritizedReplayBuffer};
+/// use adasample::storage::Fixed;
+///
+/// let mut replay: PrioritizedReplayBuffer<u16, Fixed<256>> =
+///     PrioritizedReplayBuffer::new(PerConfig::rank(256))?;
+/// for x in 0..300u16 {
+///     replay.add(x)?; // the ring overwrites the oldest slots
+/// }
+/// let mut draws = [Draw::default(); 8];
+/// replay.sample_into(&mut draws)?;
+/// let first = replay.get(draws[0].key).copied();
+/// assert!(first.is_some());
+/// # Ok::<(), adasample::Error>(())
+/// ```
+pub struct PrioritizedReplayBuffer<T, S: Storage> {
+    pub(crate) config: PerConfig,
+    /// Proportional: leaf = slot, value `p_i`. Rank: leaf = rank - 1, value `rank^-alpha`.
+    pub(crate) tree: SumTree<S>,
+    /// `|delta|` per slot (the rank key, and the source of `p_i`).
+    pub(crate) raw: S::F64,
+    pub(crate) generations: S::U32,
+    pub(crate) items: S::Items<T>,
+    pub(crate) order: Option<RankOrder<S>>,
+    pub(crate) next: usize,
+    pub(crate) max_raw: f64,
+    pub(crate) step: u64,
+    pub(crate) rng: DefaultRng,
+}
+
+impl<T: Clone, S: Storage> Clone for PrioritizedReplayBuffer<T, S>
+where
+    S::Items<T>: Clone,
+{
+    fn clone(&self) -> Self {
+        PrioritizedReplayBuffer {
+            config: self.config,
+            tree: self.tree.clone(),
+            raw: self.raw.clone(),
+            generations: self.generations.clone(),
+            items: self.items.clone(),
+            order: self.order.clone(),
+            next: self.next,
+            max_raw: self.max_raw,
+            step: self.step,
+            rng: self.rng.clone(),
+        }
+    }
+}
+
+impl<T, S: Storage> core::fmt::Debug for PrioritizedReplayBuffer<T, S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PrioritizedReplayBuffer")
+            .field("config", &self.config)
+            .field("len", &self.len())
+            .field("total_priority", &self.tree.total())
+            .field("step", &self.step)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
+    /// An empty buffer. Errors: [`Error::InvalidConfig`] naming the bad field,
+    /// [`Error::StorageTooSmall`] when `Fixed` storage cannot hold `capacity`.
+    pub fn new(config: PerConfig) -> Result<Self> {
+        config.validate()?;
+        check_fits::<S>(config.capacity)?;
+        Ok(PrioritizedReplayBuffer {
+            config,
+            tree: SumTree::new(config.capacity)?,
+            raw: S::F64::empty(),
+            generations: S::U32::empty(),
+            items: S::Items::<T>::empty(),
+            order: match config.kind {
+                PerKind::Rank => Some(RankOrder::new(config.capacity)?),
+                PerKind::Proportional => None,
+            },
+            next: 0,
+            max_raw: 1.0,
+            step: 0,
+            rng: DefaultRng::seed_from_u64(config.seed),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PerConfig {
+        &self.config
+    }
+
+    /// Number of items stored (N in the formulas).
+    pub fn len(&self) -> usize {
+        self.items.as_ref().len()
+    }
+
+    /// True before the first `add`.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of slots.
+    pub fn capacity(&self) -> usize {
+        self.config.capacity
+    }
+
+    /// The beta the next `sample` will use.
+    pub fn beta(&self) -> f64 {
+        self.config.beta_schedule().value(self.step)
+    }
+
+    /// Number of `sample` calls so far (the schedule's step).
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// Sum of the stored priorities `p_i` (for sharded sampling: pick a shard
+    /// with probability `total_s / sum`).
+    pub fn total_priority(&self) -> f64 {
+        self.tree.total()
+    }
+
+    /// The smallest stored priority `p_i` (for a global weight normaliser across
+    /// shards); `None` when empty.
+    pub fn min_priority(&self) -> Option<f64> {
+        self.tree.min()
+    }
+
+    /// The largest raw priority `|delta|` seen so far: what a new item gets.
+    pub fn max_raw_priority(&self) -> f64 {
+        self.max_raw
+    }
+
+    /// The item under `key`, if the slot still holds that generation.
+    pub fn get(&self, key: Key) -> Option<&T> {
+        let s = key.slot as usize;
+        if self.generations.as_ref().get(s) == Some(&key.generation) {
+            self.items.as_ref().get(s)
+        } else {
+            None
+        }
+    }
+
+    /// The current key of `slot`; `None` for a slot never written.
+    pub fn key(&self, slot: usize) -> Option<Key> {
+        self.generations.as_ref().get(slot).map(|&generation| Key { slot: slot as u32, generation })
+    }
+
+    /// `P(i)` of the item under `key` now; `None` if the key is stale or empty.
+    pub fn probability(&self, key: Key) -> Option<f64> {
+        self.get(key)?;
+        let p = self.tree.get(self.position_of(key.slot as usize)?).ok()?;
+        Some(p / self.tree.total())
+    }
+
+    /// The raw priorities `|delta|` of all slots, in slot order.
+    pub fn raw_priorities(&self) -> &[f64] {
+        self.raw.as_ref()
+    }
+
+    /// Adds an item with the largest raw priority seen so far. Returns its key.
+    pub fn add(&mut self, item: T) -> Result<Key> {
+        self.insert(item, self.max_raw)
+    }
+
+    /// Adds an item with raw priority `priority` (like a `|TD error|`), transformed
+    /// as in [`update_priorities`](Self::update_priorities). Errors:
+    /// [`Error::InvalidPriority`] for NaN, infinite or negative (nothing added).
+    pub fn add_with_priority(&mut self, item: T, priority: f64) -> Result<Key> {
+        check_priority(0, priority)?;
+        self.insert(item, priority)
+    }
+
+    fn insert(&mut self, item: T, raw: f64) -> Result<Key> {
+        let slot = self.next;
+        let len = self.len();
+        if slot == len {
+            // Filling: every buffer grows by one. Capacity was checked against
+            // the storage in `new`, so these pushes fit.
+            let full = Error::StorageTooSmall { needed: len + 1, available: len };
+            self.items.push(item).map_err(|_| full)?;
+            self.raw.push(raw).map_err(|_| full)?;
+            self.generations.push(0).map_err(|_| full)?;
+            if self.order.is_some() {
+                // The new rank position's mass depends only on the position.
+                self.tree.write(len, self.rank_mass(len + 1));
+            }
+        } else {
+            if let Some(order) = self.order.as_mut() {
+                order.remove(slot as u32, &by_priority(self.raw.as_ref()));
+            }
+            self.items.as_mut()[slot] = item;
+            self.raw.as_mut()[slot] = raw;
+            let g = &mut self.generations.as_mut()[slot];
+            *g = g.wrapping_add(1);
+        }
+        if let Some(order) = self.order.as_mut() {
+            order.insert(slot as u32, &by_priority(self.raw.as_ref()));
+        } else {
+            self.tree.write(slot, self.transform(raw));
+        }
+        self.max_raw = self.max_raw.max(raw);
+        self.next = (slot + 1) % self.config.capacity;
+        Ok(Key { slot: slot as u32, generation: self.generations.as_ref()[slot] })
+    }
+
+    /// Updates priorities from TD errors (their magnitudes are used; the sign is
+    /// ignored). Keys whose slot was overwritten since sampling are skipped and
+    /// counted. Errors, with nothing changed: [`Error::LengthMismatch`],
+    /// [`Error::IndexOutOfRange`] for a slot never written,
+    /// [`Error::InvalidPriority`] for a NaN or infinite TD error.
+    pub fn update_priorities(&mut self, indices: &[Key], td_errors: &[f64]) -> Result<UpdateReport> {
+        check_len(indices.len(), td_errors.len())?;
+        let len = self.len();
+        for (k, (key, &td)) in indices.iter().zip(td_errors).enumerate() {
+            if key.slot as usize >= len {
+                return Err(Error::IndexOutOfRange { index: key.slot as usize, len });
+            }
+            if !td.is_finite() {
+                return Err(Error::InvalidPriority { position: k, value: td });
+            }
+        }
+        let mut report = UpdateReport::default();
+        for (key, &td) in indices.iter().zip(td_errors) {
+            let slot = key.slot as usize;
+            if self.generations.as_ref()[slot] != key.generation {
+                report.stale += 1;
+                continue;
+            }
+            let raw = libm::fabs(td);
+            if let Some(order) = self.order.as_mut() {
+                order.remove(key.slot, &by_priority(self.raw.as_ref()));
+                self.raw.as_mut()[slot] = raw;
+                order.insert(key.slot, &by_priority(self.raw.as_ref()));
+            } else {
+                self.raw.as_mut()[slot] = raw;
+                self.tree.write(slot, self.transform(raw));
+            }
+            self.max_raw = self.max_raw.max(raw);
+            report.applied += 1;
+        }
+        Ok(report)
+    }
+
+    /// Samples `out.len()` items with the buffer's own generator; see
+    /// [`sample_with`](Self::sample_with).
+    pub fn sample_into(&mut self, out: &mut [Draw]) -> Result<()> {
+        let mut rng = self.rng.clone();
+        self.sample_with(&mut rng, out)?;
+        self.rng = rng;
+        Ok(())
+    }
+
+    /// Samples `out.len()` items using `rng`, writing keys, `P(i)` and weights,
+    /// and advances the beta schedule by one step. Proportional batches are
+    /// stratified over the total priority, rank batches over the rank mass.
+    ///
+    /// Errors, with nothing changed (the schedule does not advance):
+    /// [`Error::Empty`] when there is nothing to draw; [`Error::BatchTooLarge`]
+    /// without replacement when `out.len()` exceeds the items of non-zero priority.
+    pub fn sample_with<R: RngCore + ?Sized>(&mut self, rng: &mut R, out: &mut [Draw]) -> Result<()> {
+        let total = self.tree.total();
+        if self.is_empty() || total <= 0.0 {
+            return Err(Error::Empty);
+        }
+        if self.config.without_replacement && out.len() > self.tree.nonzero() {
+            return Err(Error::BatchTooLarge { requested: out.len(), available: self.tree.nonzero() });
+        }
+        if self.config.without_replacement {
+            // Successive draws, each removing its leaf; the leaves are put back
+            // after, which restores every parent bit for bit.
+            let mut drawn = 0;
+            let mut result = Ok(());
+            for d in out.iter_mut() {
+                match self.tree.sample(rng) {
+                    Ok(pos) => {
+                        d.probability = self.tree.leaves()[pos];
+                        d.key.slot = pos as u32;
+                        self.tree.write(pos, 0.0);
+                        drawn += 1;
+                    }
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+            for d in out[..drawn].iter() {
+                self.tree.write(d.key.slot as usize, d.probability);
+            }
+            result?;
+        } else {
+            let segments = out.len();
+            for (j, d) in out.iter_mut().enumerate() {
+                let pos = self.tree.draw_in_segment(rng, j, segments, total);
+                d.key.slot = pos as u32;
+                d.probability = self.tree.leaves()[pos];
+            }
+        }
+        // Positions -> slots, and weights.
+        let beta = self.beta();
+        let p_min = match self.config.normalization {
+            Normalization::Global => self.tree.min().unwrap_or(1.0),
+            Normalization::Batch => out.iter().map(|d| d.probability).fold(f64::INFINITY, f64::min),
+        };
+        for d in out.iter_mut() {
+            let pos = d.key.slot as usize;
+            let slot = match &self.order {
+                Some(order) => order.select(pos as u32).map_or(pos, |s| s as usize),
+                None => pos,
+            };
+            let p = d.probability;
+            d.key = Key { slot: slot as u32, generation: self.generations.as_ref()[slot] };
+            d.probability = p / total;
+            d.weight = is_weight(p_min, p, beta);
+        }
+        self.step += 1;
+        Ok(())
+    }
+
+    /// The seed's `sample(batch_size) -> (batch, weights, indices)` (feature `alloc`).
+    #[cfg(feature = "alloc")]
+    pub fn sample(&mut self, batch_size: usize) -> Result<Batch<'_, T>> {
+        let mut draws = alloc::vec![Draw::default(); batch_size];
+        self.sample_into(&mut draws)?;
+        let items = self.items.as_ref();
+        Ok(Batch {
+            items: draws.iter().map(|d| &items[d.key.slot as usize]).collect(),
+            weights: draws.iter().map(|d| d.weight).collect(),
+            indices: draws.iter().map(|d| d.key).collect(),
+            probabilities: draws.iter().map(|d| d.probability).collect(),
+        })
+    }
+
+    /// Recomputes the tree (and rank order) from the raw priorities, in slot
+    /// order; used by restore, so the result does not depend on history.
+    #[cfg(feature = "serde")]
+    pub(crate) fn rebuild_priorities(&mut self) {
+        let len = self.len();
+        match self.order.as_mut() {
+            Some(order) => {
+                for slot in 0..len {
+                    order.insert(slot as u32, &by_priority(self.raw.as_ref()));
+                }
+                for pos in 0..len {
+                    let mass = self.rank_mass(pos + 1);
+                    self.tree.leaves_mut()[pos] = mass;
+                }
+            }
+            None => {
+                for slot in 0..len {
+                    let p = self.transform(self.raw.as_ref()[slot]);
+                    self.tree.leaves_mut()[slot] = p;
+                }
+            }
+        }
+        self.tree.rebuild();
+    }
+
+    /// `p = (raw + eps)^alpha`.
+    fn transform(&self, raw: f64) -> f64 {
+        libm::pow(raw + self.config.epsilon, self.config.alpha)
+    }
+
+    /// Mass of 1-based rank `r`: `r^-alpha`.
+    fn rank_mass(&self, r: usize) -> f64 {
+        libm::pow(r as f64, -self.config.alpha)
+    }
+
+    /// The tree leaf holding `slot`'s mass.
+    fn position_of(&self, slot: usize) -> Option<usize> {
+        match &self.order {
+            None => Some(slot),
+            Some(order) => Some(order.rank_of(slot as u32, &by_priority(self.raw.as_ref())) as usize),
+        }
+    }
+}

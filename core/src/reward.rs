@@ -1,0 +1,280 @@
+//! Reward-weighted sampling (RWR, Peters & Schaal 2007; AWR, Peng et al. 2019).
+//!
+//! Rollout rewards `R_i` are pushed in order (indices count pushes from 0). A
+//! sample draws `i` with
+//! `P_i ∝ w_i = min(exp((R_i - mean R) / tau), w_max)`, which without clipping is
+//! the same distribution as `exp((R_i - max R) / tau)`; with
+//! [`RewardConfig::normalize_advantages`] the advantage `R_i - mean` is divided by
+//! the standard deviation first (AWR-style). Everything is computed in log space
+//! (`log w_i = min(a_i / tau, ln w_max)`, shifted by its maximum before `exp`),
+//! so no reward or temperature overflows; a weight below `e^-745` times the
+//! largest rounds to 0 and is never drawn.
+//!
+//! Batches are stratified over the total weight. Each draw also carries an
+//! importance weight `(N P_i)^-beta / max_j (N P_j)^-beta` [beta 0: all 1, since
+//! the point of RWR is the biased distribution; beta 1 undoes it].
+//!
+//! # Cost
+//! `push` O(1); the first `sample` after pushes rebuilds the weights, O(N);
+//! then O(B log N) a batch. Memory: 8 bytes of reward and about 24 of tree per slot.
+
+use crate::error::{check_finite, ensure, Error, Result};
+use crate::per::is_weight;
+use crate::rng::DefaultRng;
+use crate::storage::{check_fits, Buffer, Storage};
+use crate::tree::SumTree;
+use rand_core::{RngCore, SeedableRng};
+
+/// Configuration of a [`RewardWeightedSampler`]; build with
+/// [`RewardConfig::new`] and struct-update syntax.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct RewardConfig {
+    /// The most rewards held, at least 1.
+    pub capacity: usize,
+    /// Temperature `tau`, finite and `> 0`; lower is greedier. [1.0]
+    pub temperature: f64,
+    /// Weight clip `w_max`, finite and `>= 1`. [20]
+    pub max_weight: f64,
+    /// Divide advantages by their standard deviation (AWR). [false]
+    pub normalize_advantages: bool,
+    /// Importance-weight exponent in `[0, 1]`. [0]
+    pub beta: f64,
+    /// Seed of the sampler's own generator. [0]
+    pub seed: u64,
+}
+
+impl RewardConfig {
+    /// Defaults: temperature 1, `w_max` 20, no normalisation, beta 0.
+    pub fn new(capacity: usize) -> Self {
+        RewardConfig { capacity, temperature: 1.0, max_weight: 20.0, normalize_advantages: false, beta: 0.0, seed: 0 }
+    }
+
+    /// Checks every field; see the field docs for the ranges.
+    pub fn validate(&self) -> Result<()> {
+        ensure(self.capacity >= 1, "capacity", "at least 1")?;
+        ensure(self.capacity <= u32::MAX as usize, "capacity", "at most 2^32 - 1")?;
+        ensure(self.temperature.is_finite() && self.temperature > 0.0, "temperature", "finite and > 0")?;
+        ensure(self.max_weight.is_finite() && self.max_weight >= 1.0, "max_weight", "finite and >= 1")?;
+        ensure((0.0..=1.0).contains(&self.beta), "beta", "in [0, 1]")
+    }
+}
+
+/// Writes the RWR/AWR log-weights `log w_i = min(a_i / tau, ln w_max)` of
+/// `rewards` into `out` (same length), `a_i` the advantage over the mean
+/// (divided by the standard deviation when `normalize_advantages`; a zero
+/// deviation leaves the advantages at 0). Errors: [`Error::LengthMismatch`],
+/// [`Error::InvalidArgument`] for a non-finite reward, [`Error::InvalidConfig`].
+///
+/// ```
+/// use adasample::reward::{log_weights, RewardConfig};
+/// let mut lw = [0.0; 3];
+/// log_weights(&RewardConfig::new(3), &[0.0, 1.0, 2.0], &mut lw)?;
+/// assert_eq!(lw, [-1.0, 0.0, 1.0]);
+/// # Ok::<(), adasample::Error>(())
+/// ```
+pub fn log_weights(config: &RewardConfig, rewards: &[f64], out: &mut [f64]) -> Result<()> {
+    config.validate()?;
+    crate::error::check_len(rewards.len(), out.len())?;
+    check_finite("reward", rewards)?;
+    let n = rewards.len().max(1) as f64;
+    // Sum of r / n: cannot overflow for finite rewards.
+    let mean = rewards.iter().map(|r| r / n).sum::<f64>();
+    let scale = if config.normalize_advantages {
+        let var = rewards.iter().map(|r| (r - mean) * (r - mean) / n).sum::<f64>();
+        let sd = libm::sqrt(var);
+        if sd > 0.0 {
+            1.0 / sd
+        } else {
+            0.0
+        }
+    } else {
+        1.0
+    };
+    let cap = libm::log(config.max_weight);
+    for (o, &r) in out.iter_mut().zip(rewards) {
+        // Near f64::MAX, r - mean can overflow (then min() clips +inf) and a zero
+        // scale times inf is NaN: that advantage is 0.
+        let a = (r - mean) * scale / config.temperature;
+        *o = if a.is_nan() { 0.0 } else { a.min(cap) };
+    }
+    Ok(())
+}
+
+/// Samples pushed rollouts with probability increasing in their reward.
+///
+/// ```
+/// use adasample::reward::{RewardConfig, RewardWeightedSampler};
+/// use adasample::storage::Heap;
+///
+/// let mut s: RewardWeightedSampler<Heap> =
+///     RewardWeightedSampler::new(RewardConfig { temperature: 0.5, ..RewardConfig::new(1024) })?;
+/// s.extend(&[0.0, 1.0, 5.0, 2.0])?;
+/// let (indices, weights) = s.sample(16)?;
+/// assert!(indices.iter().filter(|&&i| i == 2).count() > 8); // reward 5 dominates
+/// assert!(weights.iter().all(|&w| w == 1.0)); // beta 0
+/// # Ok::<(), adasample::Error>(())
+/// ```
+pub struct RewardWeightedSampler<S: Storage> {
+    pub(crate) config: RewardConfig,
+    pub(crate) rewards: S::F64,
+    /// `w_i / max_j w_j`, valid when `!dirty`.
+    pub(crate) tree: SumTree<S>,
+    pub(crate) dirty: bool,
+    pub(crate) rng: DefaultRng,
+}
+
+impl<S: Storage> Clone for RewardWeightedSampler<S> {
+    fn clone(&self) -> Self {
+        RewardWeightedSampler {
+            config: self.config,
+            rewards: self.rewards.clone(),
+            tree: self.tree.clone(),
+            dirty: self.dirty,
+            rng: self.rng.clone(),
+        }
+    }
+}
+
+impl<S: Storage> PartialEq for RewardWeightedSampler<S> {
+    fn eq(&self, other: &Self) -> bool {
+        self.config == other.config && self.rewards == other.rewards && self.rng == other.rng
+    }
+}
+
+impl<S: Storage> core::fmt::Debug for RewardWeightedSampler<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RewardWeightedSampler")
+            .field("config", &self.config)
+            .field("len", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Storage> RewardWeightedSampler<S> {
+    /// An empty sampler. Errors: [`Error::InvalidConfig`], [`Error::StorageTooSmall`].
+    pub fn new(config: RewardConfig) -> Result<Self> {
+        config.validate()?;
+        check_fits::<S>(config.capacity)?;
+        Ok(RewardWeightedSampler {
+            config,
+            rewards: S::F64::empty(),
+            tree: SumTree::new(config.capacity)?,
+            dirty: false,
+            rng: DefaultRng::seed_from_u64(config.seed),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RewardConfig {
+        &self.config
+    }
+
+    /// Number of rewards pushed.
+    pub fn len(&self) -> usize {
+        self.rewards.as_ref().len()
+    }
+
+    /// True before the first push.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The rewards, in push order.
+    pub fn rewards(&self) -> &[f64] {
+        self.rewards.as_ref()
+    }
+
+    /// Appends one reward; returns its index. Errors: [`Error::InvalidArgument`]
+    /// for a non-finite reward, [`Error::StorageTooSmall`] when full.
+    pub fn push(&mut self, reward: f64) -> Result<usize> {
+        self.extend(&[reward])?;
+        Ok(self.len() - 1)
+    }
+
+    /// Appends rewards, all or none. Errors as [`push`](Self::push).
+    pub fn extend(&mut self, rewards: &[f64]) -> Result<()> {
+        check_finite("reward", rewards)?;
+        let needed = self.len().saturating_add(rewards.len());
+        if needed > self.config.capacity {
+            return Err(Error::StorageTooSmall { needed, available: self.config.capacity });
+        }
+        for &r in rewards {
+            self.rewards.push(r).map_err(|_| Error::StorageTooSmall { needed, available: self.config.capacity })?;
+        }
+        self.dirty |= !rewards.is_empty();
+        Ok(())
+    }
+
+    /// Removes every reward (the generator keeps its state).
+    pub fn clear(&mut self) {
+        self.rewards.clear();
+        self.tree.clear();
+        self.dirty = false;
+    }
+
+    /// `P_i` of every pushed reward, into `out` (length `len()`).
+    pub fn probabilities_into(&mut self, out: &mut [f64]) -> Result<()> {
+        crate::error::check_len(self.len(), out.len())?;
+        self.refresh();
+        let total = self.tree.total();
+        for (o, &t) in out.iter_mut().zip(self.tree.leaves()) {
+            *o = t / total;
+        }
+        Ok(())
+    }
+
+    /// Samples `indices.len()` rewards with the sampler's own generator, writing
+    /// importance weights into `weights`. Errors: [`Error::Empty`],
+    /// [`Error::LengthMismatch`].
+    pub fn sample_into(&mut self, indices: &mut [usize], weights: &mut [f64]) -> Result<()> {
+        let mut rng = self.rng.clone();
+        self.sample_with(&mut rng, indices, weights)?;
+        self.rng = rng;
+        Ok(())
+    }
+
+    /// As [`sample_into`](Self::sample_into), with a caller's generator.
+    pub fn sample_with<R: RngCore + ?Sized>(&mut self, rng: &mut R, indices: &mut [usize], weights: &mut [f64]) -> Result<()> {
+        crate::error::check_len(indices.len(), weights.len())?;
+        if self.is_empty() {
+            return Err(Error::Empty);
+        }
+        self.refresh();
+        self.tree.sample_stratified(rng, indices)?;
+        let p_min = self.tree.min().unwrap_or(1.0);
+        for (w, &i) in weights.iter_mut().zip(indices.iter()) {
+            *w = is_weight(p_min, self.tree.leaves()[i], self.config.beta);
+        }
+        Ok(())
+    }
+
+    /// `(indices, weights)` of a batch (feature `alloc`).
+    #[cfg(feature = "alloc")]
+    pub fn sample(&mut self, batch_size: usize) -> Result<(alloc::vec::Vec<usize>, alloc::vec::Vec<f64>)> {
+        let mut indices = alloc::vec![0; batch_size];
+        let mut weights = alloc::vec![0.0; batch_size];
+        self.sample_into(&mut indices, &mut weights)?;
+        Ok((indices, weights))
+    }
+
+    /// Recomputes the tree from the rewards if any were pushed since the last time.
+    fn refresh(&mut self) {
+        if !self.dirty {
+            return;
+        }
+        let n = self.len();
+        {
+            let leaves = self.tree.leaves_mut();
+            // Rewards were checked finite and the config valid, so this cannot fail.
+            if log_weights(&self.config, self.rewards.as_ref(), &mut leaves[..n]).is_ok() {
+                let top = leaves[..n].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                for l in leaves[..n].iter_mut() {
+                    *l = if top.is_finite() { libm::exp(*l - top) } else { 1.0 };
+                }
+            }
+        }
+        self.tree.rebuild();
+        self.dirty = false;
+    }
+}

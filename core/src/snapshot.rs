@@ -1,0 +1,314 @@
+//! Snapshots (feature `serde`): every sampler's full state as compact bytes,
+//! restored bit-identically.
+//!
+//! # Format, version 1
+//! ```text
+//! "ADSS" | version: u16 LE | kind: u8 | payload (postcard) | FNV-1a 64 of all before: u64 LE
+//! ```
+//! kinds: 1 [`SumTree`], 2 [`PrioritizedReplayBuffer`], 3 [`AdaptiveBatchSampler`],
+//! 4 [`RewardWeightedSampler`]. The payload holds what cannot be recomputed
+//! (leaves, raw priorities, generations, items, scores, rewards, the generator,
+//! the schedule step); trees and rank orders are rebuilt on restore in one fixed
+//! order, so a restored sampler continues with exactly the draws the original
+//! would have made. A truncated, altered or foreign snapshot is an
+//! [`Error::CorruptSnapshot`], another version an
+//! [`Error::UnsupportedSnapshotVersion`]; the restored state is validated like
+//! any input. Each sampler also implements `serde::Serialize` / `Deserialize`
+//! as these bytes, so it can sit inside a larger serde document.
+//!
+//! ```
+//! use adasample::per::{PerConfig, PrioritizedReplayBuffer};
+//! use adasample::storage::Heap;
+//!
+//! let mut a: PrioritizedReplayBuffer<u32, Heap> = PrioritizedReplayBuffer::new(PerConfig::new(64))?;
+//! for x in 0..40 { a.add(x)?; }
+//! let bytes = a.snapshot();
+//! let mut b: PrioritizedReplayBuffer<u32, Heap> = PrioritizedReplayBuffer::restore(&bytes)?;
+//! assert_eq!(a.sample(8)?, b.sample(8)?);
+//! # Ok::<(), adasample::Error>(())
+//! ```
+
+use crate::adaptive::{AdaptiveBatchSampler, AdaptiveConfig};
+use crate::error::{check_priority, Error, Result};
+use crate::per::{PerConfig, PrioritizedReplayBuffer};
+use crate::reward::{RewardConfig, RewardWeightedSampler};
+use crate::rng::DefaultRng;
+use crate::storage::{Buffer, Storage};
+use crate::tree::SumTree;
+use alloc::vec::Vec;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+const MAGIC: &[u8; 4] = b"ADSS";
+/// The snapshot format version this build writes and reads.
+pub const VERSION: u16 = 1;
+const HEADER: usize = 7;
+
+const KIND_TREE: u8 = 1;
+const KIND_PER: u8 = 2;
+const KIND_ADAPTIVE: u8 = 3;
+const KIND_REWARD: u8 = 4;
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
+fn corrupt(reason: &'static str) -> Error {
+    Error::CorruptSnapshot { reason }
+}
+
+fn encode<P: Serialize>(kind: u8, payload: &P) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.push(kind);
+    // Serializing plain numbers and slices into a Vec cannot fail; an item type
+    // whose Serialize impl errors yields an empty payload, which restore rejects.
+    if let Ok(bytes) = postcard::to_allocvec(payload) {
+        out.extend_from_slice(&bytes);
+    }
+    let sum = fnv1a(&out);
+    out.extend_from_slice(&sum.to_le_bytes());
+    out
+}
+
+fn decode<P: DeserializeOwned>(kind: u8, bytes: &[u8]) -> Result<P> {
+    if bytes.len() < HEADER + 8 {
+        return Err(corrupt("too short"));
+    }
+    if &bytes[..4] != MAGIC {
+        return Err(corrupt("not an adasample snapshot (bad magic)"));
+    }
+    let version = u16::from_le_bytes([bytes[4], bytes[5]]);
+    if version != VERSION {
+        return Err(Error::UnsupportedSnapshotVersion { found: version, supported: VERSION });
+    }
+    if bytes[6] != kind {
+        return Err(corrupt("snapshot of another kind of sampler"));
+    }
+    let (body, tail) = bytes.split_at(bytes.len() - 8);
+    let mut sum = [0u8; 8];
+    sum.copy_from_slice(tail);
+    if fnv1a(body) != u64::from_le_bytes(sum) {
+        return Err(corrupt("checksum mismatch (truncated or altered)"));
+    }
+    match postcard::take_from_bytes::<P>(&body[HEADER..]) {
+        Ok((p, [])) => Ok(p),
+        Ok(_) => Err(corrupt("trailing bytes after the payload")),
+        Err(_) => Err(corrupt("payload does not decode")),
+    }
+}
+
+fn push_all<B: Buffer<V>, V>(buf: &mut B, values: impl IntoIterator<Item = V>) -> Result<()> {
+    for v in values {
+        buf.push(v).map_err(|_| corrupt("more values than the storage holds"))?;
+    }
+    Ok(())
+}
+
+fn check_leaves(values: &[f64]) -> Result<()> {
+    values.iter().enumerate().try_for_each(|(k, &v)| check_priority(k, v)).map_err(|_| corrupt("a priority is NaN, infinite or negative"))
+}
+
+#[derive(Serialize, Deserialize)]
+struct TreeState<L> {
+    capacity: u64,
+    leaves: L,
+}
+
+impl<S: Storage> SumTree<S> {
+    /// The tree's leaves as a snapshot (see [`crate::snapshot`]).
+    pub fn snapshot(&self) -> Vec<u8> {
+        encode(KIND_TREE, &TreeState { capacity: self.capacity as u64, leaves: self.leaves() })
+    }
+
+    /// Rebuilds a tree from [`snapshot`](Self::snapshot) bytes.
+    pub fn restore(bytes: &[u8]) -> Result<Self> {
+        let st: TreeState<Vec<f64>> = decode(KIND_TREE, bytes)?;
+        let capacity = usize::try_from(st.capacity).map_err(|_| corrupt("capacity too large"))?;
+        if st.leaves.len() != capacity {
+            return Err(corrupt("leaf count differs from capacity"));
+        }
+        check_leaves(&st.leaves)?;
+        let mut tree = SumTree::new(capacity)?;
+        tree.leaves_mut().copy_from_slice(&st.leaves);
+        tree.rebuild();
+        Ok(tree)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct PerState<R, G, I> {
+    config: PerConfig,
+    raw: R,
+    generations: G,
+    items: I,
+    next: u64,
+    max_raw: f64,
+    step: u64,
+    rng: [u64; 4],
+}
+
+impl<T: Serialize, S: Storage> PrioritizedReplayBuffer<T, S> {
+    /// The buffer's full state, items included, as a snapshot (see [`crate::snapshot`]).
+    pub fn snapshot(&self) -> Vec<u8> {
+        encode(
+            KIND_PER,
+            &PerState {
+                config: self.config,
+                raw: self.raw.as_ref(),
+                generations: self.generations.as_ref(),
+                items: self.items.as_ref(),
+                next: self.next as u64,
+                max_raw: self.max_raw,
+                step: self.step,
+                rng: self.rng.state(),
+            },
+        )
+    }
+}
+
+impl<T: DeserializeOwned, S: Storage> PrioritizedReplayBuffer<T, S> {
+    /// Rebuilds a buffer from [`snapshot`](Self::snapshot) bytes; it continues
+    /// exactly as the original would have.
+    pub fn restore(bytes: &[u8]) -> Result<Self> {
+        let st: PerState<Vec<f64>, Vec<u32>, Vec<T>> = decode(KIND_PER, bytes)?;
+        let mut buf = Self::new(st.config)?;
+        let len = st.items.len();
+        let next = usize::try_from(st.next).map_err(|_| corrupt("ring position too large"))?;
+        if st.raw.len() != len || st.generations.len() != len || len > st.config.capacity {
+            return Err(corrupt("item, priority and generation counts differ"));
+        }
+        if next >= st.config.capacity || (len < st.config.capacity && next != len) {
+            return Err(corrupt("ring position inconsistent with the item count"));
+        }
+        check_leaves(&st.raw)?;
+        if !(st.max_raw.is_finite() && st.max_raw >= 1.0 && st.raw.iter().all(|&r| r <= st.max_raw)) {
+            return Err(corrupt("max priority below a stored priority"));
+        }
+        push_all(&mut buf.items, st.items)?;
+        push_all(&mut buf.raw, st.raw)?;
+        push_all(&mut buf.generations, st.generations)?;
+        buf.rebuild_priorities();
+        buf.next = next;
+        buf.max_raw = st.max_raw;
+        buf.step = st.step;
+        buf.rng = DefaultRng::from_state(st.rng);
+        Ok(buf)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct AdaptiveState<F, P> {
+    config: AdaptiveConfig,
+    scores: F,
+    perm: P,
+    rng: [u64; 4],
+}
+
+impl<S: Storage> AdaptiveBatchSampler<S> {
+    /// The sampler's full state as a snapshot (see [`crate::snapshot`]).
+    pub fn snapshot(&self) -> Vec<u8> {
+        encode(
+            KIND_ADAPTIVE,
+            &AdaptiveState {
+                config: self.config,
+                scores: self.scores.as_ref(),
+                perm: self.perm.as_ref(),
+                rng: self.rng.state(),
+            },
+        )
+    }
+
+    /// Rebuilds a sampler from [`snapshot`](Self::snapshot) bytes.
+    pub fn restore(bytes: &[u8]) -> Result<Self> {
+        let st: AdaptiveState<Vec<f64>, Vec<u32>> = decode(KIND_ADAPTIVE, bytes)?;
+        let mut s = Self::new(st.config)?;
+        let n = st.config.dataset_size;
+        if st.scores.len() != n || st.perm.len() != n {
+            return Err(corrupt("score or permutation count differs from the dataset size"));
+        }
+        check_leaves(&st.scores)?;
+        let mut seen = alloc::vec![false; n];
+        for &p in &st.perm {
+            match seen.get_mut(p as usize) {
+                Some(x) if !*x => *x = true,
+                _ => return Err(corrupt("pool order is not a permutation")),
+            }
+        }
+        s.scores.as_mut().copy_from_slice(&st.scores);
+        s.perm.as_mut().copy_from_slice(&st.perm);
+        for (leaf, &score) in s.tree.leaves_mut().iter_mut().zip(&st.scores) {
+            *leaf = libm::pow(score, st.config.alpha);
+        }
+        s.tree.rebuild();
+        s.rng = DefaultRng::from_state(st.rng);
+        Ok(s)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct RewardState<F> {
+    config: RewardConfig,
+    rewards: F,
+    rng: [u64; 4],
+}
+
+impl<S: Storage> RewardWeightedSampler<S> {
+    /// The sampler's full state as a snapshot (see [`crate::snapshot`]).
+    pub fn snapshot(&self) -> Vec<u8> {
+        encode(KIND_REWARD, &RewardState { config: self.config, rewards: self.rewards.as_ref(), rng: self.rng.state() })
+    }
+
+    /// Rebuilds a sampler from [`snapshot`](Self::snapshot) bytes.
+    pub fn restore(bytes: &[u8]) -> Result<Self> {
+        let st: RewardState<Vec<f64>> = decode(KIND_REWARD, bytes)?;
+        let mut s = Self::new(st.config)?;
+        s.extend(&st.rewards).map_err(|_| corrupt("rewards are not finite or exceed the capacity"))?;
+        s.rng = DefaultRng::from_state(st.rng);
+        Ok(s)
+    }
+}
+
+/// serde impls as the snapshot bytes, so samplers nest inside serde documents.
+macro_rules! serde_as_snapshot {
+    ($ty:ty, [$($gen:tt)*], [$($ser:tt)*], [$($de:tt)*]) => {
+        impl<$($gen)*> Serialize for $ty where $($ser)* {
+            fn serialize<Z: serde::Serializer>(&self, z: Z) -> core::result::Result<Z::Ok, Z::Error> {
+                z.serialize_bytes(&self.snapshot())
+            }
+        }
+        impl<'de, $($gen)*> Deserialize<'de> for $ty where $($de)* {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
+                let bytes: Vec<u8> = serde_bytes_vec(d)?;
+                Self::restore(&bytes).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+fn serde_bytes_vec<'de, D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Vec<u8>, D::Error> {
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = Vec<u8>;
+        fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            f.write_str("adasample snapshot bytes")
+        }
+        fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> core::result::Result<Vec<u8>, E> {
+            Ok(v.to_vec())
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> core::result::Result<Vec<u8>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(b) = seq.next_element::<u8>()? {
+                out.push(b);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_bytes(V)
+}
+
+serde_as_snapshot!(SumTree<S>, [S: Storage], [], []);
+serde_as_snapshot!(PrioritizedReplayBuffer<T, S>, [T, S: Storage], [T: Serialize], [T: DeserializeOwned]);
+serde_as_snapshot!(AdaptiveBatchSampler<S>, [S: Storage], [], []);
+serde_as_snapshot!(RewardWeightedSampler<S>, [S: Storage], [], []);

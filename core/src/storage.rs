@@ -1,0 +1,129 @@
+//! Where the samplers keep their numbers: on the heap or in fixed arrays.
+//!
+//! One algorithm implementation serves both kinds of storage. A sampler is
+//! generic over a [`Storage`] family, which names the buffer types it uses:
+//!
+//! - [`Heap`] (feature `alloc`): `alloc::vec::Vec`, sized at run time.
+//! - [`Fixed<N>`]: `heapless::Vec<_, N>`, no allocator; every buffer of the
+//!   sampler holds at most `N` elements, inline in the sampler itself.
+//!
+//! Trees ([`crate::tree::SumTree`]) keep their internal nodes in one buffer of
+//! `capacity.next_power_of_two()` elements, so with `Fixed<N>` a tree (and any
+//! sampler built on one) accepts a capacity `c` when `c.next_power_of_two() <= N`.
+//! Pick `N` a power of two and the rule is simply `c <= N`. A capacity that does
+//! not fit is an [`Error::StorageTooSmall`], never a panic.
+//!
+//! The traits are sealed: the two families above are the only ones.
+
+use crate::error::{Error, Result};
+use core::fmt::Debug;
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A growable buffer with a possibly fixed maximum length. Sealed.
+pub trait Buffer<T>: AsRef<[T]> + AsMut<[T]> + sealed::Sealed {
+    /// An empty buffer.
+    fn empty() -> Self;
+    /// Appends `value`, handing it back when the buffer is full.
+    fn push(&mut self, value: T) -> core::result::Result<(), T>;
+    /// Removes every element.
+    fn clear(&mut self);
+    /// Shortens the buffer to `len` elements (no-op if already shorter).
+    fn truncate(&mut self, len: usize);
+}
+
+/// A family of buffer types, one per element type a sampler needs. Sealed.
+pub trait Storage: sealed::Sealed + Copy + Debug + Default + 'static {
+    /// Buffers of `f64` (tree nodes, scores, rewards).
+    type F64: Buffer<f64> + Clone + Debug + PartialEq;
+    /// Buffers of `u32` (generations, links).
+    type U32: Buffer<u32> + Clone + Debug + PartialEq;
+    /// Buffers of user items.
+    type Items<T>: Buffer<T>;
+    /// The most elements one buffer can hold (`usize::MAX` on the heap).
+    const MAX_LEN: usize;
+}
+
+/// Run-time sized storage on the heap (`Vec`). Needs feature `alloc`.
+#[cfg(feature = "alloc")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Heap;
+
+/// Fixed storage of at most `N` elements per buffer, no allocator
+/// (`heapless::Vec`). See the module doc for the capacity rule.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Fixed<const N: usize>;
+
+#[cfg(feature = "alloc")]
+impl sealed::Sealed for Heap {}
+impl<const N: usize> sealed::Sealed for Fixed<N> {}
+
+#[cfg(feature = "alloc")]
+impl Storage for Heap {
+    type F64 = alloc::vec::Vec<f64>;
+    type U32 = alloc::vec::Vec<u32>;
+    type Items<T> = alloc::vec::Vec<T>;
+    const MAX_LEN: usize = usize::MAX;
+}
+
+impl<const N: usize> Storage for Fixed<N> {
+    type F64 = heapless::Vec<f64, N>;
+    type U32 = heapless::Vec<u32, N>;
+    type Items<T> = heapless::Vec<T, N>;
+    const MAX_LEN: usize = N;
+}
+
+#[cfg(feature = "alloc")]
+impl<T> sealed::Sealed for alloc::vec::Vec<T> {}
+#[cfg(feature = "alloc")]
+impl<T> Buffer<T> for alloc::vec::Vec<T> {
+    fn empty() -> Self {
+        alloc::vec::Vec::new()
+    }
+    fn push(&mut self, value: T) -> core::result::Result<(), T> {
+        alloc::vec::Vec::push(self, value);
+        Ok(())
+    }
+    fn clear(&mut self) {
+        alloc::vec::Vec::clear(self)
+    }
+    fn truncate(&mut self, len: usize) {
+        alloc::vec::Vec::truncate(self, len)
+    }
+}
+
+impl<T, const N: usize> sealed::Sealed for heapless::Vec<T, N> {}
+impl<T, const N: usize> Buffer<T> for heapless::Vec<T, N> {
+    fn empty() -> Self {
+        heapless::Vec::new()
+    }
+    fn push(&mut self, value: T) -> core::result::Result<(), T> {
+        heapless::Vec::push(self, value)
+    }
+    fn clear(&mut self) {
+        heapless::Vec::clear(self)
+    }
+    fn truncate(&mut self, len: usize) {
+        heapless::Vec::truncate(self, len)
+    }
+}
+
+/// Checks that `len` elements fit one buffer of `S`.
+pub(crate) fn check_fits<S: Storage>(len: usize) -> Result<()> {
+    if len <= S::MAX_LEN {
+        Ok(())
+    } else {
+        Err(Error::StorageTooSmall { needed: len, available: S::MAX_LEN })
+    }
+}
+
+/// A buffer of `len` copies of `value`.
+pub(crate) fn filled<B: Buffer<V>, V: Copy>(len: usize, value: V) -> Result<B> {
+    let mut b = B::empty();
+    for _ in 0..len {
+        b.push(value).map_err(|_| Error::StorageTooSmall { needed: len, available: b.as_ref().len() })?;
+    }
+    Ok(b)
+}

@@ -1,0 +1,440 @@
+//! `SumTree`: a binary sum tree with a min tree beside it, for sampling an index
+//! with probability proportional to its priority.
+//!
+//! # Cost
+//! - `set`: O(log n); `get`, `total`, `min`: O(1); `find` and one draw: O(log n);
+//!   a stratified batch of B: O(B log n).
+//! - Memory: `2 * next_power_of_two(n) + n` `f64`s (internal sum and min nodes,
+//!   then the leaves).
+//!
+//! # Numerics
+//! - Priorities are `f64`, finite and `>= 0`; NaN, infinities and negatives are
+//!   rejected with [`Error::InvalidPriority`] before anything changes.
+//! - No drift: every parent is recomputed as `left + right` from its children
+//!   on each update (never by adding a delta), so after any sequence of updates
+//!   `total()` is bit-for-bit the sum of the leaves added pairwise in tree order
+//!   (the order [`SumTree::recomputed_total`] uses).
+//! - `find(u)` never returns a zero-priority leaf, nor a leaf past the capacity,
+//!   for any `u` in `[0, total)`: where rounding would step past the right
+//!   child's mass, `u` is clamped to the largest float below that mass, and a
+//!   child of zero mass can never be entered (see the proof in `descend`).
+//! - `min()` is the smallest *non-zero* priority; zero leaves are "absent".
+//! - Relative precision of probabilities is that of `f64` sums: a leaf smaller
+//!   than `total * 2^-53` still has non-zero mass in its own subtree but may be
+//!   rounded away at the root; it is then never drawn.
+
+use crate::error::{check_len, check_priority, Error, Result};
+use crate::rng::unit_f64;
+use crate::storage::{check_fits, filled, Storage};
+use rand_core::RngCore;
+
+/// A sum tree (with a min tree) over `capacity` non-negative priorities.
+///
+/// ```
+/// use adasample::{tree::SumTree, storage::Heap, DefaultRng};
+/// use rand_core::SeedableRng;
+///
+/// let mut tree: SumTree<Heap> = SumTree::new(4)?;
+/// tree.set(0, 1.0)?;
+/// tree.set(2, 3.0)?;
+/// assert_eq!(tree.total(), 4.0);
+/// assert_eq!(tree.min(), Some(1.0));
+/// assert_eq!(tree.find(0.5)?, 0); // [0, 1) belongs to slot 0
+/// assert_eq!(tree.find(1.0)?, 2); // [1, 4) belongs to slot 2
+///
+/// let mut rng = DefaultRng::seed_from_u64(1);
+/// let mut batch = [0usize; 8];
+/// tree.sample_stratified(&mut rng, &mut batch)?;
+/// assert!(batch.iter().all(|&i| i == 0 || i == 2));
+/// # Ok::<(), adasample::Error>(())
+/// ```
+///
+/// Without an allocator, use fixed storage (here up to 1024 slots):
+/// ```
+/// use adasample::{tree::SumTree, storage::Fixed};
+/// let mut tree: SumTree<Fixed<1024>> = SumTree::new(1000)?;
+/// tree.set(999, 2.5)?;
+/// assert_eq!(tree.total(), 2.5);
+/// # Ok::<(), adasample::Error>(())
+/// ```
+pub struct SumTree<S: Storage> {
+    pub(crate) capacity: usize,
+    /// Leaves are nodes `size..2*size`; `size` is a power of two.
+    pub(crate) size: usize,
+    /// Internal nodes `1..size` (index 0 unused).
+    pub(crate) sum: S::F64,
+    pub(crate) min: S::F64,
+    pub(crate) leaf: S::F64,
+    pub(crate) nonzero: usize,
+}
+
+impl<S: Storage> Clone for SumTree<S> {
+    fn clone(&self) -> Self {
+        SumTree {
+            capacity: self.capacity,
+            size: self.size,
+            sum: self.sum.clone(),
+            min: self.min.clone(),
+            leaf: self.leaf.clone(),
+            nonzero: self.nonzero,
+        }
+    }
+}
+
+impl<S: Storage> PartialEq for SumTree<S> {
+    fn eq(&self, other: &Self) -> bool {
+        // Internal nodes are a function of the leaves.
+        self.capacity == other.capacity && self.leaf == other.leaf
+    }
+}
+
+impl<S: Storage> core::fmt::Debug for SumTree<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SumTree")
+            .field("capacity", &self.capacity)
+            .field("total", &self.total())
+            .field("min", &self.min())
+            .field("nonzero", &self.nonzero)
+            .finish()
+    }
+}
+
+/// The largest float below `x`, for `x > 0` finite (0 for the smallest subnormal).
+fn below_float(x: f64) -> f64 {
+    f64::from_bits(x.to_bits() - 1)
+}
+
+impl<S: Storage> SumTree<S> {
+    /// A tree of `capacity` slots, all with priority 0.
+    ///
+    /// Errors: [`Error::InvalidConfig`] for capacity 0 or above `u32::MAX`;
+    /// [`Error::StorageTooSmall`] when fixed storage cannot hold it.
+    pub fn new(capacity: usize) -> Result<Self> {
+        crate::error::ensure(capacity >= 1, "capacity", "at least 1")?;
+        crate::error::ensure(capacity <= u32::MAX as usize, "capacity", "at most 2^32 - 1")?;
+        let size = capacity.next_power_of_two();
+        check_fits::<S>(size)?;
+        Ok(SumTree {
+            capacity,
+            size,
+            sum: filled(size, 0.0)?,
+            min: filled(size, f64::INFINITY)?,
+            leaf: filled(capacity, 0.0)?,
+            nonzero: 0,
+        })
+    }
+
+    /// Number of slots.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Number of slots with a non-zero priority.
+    pub fn nonzero(&self) -> usize {
+        self.nonzero
+    }
+
+    /// The priorities of all slots, in slot order.
+    pub fn leaves(&self) -> &[f64] {
+        self.leaf.as_ref()
+    }
+
+    /// Sum of all priorities, O(1).
+    pub fn total(&self) -> f64 {
+        self.node_sum(1)
+    }
+
+    /// Smallest non-zero priority, O(1); `None` when every priority is 0.
+    pub fn min(&self) -> Option<f64> {
+        let m = self.node_min(1);
+        if m.is_finite() {
+            Some(m)
+        } else {
+            None
+        }
+    }
+
+    /// The priority of slot `i`.
+    pub fn get(&self, i: usize) -> Result<f64> {
+        self.leaf.as_ref().get(i).copied().ok_or(Error::IndexOutOfRange { index: i, len: self.capacity })
+    }
+
+    /// Sets slot `i` to `priority`. O(log n).
+    pub fn set(&mut self, i: usize, priority: f64) -> Result<()> {
+        self.check_index(i)?;
+        check_priority(0, priority)?;
+        self.write(i, priority);
+        Ok(())
+    }
+
+    /// Sets many slots at once. Every index and priority is checked first; on an
+    /// error nothing is changed. Later entries win over earlier ones for the same slot.
+    pub fn set_many(&mut self, indices: &[usize], priorities: &[f64]) -> Result<()> {
+        check_len(indices.len(), priorities.len())?;
+        for (k, (&i, &p)) in indices.iter().zip(priorities).enumerate() {
+            self.check_index(i)?;
+            check_priority(k, p)?;
+        }
+        for (&i, &p) in indices.iter().zip(priorities) {
+            self.write(i, p);
+        }
+        Ok(())
+    }
+
+    /// Sets every slot to 0.
+    pub fn clear(&mut self) {
+        for x in self.leaf.as_mut() {
+            *x = 0.0;
+        }
+        self.nonzero = 0;
+        self.rebuild();
+    }
+
+    /// The slot whose cumulative range (in slot order) holds `u`, for
+    /// `0 <= u < total()`. Never a zero-priority slot.
+    ///
+    /// Errors: [`Error::Empty`] when the total is 0; [`Error::InvalidArgument`]
+    /// when `u` is NaN or outside `[0, total)`.
+    pub fn find(&self, u: f64) -> Result<usize> {
+        let total = self.total();
+        if total <= 0.0 {
+            return Err(Error::Empty);
+        }
+        if !(u >= 0.0 && u < total) {
+            return Err(Error::InvalidArgument { name: "u", position: 0, value: u });
+        }
+        Ok(self.descend(u))
+    }
+
+    /// One draw with probability `p_i / total`. Errors: [`Error::Empty`].
+    pub fn sample<R: RngCore + ?Sized>(&self, rng: &mut R) -> Result<usize> {
+        let total = self.total();
+        if total <= 0.0 {
+            return Err(Error::Empty);
+        }
+        Ok(self.descend(clamp_below(unit_f64(rng) * total, total)))
+    }
+
+    /// Stratified batch: the total is cut into `out.len()` equal segments and one
+    /// uniform draw is made in each, in order (Schaul et al. 2016, appendix B.2.1).
+    /// Each slot is still drawn with marginal probability `p_i / total`, with
+    /// lower variance than independent draws. Errors: [`Error::Empty`]
+    /// (nothing is written).
+    pub fn sample_stratified<R: RngCore + ?Sized>(&self, rng: &mut R, out: &mut [usize]) -> Result<()> {
+        let total = self.total();
+        if total <= 0.0 {
+            return Err(Error::Empty);
+        }
+        let segments = out.len();
+        for (j, o) in out.iter_mut().enumerate() {
+            *o = self.draw_in_segment(rng, j, segments, total);
+        }
+        Ok(())
+    }
+
+    /// One uniform draw in segment `j` of `segments` equal segments of `total`
+    /// (`total == self.total() > 0`).
+    pub(crate) fn draw_in_segment<R: RngCore + ?Sized>(&self, rng: &mut R, j: usize, segments: usize, total: f64) -> usize {
+        let u = (j as f64 + unit_f64(rng)) * (total / segments as f64);
+        self.descend(clamp_below(u, total))
+    }
+
+    /// The total recomputed from the leaves, bottom-up in the tree's own
+    /// pairwise order: equal to [`total`](Self::total) bit for bit (the drift check).
+    /// O(n), no storage needed.
+    pub fn recomputed_total(&self) -> f64 {
+        self.subtree_sum(1)
+    }
+
+    fn subtree_sum(&self, k: usize) -> f64 {
+        if k >= self.size {
+            self.leaf_value(k - self.size)
+        } else {
+            self.subtree_sum(2 * k) + self.subtree_sum(2 * k + 1)
+        }
+    }
+
+    /// The leaves, for a bulk rewrite followed by [`rebuild`](Self::rebuild).
+    /// The caller keeps them finite and `>= 0`.
+    pub(crate) fn leaves_mut(&mut self) -> &mut [f64] {
+        self.leaf.as_mut()
+    }
+
+    pub(crate) fn check_index(&self, i: usize) -> Result<()> {
+        if i < self.capacity {
+            Ok(())
+        } else {
+            Err(Error::IndexOutOfRange { index: i, len: self.capacity })
+        }
+    }
+
+    /// Writes a validated priority and recomputes its ancestors from their children.
+    pub(crate) fn write(&mut self, i: usize, p: f64) {
+        let old = self.leaf.as_ref()[i];
+        self.nonzero = self.nonzero + usize::from(p > 0.0) - usize::from(old > 0.0);
+        self.leaf.as_mut()[i] = p;
+        let mut k = (self.size + i) / 2;
+        while k >= 1 {
+            self.recompute(k);
+            k /= 2;
+        }
+    }
+
+    /// Recomputes every internal node from the leaves, O(n).
+    pub(crate) fn rebuild(&mut self) {
+        for k in (1..self.size).rev() {
+            self.recompute(k);
+        }
+        self.nonzero = self.leaf.as_ref().iter().filter(|&&p| p > 0.0).count();
+    }
+
+    fn recompute(&mut self, k: usize) {
+        let s = self.node_sum(2 * k) + self.node_sum(2 * k + 1);
+        let m = self.node_min(2 * k).min(self.node_min(2 * k + 1));
+        self.sum.as_mut()[k] = s;
+        self.min.as_mut()[k] = m;
+    }
+
+    fn leaf_value(&self, i: usize) -> f64 {
+        self.leaf.as_ref().get(i).copied().unwrap_or(0.0)
+    }
+
+    fn node_sum(&self, k: usize) -> f64 {
+        if k >= self.size {
+            self.leaf_value(k - self.size)
+        } else {
+            self.sum.as_ref()[k]
+        }
+    }
+
+    fn node_min(&self, k: usize) -> f64 {
+        if k >= self.size {
+            let p = self.leaf_value(k - self.size);
+            if p > 0.0 {
+                p
+            } else {
+                f64::INFINITY
+            }
+        } else {
+            self.min.as_ref()[k]
+        }
+    }
+
+    /// Prefix search for `0 <= u < total`.
+    ///
+    /// Invariant: `u < sum(k)` at every visited node `k`. Going left keeps it
+    /// (`u < left`). Going right, `u >= left` and `u < fl(left + right)`, so
+    /// `right > 0` (else `fl(left + 0) = left <= u`); `u - left` is exact-or-rounded
+    /// into `[0, right]`, and is clamped below `right`. At a leaf, `0 <= u < p`
+    /// so `p > 0`: zero-priority and padding leaves are unreachable.
+    fn descend(&self, mut u: f64) -> usize {
+        let mut k = 1;
+        while k < self.size {
+            let left = self.node_sum(2 * k);
+            if u < left {
+                k *= 2;
+            } else {
+                u -= left;
+                k = 2 * k + 1;
+                let right = self.node_sum(k);
+                if u >= right {
+                    u = below_float(right);
+                }
+            }
+        }
+        k - self.size
+    }
+}
+
+/// `u` if below `total`, else the largest float below `total` (`total > 0`).
+fn clamp_below(u: f64, total: f64) -> f64 {
+    if u < total {
+        u
+    } else {
+        below_float(total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{Fixed, Heap};
+    use crate::DefaultRng;
+    use rand_core::SeedableRng;
+
+    #[test]
+    fn fixed_capacity_rule() {
+        assert!(SumTree::<Fixed<8>>::new(8).is_ok());
+        assert!(SumTree::<Fixed<8>>::new(5).is_ok());
+        assert_eq!(
+            SumTree::<Fixed<8>>::new(9).err(),
+            Some(Error::StorageTooSmall { needed: 16, available: 8 })
+        );
+        assert!(matches!(SumTree::<Heap>::new(0), Err(Error::InvalidConfig { field: "capacity", .. })));
+    }
+
+    #[test]
+    fn single_slot() {
+        let mut t: SumTree<Heap> = SumTree::new(1).unwrap();
+        assert_eq!(t.find(0.0), Err(Error::Empty));
+        t.set(0, 2.0).unwrap();
+        assert_eq!(t.total(), 2.0);
+        assert_eq!(t.find(1.9999), Ok(0));
+        assert!(t.find(2.0).is_err());
+    }
+
+    #[test]
+    fn rounding_edge_never_lands_on_zero() {
+        // Regression: u at the very top of the range with a zero right neighbour.
+        let mut t: SumTree<Heap> = SumTree::new(3).unwrap();
+        t.set(0, 0.1).unwrap();
+        t.set(1, 0.2).unwrap();
+        let total = t.total();
+        let u = below_float(total);
+        assert_eq!(t.find(u), Ok(1));
+        // Tiny right mass swamped at the root.
+        t.set(2, 1e-300).unwrap();
+        for u in [0.0, 0.1, below_float(t.total())] {
+            let i = t.find(u).unwrap();
+            assert!(t.get(i).unwrap() > 0.0);
+        }
+    }
+
+    #[test]
+    fn set_many_is_atomic() {
+        let mut t: SumTree<Heap> = SumTree::new(4).unwrap();
+        t.set(1, 1.0).unwrap();
+        let before = t.clone();
+        assert!(t.set_many(&[0, 2], &[1.0, f64::NAN]).is_err());
+        assert_eq!(t, before);
+        assert!(t.set_many(&[0, 4], &[1.0, 1.0]).is_err());
+        assert_eq!(t, before);
+        assert!(t.set_many(&[0], &[1.0, 2.0]).is_err());
+        assert_eq!(t, before);
+        t.set_many(&[0, 0], &[1.0, 5.0]).unwrap();
+        assert_eq!(t.get(0), Ok(5.0));
+    }
+
+    #[test]
+    fn stratified_on_empty_writes_nothing() {
+        let t: SumTree<Heap> = SumTree::new(4).unwrap();
+        let mut out = [7usize; 3];
+        let mut rng = DefaultRng::seed_from_u64(0);
+        assert_eq!(t.sample_stratified(&mut rng, &mut out), Err(Error::Empty));
+        assert_eq!(out, [7; 3]);
+    }
+
+    #[test]
+    fn min_ignores_zero_and_tracks_updates() {
+        let mut t: SumTree<Heap> = SumTree::new(5).unwrap();
+        assert_eq!(t.min(), None);
+        t.set(3, 0.5).unwrap();
+        t.set(4, 0.25).unwrap();
+        assert_eq!(t.min(), Some(0.25));
+        t.set(4, 0.0).unwrap();
+        assert_eq!(t.min(), Some(0.5));
+        assert_eq!(t.nonzero(), 1);
+        t.clear();
+        assert_eq!((t.total(), t.min(), t.nonzero()), (0.0, None, 0));
+    }
+}
