@@ -366,7 +366,8 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     pub fn probability(&self, key: Key) -> Option<f64> {
         self.get(key)?;
         let p = self.tree.get(self.position_of(key.slot as usize)?).ok()?;
-        Some(p / self.tree.total())
+        let total = self.tree.total();
+        Some(if p > 0.0 { p / total } else { 0.0 })
     }
 
     /// The raw priorities `|delta|` of all slots, in slot order.

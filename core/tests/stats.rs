@@ -1,0 +1,202 @@
+//! Statistical tests: empirical sampling frequencies against P(i), computed
+//! independently from the formulas (not read back from the sampler).
+//!
+//! Each test is a Pearson chi-square goodness-of-fit test at significance
+//! 1e-3: if the sampler were exactly right and the generator ideal, each test
+//! would fail with probability 0.001 (the false-alarm rate); seeds are fixed,
+//! so a run is deterministic. Stratified batches are less variable than
+//! multinomial draws, which only makes the test conservative. The critical
+//! value uses the Wilson-Hilferty approximation (relative error < 1% for these
+//! degrees of freedom). A detectable-shift check runs each test once more
+//! against a slightly wrong distribution and requires it to fail: the tests
+//! have power, not only calm.
+
+use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveConfig, AdaptiveMode};
+use adasample::per::{Draw, PerConfig, PrioritizedReplayBuffer};
+use adasample::reward::{RewardConfig, RewardWeightedSampler};
+use adasample::storage::Heap;
+
+/// Upper 1e-3 quantile of chi-square with `k` degrees of freedom.
+fn chi2_critical(k: usize) -> f64 {
+    let z = 3.090_232_306; // standard normal 0.999 quantile
+    let k = k as f64;
+    let a = 2.0 / (9.0 * k);
+    k * (1.0 - a + z * a.sqrt()).powi(3)
+}
+
+/// Pearson statistic, pooling expected counts below 5 into one cell.
+fn chi2(counts: &[u64], probs: &[f64]) -> (f64, usize) {
+    let n: u64 = counts.iter().sum();
+    let (mut stat, mut cells) = (0.0, 0usize);
+    let (mut pool_obs, mut pool_exp) = (0.0, 0.0);
+    for (&c, &p) in counts.iter().zip(probs) {
+        let e = p * n as f64;
+        if e < 5.0 {
+            pool_obs += c as f64;
+            pool_exp += e;
+        } else {
+            stat += (c as f64 - e).powi(2) / e;
+            cells += 1;
+        }
+    }
+    if pool_exp > 0.0 {
+        stat += (pool_obs - pool_exp).powi(2) / pool_exp.max(1e-12);
+        cells += 1;
+    }
+    (stat, cells.saturating_sub(1))
+}
+
+fn assert_fits(name: &str, counts: &[u64], probs: &[f64]) {
+    let (stat, dof) = chi2(counts, probs);
+    let crit = chi2_critical(dof);
+    assert!(stat < crit, "{name}: chi2 {stat:.1} >= {crit:.1} (dof {dof})");
+    // Power: a distribution shifted by 5% of its mass toward the first half
+    // must be rejected.
+    let half = probs.len() / 2;
+    let wrong: Vec<f64> = probs
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| if i < half { p * 1.05 } else { p })
+        .collect();
+    let z: f64 = wrong.iter().sum();
+    let wrong: Vec<f64> = wrong.iter().map(|p| p / z).collect();
+    let (stat_wrong, _) = chi2(counts, &wrong);
+    assert!(stat_wrong > crit, "{name}: test has no power ({stat_wrong:.1} <= {crit:.1})");
+}
+
+#[test]
+fn proportional_per_frequencies() {
+    let n = 50;
+    let mut buf: PrioritizedReplayBuffer<usize, Heap> =
+        PrioritizedReplayBuffer::new(PerConfig { seed: 11, ..PerConfig::new(n) }).unwrap();
+    for i in 0..n {
+        buf.add_with_priority(i, (i % 10) as f64 * 0.3).unwrap();
+    }
+    let p: Vec<f64> = (0..n).map(|i| ((i % 10) as f64 * 0.3 + 1e-6).powf(0.6)).collect();
+    let z: f64 = p.iter().sum();
+    let probs: Vec<f64> = p.iter().map(|x| x / z).collect();
+    let mut counts = vec![0u64; n];
+    let mut draws = [Draw::default(); 64];
+    for _ in 0..4000 {
+        buf.sample_into(&mut draws).unwrap();
+        for d in &draws {
+            counts[d.key.slot as usize] += 1;
+        }
+    }
+    assert_fits("proportional", &counts, &probs);
+}
+
+#[test]
+fn proportional_without_replacement_first_draw() {
+    // Batches of 1 without replacement are plain draws from P(i).
+    let n = 30;
+    let cfg = PerConfig { seed: 5, without_replacement: true, alpha: 1.0, ..PerConfig::new(n) };
+    let mut buf: PrioritizedReplayBuffer<usize, Heap> = PrioritizedReplayBuffer::new(cfg).unwrap();
+    for i in 0..n {
+        buf.add_with_priority(i, (i + 1) as f64).unwrap();
+    }
+    let z: f64 = (1..=n).map(|i| i as f64 + 1e-6).sum();
+    let probs: Vec<f64> = (1..=n).map(|i| (i as f64 + 1e-6) / z).collect();
+    let mut counts = vec![0u64; n];
+    let mut draw = [Draw::default(); 1];
+    for _ in 0..100_000 {
+        buf.sample_into(&mut draw).unwrap();
+        counts[draw[0].key.slot as usize] += 1;
+    }
+    assert_fits("without replacement", &counts, &probs);
+}
+
+#[test]
+fn rank_per_frequencies() {
+    let n = 40;
+    let mut buf: PrioritizedReplayBuffer<usize, Heap> =
+        PrioritizedReplayBuffer::new(PerConfig { seed: 3, ..PerConfig::rank(n) }).unwrap();
+    // Raw priorities in scrambled order; rank 1 is the largest.
+    let raws: Vec<f64> = (0..n).map(|i| ((i * 17) % n) as f64).collect();
+    for (i, &r) in raws.iter().enumerate() {
+        buf.add_with_priority(i, r).unwrap();
+    }
+    let mut by_rank: Vec<usize> = (0..n).collect();
+    by_rank.sort_by(|&a, &b| raws[b].partial_cmp(&raws[a]).unwrap());
+    let z: f64 = (1..=n).map(|r| (r as f64).powf(-0.7)).sum();
+    let mut probs = vec![0.0; n];
+    for (r0, &slot) in by_rank.iter().enumerate() {
+        probs[slot] = ((r0 + 1) as f64).powf(-0.7) / z;
+    }
+    let mut counts = vec![0u64; n];
+    let mut draws = [Draw::default(); 32];
+    for _ in 0..5000 {
+        buf.sample_into(&mut draws).unwrap();
+        for d in &draws {
+            counts[d.key.slot as usize] += 1;
+        }
+    }
+    assert_fits("rank", &counts, &probs);
+}
+
+fn adaptive_frequencies(mode: AdaptiveMode) {
+    let n = 25;
+    let cfg = AdaptiveConfig { mode, seed: 9, uniform_floor: 0.2, alpha: 0.8, ..AdaptiveConfig::new(n, 0.5) };
+    let mut s: AdaptiveBatchSampler<Heap> = AdaptiveBatchSampler::new(cfg).unwrap();
+    let all: Vec<usize> = (0..n).collect();
+    let losses: Vec<f64> = (0..n).map(|i| (i % 5) as f64).collect();
+    s.update_weights(&all, &losses).unwrap();
+    // Independent scores after one update.
+    let mean = losses.iter().sum::<f64>() / n as f64;
+    let scores: Vec<f64> = losses
+        .iter()
+        .map(|&l| match mode {
+            AdaptiveMode::AdaBoost => (0.5 * (l - mean)).exp(),
+            _ => 0.5 + 0.5 * l,
+        })
+        .collect();
+    let t: Vec<f64> = scores.iter().map(|x| x.powf(0.8)).collect();
+    let z: f64 = t.iter().sum();
+    let probs: Vec<f64> = t.iter().map(|x| 0.8 * x / z + 0.2 / n as f64).collect();
+    let mut counts = vec![0u64; n];
+    for _ in 0..3000 {
+        let (idx, _) = s.sample(40).unwrap();
+        for i in idx {
+            counts[i] += 1;
+        }
+    }
+    assert_fits(&format!("{mode:?}"), &counts, &probs);
+}
+
+#[test]
+fn adaptive_ema_frequencies() {
+    adaptive_frequencies(AdaptiveMode::Ema);
+}
+
+#[test]
+fn adaptive_adaboost_frequencies() {
+    adaptive_frequencies(AdaptiveMode::AdaBoost);
+}
+
+#[test]
+fn reward_weighted_frequencies() {
+    let rewards: Vec<f64> = (0..30).map(|i| ((i * 7) % 30) as f64 / 10.0).collect();
+    let tau = 0.8;
+    let cfg = RewardConfig { temperature: tau, seed: 21, ..RewardConfig::new(64) };
+    let mut s: RewardWeightedSampler<Heap> = RewardWeightedSampler::new(cfg).unwrap();
+    s.extend(&rewards).unwrap();
+    let top = rewards.iter().copied().fold(f64::MIN, f64::max);
+    let w: Vec<f64> = rewards.iter().map(|r| ((r - top) / tau).exp()).collect();
+    let z: f64 = w.iter().sum();
+    let probs: Vec<f64> = w.iter().map(|x| x / z).collect();
+    let mut counts = vec![0u64; rewards.len()];
+    for _ in 0..3000 {
+        let (idx, _) = s.sample(50).unwrap();
+        for i in idx {
+            counts[i] += 1;
+        }
+    }
+    assert_fits("rwr", &counts, &probs);
+}
+
+#[test]
+fn critical_values_match_tables() {
+    // Table values of the 0.999 quantile: 10.828 (1), 29.588 (10), 59.703 (30).
+    assert!((chi2_critical(10) - 29.588).abs() / 29.588 < 0.01);
+    assert!((chi2_critical(30) - 59.703).abs() / 59.703 < 0.01);
+}
