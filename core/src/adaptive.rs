@@ -46,25 +46,25 @@ pub enum AdaptiveMode {
 pub struct AdaptiveConfig {
     /// Number of examples N, at least 1.
     pub dataset_size: usize,
-    /// Step size `lr` of the score update, in `(0, 1]`. [0.1]
+    /// Step size `lr` of the score update, in `(0, 1]`. Default: 0.1.
     pub learning_rate: f64,
-    /// The update rule and selection. [Ema]
+    /// The update rule and selection. Default: Ema.
     pub mode: AdaptiveMode,
-    /// Exponent applied to scores, in `[0, 1]`. [1.0]
+    /// Exponent applied to scores, in `[0, 1]`. Default: 1.0.
     pub alpha: f64,
-    /// Uniform floor `gamma`, in `[0, 1]`. [0.1]
+    /// Uniform floor `gamma`, in `[0, 1]`. Default: 0.1.
     pub uniform_floor: f64,
-    /// Importance-weight exponent, in `[0, 1]` (1: unbiased, 0: no correction). [0.5]
+    /// Importance-weight exponent, in `[0, 1]` (1: unbiased, 0: no correction). Default: 0.5.
     pub beta: f64,
-    /// Score of an example never seen in an update, finite and `> 0`. [1.0]
+    /// Score of an example never seen in an update, finite and `> 0`. Default: 1.0.
     pub initial_score: f64,
-    /// AdaBoost: smallest score, `> 0`. [1e-3]
+    /// AdaBoost: smallest score, `> 0`. Default: 1e-3.
     pub min_score: f64,
-    /// AdaBoost: largest score, `> min_score`, finite. [1e3]
+    /// AdaBoost: largest score, `> min_score`, finite. Default: 1e3.
     pub max_score: f64,
-    /// OHEM: candidate pool size as a multiple of the batch, at least 1. [4]
+    /// OHEM: candidate pool size as a multiple of the batch, at least 1. Default: 4.
     pub pool_factor: usize,
-    /// Seed of the sampler's own generator. [0]
+    /// Seed of the sampler's own generator. Default: 0.
     pub seed: u64,
 }
 
@@ -221,7 +221,8 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
             if indices.len() > n {
                 return Err(Error::BatchTooLarge { requested: indices.len(), available: n });
             }
-            return Ok(self.ohem(rng, indices, weights));
+            self.ohem(rng, indices, weights);
+            return Ok(());
         }
         let total = self.tree.total();
         let gamma = if total > 0.0 { self.config.uniform_floor } else { 1.0 };

@@ -2,7 +2,7 @@
 //!
 //! SFT on curated data maximises a lower bound of an RL objective; weighting each
 //! curated sequence by `stopgrad(pi_theta / pi_ref)` tightens it. Here:
-//! - sequence mode [default]: `w = clip(exp(mean_t(log pi_theta - log pi_ref) / T), lo, hi)`
+//! - sequence mode (the default): `w = clip(exp(mean_t(log pi_theta - log pi_ref) / T), lo, hi)`
 //!   over the sequence's valid tokens [T 1, clip [0, 16]];
 //! - token mode: `w_t = clip(exp((log pi_theta_t - log pi_ref_t) / T), lo, hi)`
 //!   [clip [0.2, 1.8]]; masked tokens get 0;
@@ -53,17 +53,17 @@ pub enum IwDirection {
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct IwSftConfig {
-    /// Temperature `T`, finite and `> 0`; the log ratio is divided by it. [1.0]
+    /// Temperature `T`, finite and `> 0`; the log ratio is divided by it. Default: 1.0.
     pub temperature: f64,
-    /// Label smoothing of the loss, in `[0, 1)`; not used by the weights. [0.0]
+    /// Label smoothing of the loss, in `[0, 1)`; not used by the weights. Default: 0.0.
     pub epsilon: f64,
-    /// Sequence or token weights. [Sequence]
+    /// Sequence or token weights. Default: Sequence.
     pub mode: IwMode,
-    /// Paper or seed direction. [Paper]
+    /// Paper or seed direction. Default: Paper.
     pub direction: IwDirection,
-    /// Clip range of sequence weights, `0 <= lo <= hi`, `hi` finite. [0, 16]
+    /// Clip range of sequence weights, `0 <= lo <= hi`, `hi` finite. Default: 0, 16.
     pub sequence_clip: (f64, f64),
-    /// Clip range of token weights. [0.2, 1.8]
+    /// Clip range of token weights. Default: 0.2, 1.8.
     pub token_clip: (f64, f64),
 }
 

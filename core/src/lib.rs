@@ -30,8 +30,8 @@
 //! let mut replay: PrioritizedReplayBuffer<&str, Heap> = PrioritizedReplayBuffer::new(PerConfig::new(4))?;
 //! replay.add("a")?;
 //! replay.add("b")?;
-//! let batch = replay.sample(2)?;
-//! replay.update_priorities(&batch.indices, &[0.5, 2.0])?;
+//! let indices = replay.sample(2)?.indices;
+//! replay.update_priorities(&indices, &[0.5, 2.0])?;
 //! # Ok::<(), adasample::Error>(())
 //! ```
 #![cfg_attr(not(test), no_std)]

@@ -69,24 +69,24 @@ pub enum Normalization {
 pub struct PerConfig {
     /// Number of slots of the ring buffer, at least 1.
     pub capacity: usize,
-    /// Prioritization exponent in `[0, 1]` (0: uniform). [0.6; rank 0.7]
+    /// Prioritization exponent in `[0, 1]` (0: uniform). Default: 0.6; rank 0.7.
     pub alpha: f64,
-    /// Importance-sampling exponent at the first `sample`, in `[0, 1]`. [0.4; rank 0.5]
+    /// Importance-sampling exponent at the first `sample`, in `[0, 1]`. Default: 0.4; rank 0.5.
     pub beta: f64,
-    /// beta after `beta_steps` samples, in `[0, 1]`. [1.0]
+    /// beta after `beta_steps` samples, in `[0, 1]`. Default: 1.0.
     pub beta_final: f64,
     /// Number of `sample` calls over which beta moves linearly to `beta_final`;
-    /// 0 keeps beta constant. [0]
+    /// 0 keeps beta constant. Default: 0.
     pub beta_steps: u64,
-    /// Added to `|delta|` before the exponent, finite and `>= 0`. [1e-6]
+    /// Added to `|delta|` before the exponent, finite and `>= 0`. Default: 1e-6.
     pub epsilon: f64,
-    /// Seed of the buffer's own generator. [0]
+    /// Seed of the buffer's own generator. Default: 0.
     pub seed: u64,
-    /// Proportional or rank-based. [Proportional]
+    /// Proportional or rank-based. Default: Proportional.
     pub kind: PerKind,
-    /// Draw distinct items within a batch. [false]
+    /// Draw distinct items within a batch. Default: false.
     pub without_replacement: bool,
-    /// Importance-weight normalisation. [Global]
+    /// Importance-weight normalisation. Default: Global.
     pub normalization: Normalization,
 }
 

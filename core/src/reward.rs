@@ -21,7 +21,7 @@
 use crate::error::{check_finite, ensure, Error, Result};
 use crate::per::is_weight;
 use crate::rng::DefaultRng;
-use crate::storage::{check_fits, Buffer, Storage};
+use crate::storage::{check_fits, tree_size, Buffer, Storage};
 use crate::tree::SumTree;
 use rand_core::{RngCore, SeedableRng};
 
@@ -32,15 +32,15 @@ use rand_core::{RngCore, SeedableRng};
 pub struct RewardConfig {
     /// The most rewards held, at least 1.
     pub capacity: usize,
-    /// Temperature `tau`, finite and `> 0`; lower is greedier. [1.0]
+    /// Temperature `tau`, finite and `> 0`; lower is greedier. Default: 1.0.
     pub temperature: f64,
-    /// Weight clip `w_max`, finite and `>= 1`. [20]
+    /// Weight clip `w_max`, finite and `>= 1`. Default: 20.
     pub max_weight: f64,
-    /// Divide advantages by their standard deviation (AWR). [false]
+    /// Divide advantages by their standard deviation (AWR). Default: false.
     pub normalize_advantages: bool,
-    /// Importance-weight exponent in `[0, 1]`. [0]
+    /// Importance-weight exponent in `[0, 1]`. Default: 0.
     pub beta: f64,
-    /// Seed of the sampler's own generator. [0]
+    /// Seed of the sampler's own generator. Default: 0.
     pub seed: u64,
 }
 
@@ -155,11 +155,12 @@ impl<S: Storage> RewardWeightedSampler<S> {
     /// An empty sampler. Errors: [`Error::InvalidConfig`], [`Error::StorageTooSmall`].
     pub fn new(config: RewardConfig) -> Result<Self> {
         config.validate()?;
-        check_fits::<S>(config.capacity)?;
+        // The tree grows with the rewards; check now that it can reach the capacity.
+        check_fits::<S>(tree_size(config.capacity))?;
         Ok(RewardWeightedSampler {
             config,
             rewards: S::F64::empty(),
-            tree: SumTree::new(config.capacity)?,
+            tree: SumTree::new(1)?,
             dirty: false,
             rng: DefaultRng::seed_from_u64(config.seed),
         })
@@ -210,13 +211,13 @@ impl<S: Storage> RewardWeightedSampler<S> {
     pub fn clear(&mut self) {
         self.rewards.clear();
         self.tree.clear();
-        self.dirty = false;
+        self.dirty = true;
     }
 
     /// `P_i` of every pushed reward, into `out` (length `len()`).
     pub fn probabilities_into(&mut self, out: &mut [f64]) -> Result<()> {
         crate::error::check_len(self.len(), out.len())?;
-        self.refresh();
+        self.refresh()?;
         let total = self.tree.total();
         for (o, &t) in out.iter_mut().zip(self.tree.leaves()) {
             *o = t / total;
@@ -240,7 +241,7 @@ impl<S: Storage> RewardWeightedSampler<S> {
         if self.is_empty() {
             return Err(Error::Empty);
         }
-        self.refresh();
+        self.refresh()?;
         self.tree.sample_stratified(rng, indices)?;
         let p_min = self.tree.min().unwrap_or(1.0);
         for (w, &i) in weights.iter_mut().zip(indices.iter()) {
@@ -258,12 +259,18 @@ impl<S: Storage> RewardWeightedSampler<S> {
         Ok((indices, weights))
     }
 
-    /// Recomputes the tree from the rewards if any were pushed since the last time.
-    fn refresh(&mut self) {
+    /// Recomputes the tree from the rewards if any were pushed since the last
+    /// time, growing it (to the next power of two) when the rewards outgrew it.
+    /// Padding leaves are 0, which changes no sum, so results do not depend on
+    /// the tree's size.
+    fn refresh(&mut self) -> Result<()> {
         if !self.dirty {
-            return;
+            return Ok(());
         }
         let n = self.len();
+        if self.tree.capacity() < n {
+            self.tree = SumTree::new(tree_size(n).min(self.config.capacity))?;
+        }
         {
             let leaves = self.tree.leaves_mut();
             // Rewards were checked finite and the config valid, so this cannot fail.
@@ -274,7 +281,11 @@ impl<S: Storage> RewardWeightedSampler<S> {
                 }
             }
         }
+        for l in self.tree.leaves_mut()[n..].iter_mut() {
+            *l = 0.0;
+        }
         self.tree.rebuild();
         self.dirty = false;
+        Ok(())
     }
 }

@@ -20,7 +20,7 @@ use crate::error::{ensure, Result};
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Schedule {
-    /// Always `0`.
+    /// Always the given value.
     Constant(f64),
     /// `start + (end - start) * min(step, steps) / steps`.
     Linear {

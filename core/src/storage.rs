@@ -32,6 +32,9 @@ pub trait Buffer<T>: AsRef<[T]> + AsMut<[T]> + sealed::Sealed {
     fn clear(&mut self);
     /// Shortens the buffer to `len` elements (no-op if already shorter).
     fn truncate(&mut self, len: usize);
+    /// Makes room for `additional` more elements up front; `false` when the
+    /// storage (or the allocator) cannot provide it.
+    fn try_reserve(&mut self, additional: usize) -> bool;
 }
 
 /// A family of buffer types, one per element type a sampler needs. Sealed.
@@ -92,6 +95,9 @@ impl<T> Buffer<T> for alloc::vec::Vec<T> {
     fn truncate(&mut self, len: usize) {
         alloc::vec::Vec::truncate(self, len)
     }
+    fn try_reserve(&mut self, additional: usize) -> bool {
+        alloc::vec::Vec::try_reserve_exact(self, additional).is_ok()
+    }
 }
 
 impl<T, const N: usize> sealed::Sealed for heapless::Vec<T, N> {}
@@ -108,6 +114,15 @@ impl<T, const N: usize> Buffer<T> for heapless::Vec<T, N> {
     fn truncate(&mut self, len: usize) {
         heapless::Vec::truncate(self, len)
     }
+    fn try_reserve(&mut self, additional: usize) -> bool {
+        N - self.len() >= additional
+    }
+}
+
+/// Node count of a tree over `capacity` leaves: `capacity.next_power_of_two()`,
+/// or `usize::MAX` where that overflows (a 32-bit target near 2^32).
+pub(crate) fn tree_size(capacity: usize) -> usize {
+    capacity.checked_next_power_of_two().unwrap_or(usize::MAX)
 }
 
 /// Checks that `len` elements fit one buffer of `S`.
@@ -119,9 +134,13 @@ pub(crate) fn check_fits<S: Storage>(len: usize) -> Result<()> {
     }
 }
 
-/// A buffer of `len` copies of `value`.
+/// A buffer of `len` copies of `value`; [`Error::StorageTooSmall`] (not an
+/// allocation abort) when the memory is not there.
 pub(crate) fn filled<B: Buffer<V>, V: Copy>(len: usize, value: V) -> Result<B> {
     let mut b = B::empty();
+    if !b.try_reserve(len) {
+        return Err(Error::StorageTooSmall { needed: len, available: 0 });
+    }
     for _ in 0..len {
         b.push(value).map_err(|_| Error::StorageTooSmall { needed: len, available: b.as_ref().len() })?;
     }

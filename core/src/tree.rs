@@ -25,7 +25,7 @@
 
 use crate::error::{check_len, check_priority, Error, Result};
 use crate::rng::unit_f64;
-use crate::storage::{check_fits, filled, Storage};
+use crate::storage::{check_fits, filled, tree_size, Storage};
 use rand_core::RngCore;
 
 /// A sum tree (with a min tree) over `capacity` non-negative priorities.
@@ -112,8 +112,11 @@ impl<S: Storage> SumTree<S> {
     pub fn new(capacity: usize) -> Result<Self> {
         crate::error::ensure(capacity >= 1, "capacity", "at least 1")?;
         crate::error::ensure(capacity <= u32::MAX as usize, "capacity", "at most 2^32 - 1")?;
-        let size = capacity.next_power_of_two();
+        let size = tree_size(capacity);
         check_fits::<S>(size)?;
+        if size == usize::MAX {
+            return Err(Error::StorageTooSmall { needed: size, available: capacity });
+        }
         Ok(SumTree {
             capacity,
             size,

@@ -327,9 +327,9 @@ fn run_per(cfg: PerConfig, ops: Vec<PerOp>) -> Result<(), TestCaseError> {
         let total: f64 = p.iter().sum();
         prop_assert!(close(buf.total_priority(), total, 1e-12));
         prop_assert!(close(buf.beta(), o.beta(), 1e-12));
-        for s in 0..o.items.len() {
-            let key = Key { slot: s as u32, generation: o.gens[s] };
-            let want = if p[s] > 0.0 { p[s] / total } else { 0.0 };
+        for (s, (&ps, &generation)) in p.iter().zip(&o.gens).enumerate() {
+            let key = Key { slot: s as u32, generation };
+            let want = if ps > 0.0 { ps / total } else { 0.0 };
             prop_assert!(close(buf.probability(key).unwrap(), want, 1e-9));
         }
     }
