@@ -55,4 +55,9 @@ pub mod storage;
 pub mod tree;
 
 pub use error::{Error, Result};
+
+// The README's examples run as doc tests.
+#[cfg(all(doctest, feature = "alloc"))]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
 pub use rng::DefaultRng;
