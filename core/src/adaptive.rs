@@ -21,7 +21,7 @@
 
 use crate::error::{check_len, ensure, Error, Result};
 use crate::per::is_weight;
-use crate::rng::{below, unit_f64, DefaultRng};
+use crate::rng::{below, commit_on_ok, unit_f64, DefaultRng};
 use crate::storage::{check_fits, filled, Buffer, Storage};
 use crate::tree::SumTree;
 use rand_core::{RngCore, SeedableRng};
@@ -204,10 +204,7 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
     /// Samples a batch of `indices.len()` examples with the sampler's own
     /// generator; see [`sample_with`](Self::sample_with).
     pub fn sample_into(&mut self, indices: &mut [usize], weights: &mut [f64]) -> Result<()> {
-        let mut rng = self.rng.clone();
-        self.sample_with(&mut rng, indices, weights)?;
-        self.rng = rng;
-        Ok(())
+        commit_on_ok(self, |s| &mut s.rng, |s, rng| s.sample_with(rng, indices, weights))
     }
 
     /// Samples a batch of `indices.len()` examples using `rng`, writing their
@@ -247,10 +244,7 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
     /// The seed's `sample(batch_size) -> (indices, importance_weights)` (feature `alloc`).
     #[cfg(feature = "alloc")]
     pub fn sample(&mut self, batch_size: usize) -> Result<(alloc::vec::Vec<usize>, alloc::vec::Vec<f64>)> {
-        let mut indices = alloc::vec![0; batch_size];
-        let mut weights = alloc::vec![0.0; batch_size];
-        self.sample_into(&mut indices, &mut weights)?;
-        Ok((indices, weights))
+        crate::storage::vec_batch(batch_size, |i, w| self.sample_into(i, w))
     }
 
     /// Feeds back the losses of a batch. Losses must be finite and `>= 0`.

@@ -32,7 +32,7 @@
 
 use crate::error::{check_len, check_priority, ensure, Error, Result};
 use crate::order::{by_priority, RankOrder};
-use crate::rng::DefaultRng;
+use crate::rng::{commit_on_ok, DefaultRng};
 use crate::schedule::Schedule;
 use crate::storage::{check_fits, Buffer, Storage};
 use crate::tree::SumTree;
@@ -462,10 +462,7 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     /// Samples `out.len()` items with the buffer's own generator; see
     /// [`sample_with`](Self::sample_with).
     pub fn sample_into(&mut self, out: &mut [Draw]) -> Result<()> {
-        let mut rng = self.rng.clone();
-        self.sample_with(&mut rng, out)?;
-        self.rng = rng;
-        Ok(())
+        commit_on_ok(self, |s| &mut s.rng, |s, rng| s.sample_with(rng, out))
     }
 
     /// Samples `out.len()` items using `rng`, writing keys, `P(i)` and weights,

@@ -20,7 +20,7 @@
 
 use crate::error::{check_finite, ensure, Error, Result};
 use crate::per::is_weight;
-use crate::rng::DefaultRng;
+use crate::rng::{commit_on_ok, DefaultRng};
 use crate::storage::{check_fits, tree_size, Buffer, Storage};
 use crate::tree::SumTree;
 use rand_core::{RngCore, SeedableRng};
@@ -229,10 +229,7 @@ impl<S: Storage> RewardWeightedSampler<S> {
     /// importance weights into `weights`. Errors: [`Error::Empty`],
     /// [`Error::LengthMismatch`].
     pub fn sample_into(&mut self, indices: &mut [usize], weights: &mut [f64]) -> Result<()> {
-        let mut rng = self.rng.clone();
-        self.sample_with(&mut rng, indices, weights)?;
-        self.rng = rng;
-        Ok(())
+        commit_on_ok(self, |s| &mut s.rng, |s, rng| s.sample_with(rng, indices, weights))
     }
 
     /// As [`sample_into`](Self::sample_into), with a caller's generator.
@@ -253,10 +250,7 @@ impl<S: Storage> RewardWeightedSampler<S> {
     /// `(indices, weights)` of a batch (feature `alloc`).
     #[cfg(feature = "alloc")]
     pub fn sample(&mut self, batch_size: usize) -> Result<(alloc::vec::Vec<usize>, alloc::vec::Vec<f64>)> {
-        let mut indices = alloc::vec![0; batch_size];
-        let mut weights = alloc::vec![0.0; batch_size];
-        self.sample_into(&mut indices, &mut weights)?;
-        Ok((indices, weights))
+        crate::storage::vec_batch(batch_size, |i, w| self.sample_into(i, w))
     }
 
     /// Recomputes the tree from the rewards if any were pushed since the last

@@ -96,6 +96,20 @@ impl RngCore for DefaultRng {
     }
 }
 
+/// Runs `draw` on `owner` with a copy of the generator that `rng` picks out of
+/// it, and keeps the copy's advanced state only if `draw` succeeds: a failed
+/// call leaves the owner's generator untouched.
+pub(crate) fn commit_on_ok<S, T>(
+    owner: &mut S,
+    rng: fn(&mut S) -> &mut DefaultRng,
+    draw: impl FnOnce(&mut S, &mut DefaultRng) -> crate::Result<T>,
+) -> crate::Result<T> {
+    let mut copy = rng(owner).clone();
+    let out = draw(owner, &mut copy)?;
+    *rng(owner) = copy;
+    Ok(out)
+}
+
 /// A uniform float in `[0, 1)`: the top 53 bits of one `next_u64`, times 2^-53.
 /// Exact on every target (no rounding happens).
 pub fn unit_f64<R: RngCore + ?Sized>(rng: &mut R) -> f64 {

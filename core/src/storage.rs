@@ -146,3 +146,14 @@ pub(crate) fn filled<B: Buffer<V>, V: Copy>(len: usize, value: V) -> Result<B> {
     }
     Ok(b)
 }
+
+/// Runs a slice-filling sampler into fresh vectors of `n` indices and weights.
+#[cfg(feature = "alloc")]
+pub(crate) fn vec_batch(
+    n: usize,
+    fill: impl FnOnce(&mut [usize], &mut [f64]) -> Result<()>,
+) -> Result<(alloc::vec::Vec<usize>, alloc::vec::Vec<f64>)> {
+    let (mut indices, mut weights) = (alloc::vec![0; n], alloc::vec![0.0; n]);
+    fill(&mut indices, &mut weights)?;
+    Ok((indices, weights))
+}
