@@ -60,7 +60,7 @@ fn main() -> Result<()> {
         add(&mut replay, &mut surprise, 16)?;
         let report = replay.update_priorities(&indices, &td)?;
         if step == 200 {
-            snapshot_at_200 = Some(replay.snapshot());
+            snapshot_at_200 = Some(replay.snapshot()?);
         }
         if step % 50 == 0 || step == 1 {
             println!(

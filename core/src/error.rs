@@ -73,6 +73,8 @@ pub enum Error {
         /// Which check failed.
         reason: &'static str,
     },
+    /// An item's `Serialize` implementation failed while taking a snapshot.
+    ItemNotSerializable,
     /// A snapshot was written by a format version this build cannot read.
     UnsupportedSnapshotVersion {
         /// The version found in the snapshot.
@@ -100,6 +102,7 @@ impl Error {
             Error::BatchTooLarge { .. } => "BatchTooLarge",
             Error::StorageTooSmall { .. } => "StorageTooSmall",
             Error::CorruptSnapshot { .. } => "CorruptSnapshot",
+            Error::ItemNotSerializable => "ItemNotSerializable",
             Error::UnsupportedSnapshotVersion { .. } => "UnsupportedSnapshotVersion",
         }
     }
@@ -134,6 +137,7 @@ impl fmt::Display for Error {
                 "fixed storage too small: {needed} elements needed, {available} available"
             ),
             Error::CorruptSnapshot { reason } => write!(f, "corrupt snapshot: {reason}"),
+            Error::ItemNotSerializable => f.write_str("an item could not be serialized into the snapshot"),
             Error::UnsupportedSnapshotVersion { found, supported } => write!(
                 f,
                 "snapshot format version {found} is not supported (this build reads version {supported})"

@@ -13,7 +13,8 @@
 //! would have made. A truncated, altered or foreign snapshot is an
 //! [`Error::CorruptSnapshot`], another version an
 //! [`Error::UnsupportedSnapshotVersion`]; the restored state is validated like
-//! any input. Each sampler also implements `serde::Serialize` / `Deserialize`
+//! any input. `snapshot()` fails only when an item's own `Serialize` does
+//! ([`Error::ItemNotSerializable`]). Each sampler also implements `serde::Serialize` / `Deserialize`
 //! as these bytes, so it can sit inside a larger serde document.
 //!
 //! ```
@@ -22,7 +23,7 @@
 //!
 //! let mut a: PrioritizedReplayBuffer<u32, Heap> = PrioritizedReplayBuffer::new(PerConfig::new(64))?;
 //! for x in 0..40 { a.add(x)?; }
-//! let bytes = a.snapshot();
+//! let bytes = a.snapshot()?;
 //! let mut b: PrioritizedReplayBuffer<u32, Heap> = PrioritizedReplayBuffer::restore(&bytes)?;
 //! assert_eq!(a.sample(8)?, b.sample(8)?);
 //! # Ok::<(), adasample::Error>(())
@@ -57,19 +58,17 @@ fn corrupt(reason: &'static str) -> Error {
     Error::CorruptSnapshot { reason }
 }
 
-fn encode<P: Serialize>(kind: u8, payload: &P) -> Vec<u8> {
+fn encode<P: Serialize>(kind: u8, payload: &P) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(64);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
     out.push(kind);
-    // Serializing plain numbers and slices into a Vec cannot fail; an item type
-    // whose Serialize impl errors yields an empty payload, which restore rejects.
-    if let Ok(bytes) = postcard::to_allocvec(payload) {
-        out.extend_from_slice(&bytes);
-    }
+    // Numbers and slices always serialize; a user item type may refuse.
+    let payload = postcard::to_allocvec(payload).map_err(|_| Error::ItemNotSerializable)?;
+    out.extend_from_slice(&payload);
     let sum = fnv1a(&out);
     out.extend_from_slice(&sum.to_le_bytes());
-    out
+    Ok(out)
 }
 
 fn decode<P: DeserializeOwned>(kind: u8, bytes: &[u8]) -> Result<P> {
@@ -118,7 +117,7 @@ struct TreeState<L> {
 
 impl<S: Storage> SumTree<S> {
     /// The tree's leaves as a snapshot (see [`crate::snapshot`]).
-    pub fn snapshot(&self) -> Vec<u8> {
+    pub fn snapshot(&self) -> Result<Vec<u8>> {
         encode(KIND_TREE, &TreeState { capacity: self.capacity as u64, leaves: self.leaves() })
     }
 
@@ -151,7 +150,7 @@ struct PerState<R, G, I> {
 
 impl<T: Serialize, S: Storage> PrioritizedReplayBuffer<T, S> {
     /// The buffer's full state, items included, as a snapshot (see [`crate::snapshot`]).
-    pub fn snapshot(&self) -> Vec<u8> {
+    pub fn snapshot(&self) -> Result<Vec<u8>> {
         encode(
             KIND_PER,
             &PerState {
@@ -208,7 +207,7 @@ struct AdaptiveState<F, P> {
 
 impl<S: Storage> AdaptiveBatchSampler<S> {
     /// The sampler's full state as a snapshot (see [`crate::snapshot`]).
-    pub fn snapshot(&self) -> Vec<u8> {
+    pub fn snapshot(&self) -> Result<Vec<u8>> {
         encode(
             KIND_ADAPTIVE,
             &AdaptiveState {
@@ -256,7 +255,7 @@ struct RewardState<F> {
 
 impl<S: Storage> RewardWeightedSampler<S> {
     /// The sampler's full state as a snapshot (see [`crate::snapshot`]).
-    pub fn snapshot(&self) -> Vec<u8> {
+    pub fn snapshot(&self) -> Result<Vec<u8>> {
         encode(KIND_REWARD, &RewardState { config: self.config, rewards: self.rewards.as_ref(), rng: self.rng.state() })
     }
 
@@ -275,7 +274,7 @@ macro_rules! serde_as_snapshot {
     ($ty:ty, [$($gen:tt)*], [$($ser:tt)*], [$($de:tt)*]) => {
         impl<$($gen)*> Serialize for $ty where $($ser)* {
             fn serialize<Z: serde::Serializer>(&self, z: Z) -> core::result::Result<Z::Ok, Z::Error> {
-                z.serialize_bytes(&self.snapshot())
+                z.serialize_bytes(&self.snapshot().map_err(serde::ser::Error::custom)?)
             }
         }
         impl<'de, $($gen)*> Deserialize<'de> for $ty where $($de)* {

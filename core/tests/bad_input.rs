@@ -50,25 +50,25 @@ fn per_rejects_and_keeps_state() {
             b.add(i).unwrap();
         }
         let keys: Vec<Key> = (0..5).map(|s| b.key(s).unwrap()).collect();
-        let snap = b.snapshot();
+        let snap = b.snapshot().unwrap();
         for v in BAD {
             assert!(matches!(b.add_with_priority(9, v), Err(Error::InvalidPriority { .. })));
-            assert_eq!(b.snapshot(), snap);
+            assert_eq!(b.snapshot().unwrap(), snap);
         }
         for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
             // The bad value is last: nothing before it may be applied.
             let e = b.update_priorities(&keys[..2], &[3.0, v]).unwrap_err();
             assert!(matches!(e, Error::InvalidPriority { position: 1, .. }), "{e:?}");
-            assert_eq!(b.snapshot(), snap);
+            assert_eq!(b.snapshot().unwrap(), snap);
         }
         let oob = Key { slot: 5, generation: 0 };
         assert_eq!(b.update_priorities(&[keys[0], oob], &[1.0, 1.0]), Err(Error::IndexOutOfRange { index: 5, len: 5 }));
         assert_eq!(b.update_priorities(&keys[..2], &[1.0]), Err(Error::LengthMismatch { expected: 2, found: 1 }));
-        assert_eq!(b.snapshot(), snap);
+        assert_eq!(b.snapshot().unwrap(), snap);
         if cfg.without_replacement {
             let mut six = [Draw::default(); 6];
             assert_eq!(b.sample_into(&mut six), Err(Error::BatchTooLarge { requested: 6, available: 5 }));
-            assert_eq!(b.snapshot(), snap);
+            assert_eq!(b.snapshot().unwrap(), snap);
         }
     }
 }
@@ -88,16 +88,16 @@ fn nan_errors_carry_position() {
 fn zero_priority_everywhere_is_empty() {
     let mut b = per(PerConfig { epsilon: 0.0, ..PerConfig::new(4) });
     b.add_with_priority(1, 0.0).unwrap();
-    let snap = b.snapshot();
+    let snap = b.snapshot().unwrap();
     assert_eq!(b.sample(1).err(), Some(Error::Empty));
-    assert_eq!(b.snapshot(), snap);
+    assert_eq!(b.snapshot().unwrap(), snap);
 }
 
 #[test]
 fn sum_tree_rejects() {
     let mut t: SumTree<Heap> = SumTree::new(4).unwrap();
     t.set(1, 2.0).unwrap();
-    let snap = t.snapshot();
+    let snap = t.snapshot().unwrap();
     for v in BAD {
         assert!(matches!(t.set(0, v), Err(Error::InvalidPriority { .. })));
     }
@@ -106,7 +106,7 @@ fn sum_tree_rejects() {
     for u in [-0.1, 2.0, 3.0, f64::NAN, f64::INFINITY] {
         assert!(matches!(t.find(u), Err(Error::InvalidArgument { name: "u", .. })), "{u}");
     }
-    assert_eq!(t.snapshot(), snap);
+    assert_eq!(t.snapshot().unwrap(), snap);
     assert!(matches!(SumTree::<Heap>::new(0), Err(Error::InvalidConfig { field: "capacity", .. })));
 }
 
@@ -132,7 +132,7 @@ fn adaptive_rejects() {
     }
     for mode in [AdaptiveMode::Ema, AdaptiveMode::AdaBoost, AdaptiveMode::Ohem] {
         let mut s: AdaptiveBatchSampler<Heap> = AdaptiveBatchSampler::new(AdaptiveConfig { mode, ..AdaptiveConfig::new(4, 0.1) }).unwrap();
-        let snap = s.snapshot();
+        let snap = s.snapshot().unwrap();
         for v in BAD {
             assert!(matches!(s.update_weights(&[0, 1], &[1.0, v]), Err(Error::InvalidArgument { name: "loss", position: 1, .. })));
         }
@@ -140,13 +140,13 @@ fn adaptive_rejects() {
         assert_eq!(s.update_weights(&[0], &[1.0, 1.0]), Err(Error::LengthMismatch { expected: 1, found: 2 }));
         let (mut i, mut w) = ([0usize; 2], [0.0; 3]);
         assert_eq!(s.sample_into(&mut i, &mut w), Err(Error::LengthMismatch { expected: 2, found: 3 }));
-        assert_eq!(s.snapshot(), snap);
+        assert_eq!(s.snapshot().unwrap(), snap);
     }
     let mut ohem: AdaptiveBatchSampler<Heap> =
         AdaptiveBatchSampler::new(AdaptiveConfig { mode: AdaptiveMode::Ohem, ..AdaptiveConfig::new(4, 0.1) }).unwrap();
-    let snap = ohem.snapshot();
+    let snap = ohem.snapshot().unwrap();
     assert_eq!(ohem.sample(5).err(), Some(Error::BatchTooLarge { requested: 5, available: 4 }));
-    assert_eq!(ohem.snapshot(), snap);
+    assert_eq!(ohem.snapshot().unwrap(), snap);
 }
 
 #[test]
@@ -167,11 +167,11 @@ fn reward_rejects() {
     let mut s: RewardWeightedSampler<Heap> = RewardWeightedSampler::new(RewardConfig::new(3)).unwrap();
     assert_eq!(s.sample(2).err(), Some(Error::Empty));
     s.extend(&[1.0, 2.0]).unwrap();
-    let snap = s.snapshot();
+    let snap = s.snapshot().unwrap();
     assert!(matches!(s.extend(&[0.0, f64::NAN]), Err(Error::InvalidArgument { name: "reward", position: 1, .. })));
     assert!(matches!(s.push(f64::NEG_INFINITY), Err(Error::InvalidArgument { .. })));
     assert_eq!(s.extend(&[1.0, 1.0]), Err(Error::StorageTooSmall { needed: 4, available: 3 }));
-    assert_eq!(s.snapshot(), snap);
+    assert_eq!(s.snapshot().unwrap(), snap);
     // Extreme but finite rewards give finite probabilities.
     let mut x: RewardWeightedSampler<Heap> = RewardWeightedSampler::new(RewardConfig { normalize_advantages: true, ..RewardConfig::new(4) }).unwrap();
     x.extend(&[f64::MAX, -f64::MAX, 0.0, 1.0]).unwrap();

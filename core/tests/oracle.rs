@@ -229,7 +229,7 @@ fn run_per(cfg: PerConfig, ops: Vec<PerOp>) -> Result<(), TestCaseError> {
     let mut o = PerOracle::new(cfg);
     let mut counter = 0u32;
     for op in ops {
-        let before = buf.snapshot();
+        let before = buf.snapshot().unwrap();
         match op {
             PerOp::Add(raw) => {
                 counter += 1;
@@ -241,7 +241,7 @@ fn run_per(cfg: PerConfig, ops: Vec<PerOp>) -> Result<(), TestCaseError> {
                     Ok(key) => prop_assert_eq!(key, o.add(counter, raw)),
                     Err(e) => {
                         prop_assert!(matches!(e, Error::InvalidPriority { .. }), "{:?}", e);
-                        prop_assert!(before == buf.snapshot(), "rejected add changed state");
+                        prop_assert!(before == buf.snapshot().unwrap(), "rejected add changed state");
                     }
                 }
             }
@@ -274,7 +274,7 @@ fn run_per(cfg: PerConfig, ops: Vec<PerOp>) -> Result<(), TestCaseError> {
                     }
                     Err(_) => {
                         prop_assert!(bad);
-                        prop_assert!(before == buf.snapshot(), "rejected update changed state");
+                        prop_assert!(before == buf.snapshot().unwrap(), "rejected update changed state");
                     }
                 }
             }
@@ -311,11 +311,11 @@ fn run_per(cfg: PerConfig, ops: Vec<PerOp>) -> Result<(), TestCaseError> {
                     }
                     Err(Error::Empty) => {
                         prop_assert!(o.items.is_empty() || total == 0.0);
-                        prop_assert!(before == buf.snapshot());
+                        prop_assert!(before == buf.snapshot().unwrap());
                     }
                     Err(Error::BatchTooLarge { requested, available }) => {
                         prop_assert!(cfg.without_replacement && requested == b && available == nonzero && b > nonzero);
-                        prop_assert!(before == buf.snapshot());
+                        prop_assert!(before == buf.snapshot().unwrap());
                     }
                     Err(e) => prop_assert!(false, "unexpected {:?}", e),
                 }
@@ -410,7 +410,7 @@ proptest! {
             }
             let losses = &losses[..b];
             let bad = losses.iter().any(|l| !(l.is_finite() && *l >= 0.0));
-            let before = s.snapshot();
+            let before = s.snapshot().unwrap();
             match s.update_weights(&idx, losses) {
                 Ok(()) => {
                     prop_assert!(!bad);
@@ -424,7 +424,7 @@ proptest! {
                 }
                 Err(e) => {
                     prop_assert!(bad && matches!(e, Error::InvalidArgument { name: "loss", .. }), "{:?}", e);
-                    prop_assert!(before == s.snapshot());
+                    prop_assert!(before == s.snapshot().unwrap());
                 }
             }
             for (a, b) in s.scores().iter().zip(&scores) {

@@ -45,13 +45,13 @@ fn per_continues_bit_identically() {
         PerConfig { seed: 3, without_replacement: true, ..PerConfig::new(64) },
     ] {
         let mut a = busy_per(cfg);
-        let bytes = a.snapshot();
+        let bytes = a.snapshot().unwrap();
         let mut b = Per::restore(&bytes).unwrap();
-        assert_eq!(b.snapshot(), bytes);
+        assert_eq!(b.snapshot().unwrap(), bytes);
         assert_eq!(continue_per(&mut a), continue_per(&mut b));
         // Fixed storage restores the same bytes too.
         let fixed = PrioritizedReplayBuffer::<(u32, String), Fixed<64>>::restore(&bytes).unwrap();
-        assert_eq!(fixed.snapshot(), bytes);
+        assert_eq!(fixed.snapshot().unwrap(), bytes);
         assert_eq!(
             PrioritizedReplayBuffer::<(u32, String), Fixed<32>>::restore(&bytes).err(),
             Some(Error::StorageTooSmall { needed: 64, available: 32 })
@@ -74,14 +74,14 @@ fn adaptive_and_reward_continue_bit_identically() {
                 .collect::<Vec<_>>()
         };
         run(&mut a);
-        let mut b = AdaptiveBatchSampler::<Heap>::restore(&a.snapshot()).unwrap();
+        let mut b = AdaptiveBatchSampler::<Heap>::restore(&a.snapshot().unwrap()).unwrap();
         assert_eq!(a, b);
         assert_eq!(run(&mut a), run(&mut b));
     }
     let mut r: RewardWeightedSampler<Heap> = RewardWeightedSampler::new(RewardConfig { seed: 5, ..RewardConfig::new(100) }).unwrap();
     r.extend(&[0.5, -1.0, 3.0, 2.0]).unwrap();
     r.sample(4).unwrap();
-    let mut q = RewardWeightedSampler::<Heap>::restore(&r.snapshot()).unwrap();
+    let mut q = RewardWeightedSampler::<Heap>::restore(&r.snapshot().unwrap()).unwrap();
     assert_eq!(r.sample(16).unwrap(), q.sample(16).unwrap());
 }
 
@@ -91,7 +91,7 @@ fn tree_round_trip() {
     for i in 0..10 {
         t.set(i, i as f64 * 0.1).unwrap();
     }
-    let u = SumTree::<Heap>::restore(&t.snapshot()).unwrap();
+    let u = SumTree::<Heap>::restore(&t.snapshot().unwrap()).unwrap();
     assert_eq!(u, t);
     assert_eq!(u.total().to_bits(), t.total().to_bits());
 }
@@ -99,7 +99,7 @@ fn tree_round_trip() {
 #[test]
 fn every_truncation_and_bit_flip_is_a_typed_error() {
     let a = busy_per(PerConfig::rank(16));
-    let bytes = a.snapshot();
+    let bytes = a.snapshot().unwrap();
     for len in 0..bytes.len() {
         assert!(matches!(Per::restore(&bytes[..len]), Err(Error::CorruptSnapshot { .. })), "truncated to {len}");
     }
@@ -120,7 +120,7 @@ fn every_truncation_and_bit_flip_is_a_typed_error() {
     // A snapshot of another kind of sampler.
     let r: RewardWeightedSampler<Heap> = RewardWeightedSampler::new(RewardConfig::new(4)).unwrap();
     assert_eq!(
-        Per::restore(&r.snapshot()).err(),
+        Per::restore(&r.snapshot().unwrap()).err(),
         Some(Error::CorruptSnapshot { reason: "snapshot of another kind of sampler" })
     );
 }
