@@ -6,12 +6,16 @@ CARGO ?= cargo
 NO_STD_TARGETS := thumbv7em-none-eabihf wasm32-unknown-unknown
 CLIPPY_LIB_FLAGS := -D warnings -D clippy::unwrap_used -D clippy::expect_used -D clippy::panic
 
-.PHONY: demo test setup test-core check-no-std clippy doc drift-1e8 golden-bless
+WASM_BINDGEN_VERSION := 0.2.130
+WASM_PACK_VERSION := 0.15.1
+CHROMIUM_PACKAGES := chromium chromium-driver
+
+.PHONY: demo test setup wasm-tools browser npm test-core test-wasm check-no-std clippy doc drift-1e8 golden-bless
 
 demo: setup
 	$(CARGO) run --release -q -p adasample --example per_session --features serde
 
-test: setup test-core check-no-std clippy doc
+test: setup test-core check-no-std clippy doc test-wasm
 	@echo "make test: all suites passed"
 
 setup:
@@ -21,9 +25,34 @@ setup:
 	done
 	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
 
+# wasm-bindgen's CLI (the exact version of the crate), wasm-pack, and the npm
+# tooling (binaryen's wasm-opt, Vite and playwright-core for the tests).
+wasm-tools: setup
+	@wasm-bindgen --version 2>/dev/null | grep -qF "$(WASM_BINDGEN_VERSION)" || $(CARGO) install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+	@wasm-pack --version 2>/dev/null | grep -qF "$(WASM_PACK_VERSION)" || $(CARGO) install --locked wasm-pack --version $(WASM_PACK_VERSION)
+	@cd wasm && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; }
+
+# Debian's Chromium and its driver, for the browser tests.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CHROMIUM_PACKAGES); }
+
+# The npm package `adasample`, assembled in wasm/pkg/.
+npm: wasm-tools
+	cd wasm && wasm-pack --quiet build --target web --profile wasm-release --out-dir pkg-web --out-name adasample --mode no-install
+	cd wasm && node js/build-package.mjs
+
 # Unit, doc, property, statistical, drift, bad-input, snapshot and golden tests.
 test-core:
-	$(CARGO) test --workspace --all-features
+	$(CARGO) test -p adasample --all-features
+
+# The wasm32 build in Node and in headless Chromium (golden vectors, errors),
+# then the installed package from outside, as a user: contract, distributions,
+# errors, golden vectors, and a Vite app (build and dev server) in Chromium.
+test-wasm: npm browser
+	cd wasm && wasm-pack test --node --mode no-install
+	cd wasm && WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome --mode no-install
+	cd wasm && node --test js/test/*.test.mjs
 
 # The core builds without an allocator for a Cortex-M4F and for wasm32, in
 # every feature combination that makes sense there.
@@ -36,6 +65,7 @@ check-no-std:
 # Library code: no unwrap, expect or panic. Tests and examples: plain warnings.
 clippy:
 	$(CARGO) clippy -p adasample --lib --all-features -- $(CLIPPY_LIB_FLAGS)
+	$(CARGO) clippy -p adasample-wasm --lib --target wasm32-unknown-unknown -- $(CLIPPY_LIB_FLAGS)
 	$(CARGO) clippy -p adasample --lib --no-default-features --target thumbv7em-none-eabihf -- $(CLIPPY_LIB_FLAGS)
 	$(CARGO) clippy -p adasample --all-targets --all-features -- -D warnings
 

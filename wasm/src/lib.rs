@@ -1,0 +1,573 @@
+//! The npm package `adasample`: a thin wasm-bindgen layer over the `adasample`
+//! core. No sampling math lives here: this file converts JS values to core
+//! types and back, and core errors to thrown `Error`s whose `code` is the Rust
+//! variant's name. Every input is checked before it reaches the core, and the
+//! core validates before mutating, so a thrown error leaves the object as it
+//! was, and no input reaches a panic (which would poison the instance).
+
+use adasample::adaptive::{AdaptiveBatchSampler as CoreAdaptive, AdaptiveConfig, AdaptiveMode};
+use adasample::iw::{self, IwMode, IwSftConfig};
+use adasample::per::{Draw, Key, PerConfig, PerKind, PrioritizedReplayBuffer as CorePer};
+use adasample::reward::{RewardConfig, RewardWeightedSampler as CoreReward};
+use adasample::storage::Heap;
+use adasample::tree::SumTree as CoreTree;
+use adasample::Error;
+use js_sys::{Array, Float64Array, Object, Reflect, Uint32Array, Uint8Array};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** Thrown by every method on bad input; `code` is the Rust error variant. */
+export interface AdasampleError extends Error {
+  code: 'InvalidPriority' | 'IndexOutOfRange' | 'Empty' | 'InvalidConfig' | 'InvalidArgument'
+      | 'LengthMismatch' | 'BatchTooLarge' | 'StorageTooSmall' | 'CorruptSnapshot'
+      | 'UnsupportedSnapshotVersion' | 'ItemNotSerializable';
+}
+export type Numbers = Float64Array | Float32Array | Int32Array | Uint32Array | Uint16Array | Int16Array | Uint8Array | Int8Array | number[];
+export interface PerOptions {
+  /** Number of slots of the ring buffer (>= 1). */
+  capacity: number;
+  /** Prioritization exponent in [0, 1]. Default 0.6 (rank: 0.7). */
+  alpha?: number;
+  /** Importance-sampling exponent at the first sample, in [0, 1]. Default 0.4 (rank: 0.5). */
+  beta?: number;
+  /** beta after `betaSteps` samples. Default 1. */
+  betaFinal?: number;
+  /** Samples over which beta moves linearly to betaFinal; 0 or absent: constant. */
+  betaSteps?: number;
+  /** Added to |TD error| before the exponent. Default 1e-6. */
+  epsilon?: number;
+  /** Seed of the buffer's generator (integer). Default 0. */
+  seed?: number;
+  /** Rank-based instead of proportional prioritization. Default false. */
+  rank?: boolean;
+}
+export interface PerSample<T = any> {
+  indices: Uint32Array;
+  weights: Float64Array;
+  probabilities: Float64Array;
+  generations: Uint32Array;
+  items: T[];
+}
+export interface AdaptiveOptions {
+  datasetSize: number;
+  /** Score step size in (0, 1]. Default 0.1. */
+  learningRate?: number;
+  /** Default 'ema'. */
+  mode?: 'ema' | 'adaboost' | 'ohem';
+  seed?: number;
+}
+export interface RewardOptions {
+  /** Default 1. */
+  temperature?: number;
+  /** Weight clip w_max (>= 1). Default 20. */
+  maxWeight?: number;
+  seed?: number;
+}
+export interface IndexSample {
+  indices: Uint32Array;
+  weights: Float64Array;
+}
+export interface IwSftOptions {
+  /** Policy log-probabilities, row-major [sequences x seqLen]. */
+  policyLogProbs: Numbers;
+  /** Reference-model log-probabilities, same shape. */
+  refLogProbs: Numbers;
+  /** 1/true for valid tokens, 0/false for prompt or padding; absent: all valid. */
+  mask?: Numbers | boolean[];
+  seqLen: number;
+  /** Default 1; the log ratio is divided by it. */
+  temperature?: number;
+  /** Default 'sequence'. */
+  mode?: 'sequence' | 'token';
+}
+"#;
+
+// ------------------------------------------------------------------ errors
+
+fn js_error(code: &str, message: &str) -> JsValue {
+    let e = js_sys::Error::new(message);
+    // Setting a property on a fresh Error object cannot fail.
+    let _ = Reflect::set(&e, &JsValue::from_str("code"), &JsValue::from_str(code));
+    e.into()
+}
+
+fn throw(e: Error) -> JsValue {
+    js_error(e.code(), &e.to_string())
+}
+
+type JsResult<T> = Result<T, JsValue>;
+
+trait OrThrow<T> {
+    fn or_throw(self) -> JsResult<T>;
+}
+
+impl<T> OrThrow<T> for adasample::Result<T> {
+    fn or_throw(self) -> JsResult<T> {
+        self.map_err(throw)
+    }
+}
+
+fn bad_argument(name: &'static str, position: usize, value: f64) -> JsValue {
+    throw(Error::InvalidArgument { name, position, value })
+}
+
+// ------------------------------------------------------------------ conversions
+
+/// Checks that `value` is a plain options object with no key outside `known`.
+fn check_keys(what: &str, value: &JsValue, known: &[&str]) -> JsResult<()> {
+    if !value.is_object() || Array::is_array(value) {
+        return Err(js_error("InvalidConfig", &format!("{what}: expected an options object")));
+    }
+    for key in Object::keys(value.unchecked_ref::<Object>()).iter() {
+        let k = key.as_string().unwrap_or_default();
+        if !known.contains(&k.as_str()) {
+            return Err(js_error("InvalidConfig", &format!("{what}: unknown option `{k}` (known: {})", known.join(", "))));
+        }
+    }
+    Ok(())
+}
+
+/// An options object, every field checked: unknown keys and wrong types are
+/// `InvalidConfig`.
+fn options<T: DeserializeOwned>(what: &str, value: JsValue, known: &[&str]) -> JsResult<T> {
+    check_keys(what, &value, known)?;
+    serde_wasm_bindgen::from_value(value).map_err(|e| js_error("InvalidConfig", &format!("{what}: {e}")))
+}
+
+/// Numbers from a plain array or a numeric typed array (BigInt arrays and
+/// non-numbers are refused).
+fn numbers(name: &'static str, value: &JsValue) -> JsResult<Vec<f64>> {
+    if let Some(a) = value.dyn_ref::<Float64Array>() {
+        return Ok(a.to_vec());
+    }
+    if Array::is_array(value) {
+        let a: &Array = value.unchecked_ref();
+        return a
+            .iter()
+            .enumerate()
+            .map(|(k, v)| v.as_f64().ok_or_else(|| bad_argument(name, k, f64::NAN)))
+            .collect();
+    }
+    let typed = js_sys::ArrayBuffer::is_view(value)
+        && !value.is_instance_of::<js_sys::DataView>()
+        && !value.is_instance_of::<js_sys::BigInt64Array>()
+        && !value.is_instance_of::<js_sys::BigUint64Array>();
+    if typed {
+        return Ok(Float64Array::new(value).to_vec());
+    }
+    Err(js_error("InvalidArgument", &format!("{name}: expected an array or a typed array of numbers")))
+}
+
+/// A non-negative integer below `limit`.
+fn integer(name: &'static str, position: usize, v: f64, limit: f64) -> JsResult<u64> {
+    if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v < limit {
+        Ok(v as u64)
+    } else {
+        Err(bad_argument(name, position, v))
+    }
+}
+
+const U32_LIMIT: f64 = 4_294_967_296.0;
+/// Largest batch the package draws in one call (guards against allocating
+/// for an absurd size, which would abort the instance).
+const MAX_BATCH: f64 = 16_777_216.0;
+
+fn indices_u32(name: &'static str, value: &JsValue) -> JsResult<Vec<u32>> {
+    numbers(name, value)?.iter().enumerate().map(|(k, &v)| integer(name, k, v, U32_LIMIT).map(|x| x as u32)).collect()
+}
+
+fn set(obj: &Object, key: &str, value: &JsValue) {
+    // Defining a data property on a plain new object cannot fail.
+    let _ = Reflect::set(obj, &JsValue::from_str(key), value);
+}
+
+fn index_sample(indices: &[usize], weights: &[f64]) -> JsValue {
+    let out = Object::new();
+    let idx: Vec<u32> = indices.iter().map(|&i| i as u32).collect();
+    set(&out, "indices", &Uint32Array::from(idx.as_slice()).into());
+    set(&out, "weights", &Float64Array::from(weights).into());
+    out.into()
+}
+
+// ------------------------------------------------------------------ SumTree
+
+/// A sum tree (with a min tree) over `capacity` non-negative priorities.
+#[wasm_bindgen]
+pub struct SumTree {
+    inner: CoreTree<Heap>,
+}
+
+#[wasm_bindgen]
+impl SumTree {
+    /// A tree of `capacity` slots, all 0.
+    #[wasm_bindgen(constructor)]
+    pub fn new(capacity: f64) -> JsResult<SumTree> {
+        let capacity = integer("capacity", 0, capacity, U32_LIMIT)? as usize;
+        Ok(SumTree { inner: CoreTree::new(capacity).or_throw()? })
+    }
+
+    /// Sets slot `i` to priority `p` (finite, >= 0).
+    pub fn set(&mut self, i: f64, p: f64) -> JsResult<()> {
+        let i = integer("index", 0, i, U32_LIMIT)? as usize;
+        self.inner.set(i, p).or_throw()
+    }
+
+    /// The priority of slot `i`.
+    pub fn get(&self, i: f64) -> JsResult<f64> {
+        let i = integer("index", 0, i, U32_LIMIT)? as usize;
+        self.inner.get(i).or_throw()
+    }
+
+    /// Sum of all priorities.
+    pub fn total(&self) -> f64 {
+        self.inner.total()
+    }
+
+    /// Smallest non-zero priority; `undefined` when all are 0.
+    pub fn min(&self) -> Option<f64> {
+        self.inner.min()
+    }
+
+    /// The slot whose cumulative range holds `u`, for `0 <= u < total()`;
+    /// never a zero-priority slot.
+    pub fn find(&self, u: f64) -> JsResult<u32> {
+        self.inner.find(u).map(|i| i as u32).or_throw()
+    }
+
+    /// Number of slots.
+    #[wasm_bindgen(getter)]
+    pub fn capacity(&self) -> u32 {
+        self.inner.capacity() as u32
+    }
+}
+
+// ------------------------------------------------------------------ PER
+
+const PER_KEYS: &[&str] = &["capacity", "alpha", "beta", "betaFinal", "betaSteps", "epsilon", "seed", "rank"];
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PerOptions {
+    capacity: usize,
+    alpha: Option<f64>,
+    beta: Option<f64>,
+    beta_final: Option<f64>,
+    beta_steps: Option<u64>,
+    epsilon: Option<f64>,
+    seed: Option<u64>,
+    rank: Option<bool>,
+}
+
+/// A stored JS value. Snapshots keep items as JSON text (`JSON.stringify`);
+/// `undefined` round-trips as `undefined`.
+struct JsItem(JsValue);
+
+impl Serialize for JsItem {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0.is_undefined() {
+            return s.serialize_str("");
+        }
+        match js_sys::JSON::stringify(&self.0).ok().and_then(|j| j.as_string()) {
+            Some(text) => s.serialize_str(&text),
+            None => Err(serde::ser::Error::custom("item is not JSON-serializable")),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for JsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        if text.is_empty() {
+            return Ok(JsItem(JsValue::UNDEFINED));
+        }
+        js_sys::JSON::parse(&text).map(JsItem).map_err(|_| serde::de::Error::custom("item JSON does not parse"))
+    }
+}
+
+/// Prioritized experience replay (proportional or rank-based) over a ring
+/// buffer of arbitrary JS values.
+#[wasm_bindgen]
+pub struct PrioritizedReplayBuffer {
+    inner: CorePer<JsItem, Heap>,
+}
+
+#[wasm_bindgen]
+impl PrioritizedReplayBuffer {
+    /// A buffer; see `PerOptions` for the options and their defaults.
+    #[wasm_bindgen(constructor)]
+    pub fn new(#[wasm_bindgen(unchecked_param_type = "PerOptions")] options: JsValue) -> JsResult<PrioritizedReplayBuffer> {
+        let o: PerOptions = self::options("PrioritizedReplayBuffer", options, PER_KEYS)?;
+        let base = if o.rank == Some(true) { PerConfig::rank(o.capacity) } else { PerConfig::new(o.capacity) };
+        let config = PerConfig {
+            alpha: o.alpha.unwrap_or(base.alpha),
+            beta: o.beta.unwrap_or(base.beta),
+            beta_final: o.beta_final.unwrap_or(base.beta_final),
+            beta_steps: o.beta_steps.unwrap_or(base.beta_steps),
+            epsilon: o.epsilon.unwrap_or(base.epsilon),
+            seed: o.seed.unwrap_or(base.seed),
+            kind: if o.rank == Some(true) { PerKind::Rank } else { PerKind::Proportional },
+            ..base
+        };
+        Ok(PrioritizedReplayBuffer { inner: CorePer::new(config).or_throw()? })
+    }
+
+    /// Adds `item`; `priority` is a raw priority (like a |TD error|),
+    /// absent: the largest seen so far. Returns the slot.
+    pub fn add(&mut self, item: JsValue, priority: Option<f64>) -> JsResult<u32> {
+        let key = match priority {
+            Some(p) => self.inner.add_with_priority(JsItem(item), p),
+            None => self.inner.add(JsItem(item)),
+        };
+        key.map(|k| k.slot).or_throw()
+    }
+
+    /// Number of items stored.
+    #[wasm_bindgen(getter)]
+    pub fn size(&self) -> u32 {
+        self.inner.len() as u32
+    }
+
+    /// Number of slots.
+    #[wasm_bindgen(getter)]
+    pub fn capacity(&self) -> u32 {
+        self.inner.capacity() as u32
+    }
+
+    /// The beta the next `sample` will use.
+    #[wasm_bindgen(getter)]
+    pub fn beta(&self) -> f64 {
+        self.inner.beta()
+    }
+
+    /// Draws `batchSize` items (stratified), with their slots, generations,
+    /// probabilities and importance weights.
+    #[wasm_bindgen(unchecked_return_type = "PerSample")]
+    pub fn sample(&mut self, #[wasm_bindgen(js_name = batchSize)] batch_size: f64) -> JsResult<JsValue> {
+        let b = integer("batchSize", 0, batch_size, MAX_BATCH)? as usize;
+        let mut draws = vec![Draw::default(); b];
+        self.inner.sample_into(&mut draws).or_throw()?;
+        let items = Array::new_with_length(b as u32);
+        for (k, d) in draws.iter().enumerate() {
+            if let Some(item) = self.inner.get(d.key) {
+                items.set(k as u32, item.0.clone());
+            }
+        }
+        let slots: Vec<u32> = draws.iter().map(|d| d.key.slot).collect();
+        let generations: Vec<u32> = draws.iter().map(|d| d.key.generation).collect();
+        let probabilities: Vec<f64> = draws.iter().map(|d| d.probability).collect();
+        let weights: Vec<f64> = draws.iter().map(|d| d.weight).collect();
+        let out = Object::new();
+        set(&out, "indices", &Uint32Array::from(slots.as_slice()).into());
+        set(&out, "weights", &Float64Array::from(weights.as_slice()).into());
+        set(&out, "probabilities", &Float64Array::from(probabilities.as_slice()).into());
+        set(&out, "generations", &Uint32Array::from(generations.as_slice()).into());
+        set(&out, "items", &items.into());
+        Ok(out.into())
+    }
+
+    /// Updates priorities from TD errors (magnitudes). With `generations` (from
+    /// `sample`), entries whose slot was overwritten since are skipped; returns
+    /// how many were skipped. Without it, the slots' current items are updated.
+    #[wasm_bindgen(js_name = updatePriorities)]
+    pub fn update_priorities(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint32Array | number[]")] indices: JsValue,
+        #[wasm_bindgen(js_name = tdErrors, unchecked_param_type = "Numbers")] td_errors: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Uint32Array | number[] | undefined")] generations: JsValue,
+    ) -> JsResult<u32> {
+        let slots = indices_u32("indices", &indices)?;
+        let tds = numbers("tdErrors", &td_errors)?;
+        let keys: Vec<Key> = if generations.is_undefined() || generations.is_null() {
+            slots.iter().map(|&s| self.inner.key(s as usize).unwrap_or(Key { slot: s, generation: 0 })).collect()
+        } else {
+            let gens = indices_u32("generations", &generations)?;
+            if gens.len() != slots.len() {
+                return Err(throw(Error::LengthMismatch { expected: slots.len(), found: gens.len() }));
+            }
+            slots.iter().zip(gens).map(|(&slot, generation)| Key { slot, generation }).collect()
+        };
+        let report = self.inner.update_priorities(&keys, &tds).or_throw()?;
+        Ok(report.stale as u32)
+    }
+
+    /// The whole state (items as JSON, priorities, generations, generator,
+    /// schedule step) as bytes.
+    pub fn snapshot(&self) -> JsResult<Uint8Array> {
+        let bytes = self.inner.snapshot().or_throw()?;
+        Ok(Uint8Array::from(bytes.as_slice()))
+    }
+
+    /// A buffer restored from `snapshot()` bytes; it continues exactly as the
+    /// original would have.
+    pub fn restore(bytes: &[u8]) -> JsResult<PrioritizedReplayBuffer> {
+        Ok(PrioritizedReplayBuffer { inner: CorePer::restore(bytes).or_throw()? })
+    }
+}
+
+// ------------------------------------------------------------------ adaptive
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AdaptiveOptions {
+    dataset_size: usize,
+    learning_rate: Option<f64>,
+    mode: Option<String>,
+    seed: Option<u64>,
+}
+
+/// Loss-driven batch sampling over a dataset: EMA, AdaBoost or OHEM.
+#[wasm_bindgen]
+pub struct AdaptiveBatchSampler {
+    inner: CoreAdaptive<Heap>,
+}
+
+#[wasm_bindgen]
+impl AdaptiveBatchSampler {
+    /// A sampler; see `AdaptiveOptions`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(#[wasm_bindgen(unchecked_param_type = "AdaptiveOptions")] options: JsValue) -> JsResult<AdaptiveBatchSampler> {
+        let o: AdaptiveOptions = self::options("AdaptiveBatchSampler", options, &["datasetSize", "learningRate", "mode", "seed"])?;
+        let base = AdaptiveConfig::new(o.dataset_size, o.learning_rate.unwrap_or(0.1));
+        let mode = match o.mode.as_deref() {
+            None | Some("ema") => AdaptiveMode::Ema,
+            Some("adaboost") => AdaptiveMode::AdaBoost,
+            Some("ohem") => AdaptiveMode::Ohem,
+            Some(_) => return Err(throw(Error::InvalidConfig { field: "mode", expected: "'ema', 'adaboost' or 'ohem'" })),
+        };
+        let config = AdaptiveConfig { mode, seed: o.seed.unwrap_or(0), ..base };
+        Ok(AdaptiveBatchSampler { inner: CoreAdaptive::new(config).or_throw()? })
+    }
+
+    /// Draws `batchSize` example indices and their importance weights.
+    #[wasm_bindgen(unchecked_return_type = "IndexSample")]
+    pub fn sample(&mut self, #[wasm_bindgen(js_name = batchSize)] batch_size: f64) -> JsResult<JsValue> {
+        let b = integer("batchSize", 0, batch_size, MAX_BATCH)? as usize;
+        let (i, w) = self.inner.sample(b).or_throw()?;
+        Ok(index_sample(&i, &w))
+    }
+
+    /// Feeds back per-example losses (finite, >= 0).
+    #[wasm_bindgen(js_name = updateWeights)]
+    pub fn update_weights(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint32Array | number[]")] indices: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Numbers")] losses: JsValue,
+    ) -> JsResult<()> {
+        let idx: Vec<usize> = indices_u32("indices", &indices)?.into_iter().map(|i| i as usize).collect();
+        let losses = numbers("losses", &losses)?;
+        self.inner.update_weights(&idx, &losses).or_throw()
+    }
+
+    /// The sampling probability of every example.
+    pub fn probabilities(&self) -> JsResult<Float64Array> {
+        let mut p = vec![0.0; self.inner.config().dataset_size];
+        self.inner.probabilities_into(&mut p).or_throw()?;
+        Ok(Float64Array::from(p.as_slice()))
+    }
+}
+
+// ------------------------------------------------------------------ reward
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RewardOptions {
+    temperature: Option<f64>,
+    max_weight: Option<f64>,
+    seed: Option<u64>,
+}
+
+/// Reward-weighted sampling (RWR / AWR) of pushed rollouts.
+#[wasm_bindgen]
+pub struct RewardWeightedSampler {
+    inner: CoreReward<Heap>,
+}
+
+#[wasm_bindgen]
+impl RewardWeightedSampler {
+    /// A sampler; see `RewardOptions`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(#[wasm_bindgen(unchecked_param_type = "RewardOptions | undefined")] options: JsValue) -> JsResult<RewardWeightedSampler> {
+        let o: RewardOptions =
+            if options.is_undefined() { RewardOptions { temperature: None, max_weight: None, seed: None } } else { self::options("RewardWeightedSampler", options, &["temperature", "maxWeight", "seed"])? };
+        // The tree grows with the rewards, so the largest capacity costs nothing.
+        let base = RewardConfig::new(u32::MAX as usize);
+        let config = RewardConfig {
+            temperature: o.temperature.unwrap_or(base.temperature),
+            max_weight: o.max_weight.unwrap_or(base.max_weight),
+            seed: o.seed.unwrap_or(base.seed),
+            ..base
+        };
+        Ok(RewardWeightedSampler { inner: CoreReward::new(config).or_throw()? })
+    }
+
+    /// Appends a reward; returns its index (pushes count from 0).
+    pub fn push(&mut self, reward: f64) -> JsResult<u32> {
+        self.inner.push(reward).map(|i| i as u32).or_throw()
+    }
+
+    /// Appends rewards, all or none.
+    pub fn extend(&mut self, #[wasm_bindgen(unchecked_param_type = "Numbers")] rewards: JsValue) -> JsResult<()> {
+        let r = numbers("rewards", &rewards)?;
+        self.inner.extend(&r).or_throw()
+    }
+
+    /// Number of rewards pushed.
+    #[wasm_bindgen(getter)]
+    pub fn size(&self) -> u32 {
+        self.inner.len() as u32
+    }
+
+    /// Draws `batchSize` indices, more often for higher rewards.
+    #[wasm_bindgen(unchecked_return_type = "IndexSample")]
+    pub fn sample(&mut self, #[wasm_bindgen(js_name = batchSize)] batch_size: f64) -> JsResult<JsValue> {
+        let b = integer("batchSize", 0, batch_size, MAX_BATCH)? as usize;
+        let (i, w) = self.inner.sample(b).or_throw()?;
+        Ok(index_sample(&i, &w))
+    }
+}
+
+// ------------------------------------------------------------------ iw-SFT
+
+const IW_KEYS: [&str; 6] = ["policyLogProbs", "refLogProbs", "mask", "seqLen", "temperature", "mode"];
+
+/// iw-SFT importance weights (paper direction: pi_theta / pi_ref), one per
+/// sequence or one per token.
+#[wasm_bindgen(js_name = iwSftWeights)]
+pub fn iw_sft_weights(#[wasm_bindgen(unchecked_param_type = "IwSftOptions")] options: JsValue) -> JsResult<Float64Array> {
+    check_keys("iwSftWeights", &options, &IW_KEYS)?;
+    let get = |k: &str| Reflect::get(&options, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
+    let policy = numbers("policyLogProbs", &get("policyLogProbs"))?;
+    let reference = numbers("refLogProbs", &get("refLogProbs"))?;
+    let mask_value = get("mask");
+    let mask: Option<Vec<bool>> = if mask_value.is_undefined() || mask_value.is_null() {
+        None
+    } else if Array::is_array(&mask_value) {
+        Some(mask_value.unchecked_ref::<Array>().iter().map(|v| v.is_truthy()).collect())
+    } else {
+        Some(numbers("mask", &mask_value)?.into_iter().map(|v| v != 0.0).collect())
+    };
+    let seq_len = match get("seqLen").as_f64() {
+        Some(v) => integer("seqLen", 0, v, U32_LIMIT)? as usize,
+        None => return Err(js_error("InvalidConfig", "iwSftWeights: `seqLen` must be a number")),
+    };
+    let temperature_value = get("temperature");
+    let temperature = if temperature_value.is_undefined() {
+        1.0
+    } else {
+        temperature_value.as_f64().ok_or_else(|| js_error("InvalidConfig", "iwSftWeights: `temperature` must be a number"))?
+    };
+    let mode = match get("mode").as_string().as_deref() {
+        None if get("mode").is_undefined() => IwMode::Sequence,
+        Some("sequence") => IwMode::Sequence,
+        Some("token") => IwMode::Token,
+        _ => return Err(throw(Error::InvalidConfig { field: "mode", expected: "'sequence' or 'token'" })),
+    };
+    let config = IwSftConfig { mode, temperature, ..IwSftConfig::default() };
+    let mut out = vec![0.0; config.output_len(policy.len(), seq_len)];
+    iw::weights(&config, &policy, &reference, mask.as_deref(), seq_len, &mut out).or_throw()?;
+    Ok(Float64Array::from(out.as_slice()))
+}
