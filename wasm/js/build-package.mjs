@@ -45,7 +45,14 @@ const urlLine = /module_or_path = new URL\('adasample_bg\.wasm', import\.meta\.u
 if (!urlLine.test(glue)) throw new Error('wasm-bindgen glue changed: default URL line not found');
 glue = glue.replace(urlLine, "throw new Error('adasample: the module is instantiated on import');");
 fs.writeFileSync(path.join(out, 'adasample.js'), glue);
-fs.copyFileSync(path.join(src, 'adasample.d.ts'), path.join(out, 'adasample.d.ts'));
+// wasm-bindgen types an optional JsValue parameter as `any`; say what it takes.
+const dts = fs.readFileSync(path.join(src, 'adasample.d.ts'), 'utf8');
+const optionalAny = 'generations?: any | null';
+if (!dts.includes(optionalAny)) throw new Error('wasm-bindgen types changed: updatePriorities signature not found');
+// The classes declare [Symbol.dispose] (explicit resource management): pull in
+// its lib so users' `lib` settings need not include esnext (TypeScript >= 5.2).
+fs.writeFileSync(path.join(out, 'adasample.d.ts'),
+  '/// <reference lib="esnext.disposable" />\n' + dts.replace(optionalAny, 'generations?: Uint32Array | number[] | null'));
 const packed = zlib.gzipSync(wasm, { level: 9 });
 fs.writeFileSync(path.join(out, 'adasample_wasm.js'),
   `// The adasample WebAssembly module (${wasm.length} bytes), gzipped, base64.\nexport const wasmGzipBase64 = '${packed.toString('base64')}';\n`);

@@ -12,7 +12,9 @@ if (!fs.existsSync(path.join(pkgDir, 'package.json'))) {
 }
 export const project = fs.mkdtempSync(path.join(os.tmpdir(), 'adasample-user-'));
 fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'user-project', private: true, type: 'module' }));
-execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', '--loglevel=error', pkgDir], { cwd: project, stdio: 'inherit' });
+// From the packed tarball, exactly what `npm publish` would upload.
+const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', project, pkgDir], { encoding: 'utf8' }).trim().split('\n').pop();
+execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', '--loglevel=error', path.join(project, tarball)], { cwd: project, stdio: 'inherit' });
 fs.writeFileSync(path.join(project, 'entry.mjs'), "export * from 'adasample';\n");
 process.on('exit', () => fs.rmSync(project, { recursive: true, force: true }));
 

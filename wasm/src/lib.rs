@@ -377,8 +377,9 @@ impl PrioritizedReplayBuffer {
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "Uint32Array | number[]")] indices: JsValue,
         #[wasm_bindgen(js_name = tdErrors, unchecked_param_type = "Numbers")] td_errors: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Uint32Array | number[] | undefined")] generations: JsValue,
+        generations: Option<JsValue>,
     ) -> JsResult<u32> {
+        let generations = generations.unwrap_or(JsValue::UNDEFINED);
         let slots = indices_u32("indices", &indices)?;
         let tds = numbers("tdErrors", &td_errors)?;
         let keys: Vec<Key> = if generations.is_undefined() || generations.is_null() {

@@ -69,7 +69,7 @@ fn golden_per() {
                     assert_eq!(items, want_u32(&e["items"]));
                 }
                 "update" => {
-                    let stale = b.update_priorities(js(&op["slots"]), js(&op["tdErrors"]), js(&op["generations"])).unwrap();
+                    let stale = b.update_priorities(js(&op["slots"]), js(&op["tdErrors"]), Some(js(&op["generations"]))).unwrap();
                     assert_eq!(stale as u64, e["stale"].as_u64().unwrap());
                 }
                 other => panic!("{other}"),
@@ -139,7 +139,7 @@ fn errors_are_thrown_with_codes_and_state_survives() {
     b.add(JsValue::from_str("a"), None).unwrap();
     assert_eq!(code(b.add(JsValue::NULL, Some(f64::NAN)).err().unwrap()), "InvalidPriority");
     assert_eq!(code(b.sample(-1.0).err().unwrap()), "InvalidArgument");
-    assert_eq!(code(b.update_priorities(js(&serde_json::json!([3])), js(&serde_json::json!([1.0])), JsValue::UNDEFINED).err().unwrap()), "IndexOutOfRange");
+    assert_eq!(code(b.update_priorities(js(&serde_json::json!([3])), js(&serde_json::json!([1.0])), None).err().unwrap()), "IndexOutOfRange");
     assert_eq!(code(PrioritizedReplayBuffer::new(js(&serde_json::json!({ "capacity": 4, "alpah": 1 }))).err().unwrap()), "InvalidConfig");
     assert_eq!(code(PrioritizedReplayBuffer::restore(&[1, 2, 3]).err().unwrap()), "CorruptSnapshot");
     assert_eq!(b.size(), 1);
