@@ -10,12 +10,12 @@ WASM_BINDGEN_VERSION := 0.2.130
 WASM_PACK_VERSION := 0.15.1
 CHROMIUM_PACKAGES := chromium chromium-driver
 
-.PHONY: demo test setup wasm-tools browser npm test-core test-wasm check-no-std clippy doc drift-1e8 golden-bless
+.PHONY: demo test setup wasm-tools browser qemu npm test-core test-wasm embedded embedded-footprint check-no-std clippy doc drift-1e8 golden-bless
 
 demo: setup
 	$(CARGO) run --release -q -p adasample --example per_session --features serde
 
-test: setup test-core check-no-std clippy doc test-wasm
+test: setup test-core check-no-std clippy doc test-wasm embedded
 	@echo "make test: all suites passed"
 
 setup:
@@ -36,6 +36,23 @@ wasm-tools: setup
 browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CHROMIUM_PACKAGES); }
+
+# Debian's qemu, for the Cortex-M4F firmware.
+qemu:
+	@command -v qemu-system-arm >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-arm; }
+
+# The Cortex-M4F firmware (no allocator, Fixed<1024> storage) under qemu's
+# mps2-an386 model; every printed index and weight is compared with the
+# golden vectors bit for bit.
+embedded: setup qemu
+	cd tests/embedded && $(CARGO) build --release -q
+	cd tests/embedded && set -o pipefail && $(CARGO) run --release -q --bin adasample-firmware | python3 check.py
+	cd tests/embedded && $(CARGO) clippy --release -q -- -D warnings
+
+# The footprint table of README.md (flash and RAM for 256, 1024, 4096 slots).
+embedded-footprint: setup qemu
+	cd tests/embedded && python3 footprint.py
 
 # The npm package `adasample`, assembled in wasm/pkg/.
 npm: wasm-tools

@@ -22,9 +22,9 @@
 use crate::error::{check_len, ensure, Error, Result};
 use crate::per::is_weight;
 use crate::rng::{below, commit_on_ok, unit_f64, DefaultRng};
-use crate::storage::{check_fits, filled, Buffer, Storage};
+use crate::storage::{check_fits, refill, Buffer, Storage};
 use crate::tree::SumTree;
-use rand_core::{RngCore, SeedableRng};
+use rand_core::RngCore;
 
 /// How losses move the sampling distribution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -70,7 +70,7 @@ pub struct AdaptiveConfig {
 
 impl AdaptiveConfig {
     /// The seed's `AdaptiveBatchSampler(dataset_size, learning_rate)`, EMA mode.
-    pub fn new(dataset_size: usize, learning_rate: f64) -> Self {
+    pub const fn new(dataset_size: usize, learning_rate: f64) -> Self {
         AdaptiveConfig {
             dataset_size,
             learning_rate,
@@ -151,28 +151,66 @@ impl<S: Storage> core::fmt::Debug for AdaptiveBatchSampler<S> {
 }
 
 impl<S: Storage> AdaptiveBatchSampler<S> {
+    /// A sampler over 0 examples, for `static` initialisers (fixed storage
+    /// without a stack copy); [`reset`](Self::reset) configures it in place.
+    /// Every field is zero bits, so a `static` of it costs no flash.
+    pub const EMPTY: Self = AdaptiveBatchSampler {
+        config: AdaptiveConfig {
+            dataset_size: 0,
+            learning_rate: 0.0,
+            mode: AdaptiveMode::Ema,
+            alpha: 0.0,
+            uniform_floor: 0.0,
+            beta: 0.0,
+            initial_score: 0.0,
+            min_score: 0.0,
+            max_score: 0.0,
+            pool_factor: 0,
+            seed: 0,
+        },
+        scores: <S::F64 as Buffer<f64>>::EMPTY,
+        tree: SumTree::EMPTY,
+        perm: <S::U32 as Buffer<u32>>::EMPTY,
+        rng: DefaultRng::ZERO,
+    };
+
     /// A sampler with every score at `initial_score` (uniform at first).
     /// Errors: [`Error::InvalidConfig`], [`Error::StorageTooSmall`].
     pub fn new(config: AdaptiveConfig) -> Result<Self> {
+        let mut s = Self::EMPTY;
+        s.reset(config)?;
+        Ok(s)
+    }
+
+    /// Re-configures the sampler in place, as if new. Errors as
+    /// [`new`](Self::new), checked before anything changes; only a heap
+    /// allocation failure can leave it emptied (0 examples).
+    pub fn reset(&mut self, config: AdaptiveConfig) -> Result<()> {
         config.validate()?;
         let n = config.dataset_size;
         check_fits::<S>(n)?;
-        let mut tree = SumTree::new(n)?;
+        SumTree::<S>::check_capacity(n)?;
+        let ready = self.tree.reset(n).and_then(|()| refill(&mut self.scores, n, config.initial_score)).and_then(|()| {
+            refill(&mut self.perm, n, 0)?;
+            for (i, p) in self.perm.as_mut().iter_mut().enumerate() {
+                *p = i as u32;
+            }
+            Ok(())
+        });
+        if let Err(e) = ready {
+            // 0 examples, in place: `*self = EMPTY` would need a stack copy.
+            self.tree.make_empty();
+            self.scores.clear();
+            self.perm.clear();
+            self.config.dataset_size = 0;
+            return Err(e);
+        }
         let mass = libm::pow(config.initial_score, config.alpha);
-        for i in 0..n {
-            tree.write(i, mass);
-        }
-        let mut perm = S::U32::empty();
-        for i in 0..n as u32 {
-            perm.push(i).map_err(|_| Error::StorageTooSmall { needed: n, available: i as usize })?;
-        }
-        Ok(AdaptiveBatchSampler {
-            config,
-            scores: filled(n, config.initial_score)?,
-            tree,
-            perm,
-            rng: DefaultRng::seed_from_u64(config.seed),
-        })
+        self.tree.leaves_mut().fill(mass);
+        self.tree.rebuild();
+        self.config = config;
+        self.rng = DefaultRng::new(config.seed);
+        Ok(())
     }
 
     /// The configuration.
@@ -214,6 +252,10 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
     pub fn sample_with<R: RngCore + ?Sized>(&mut self, rng: &mut R, indices: &mut [usize], weights: &mut [f64]) -> Result<()> {
         check_len(indices.len(), weights.len())?;
         let n = self.config.dataset_size;
+        if n == 0 {
+            // `EMPTY`, or a failed `reset`.
+            return Err(Error::Empty);
+        }
         if self.config.mode == AdaptiveMode::Ohem {
             if indices.len() > n {
                 return Err(Error::BatchTooLarge { requested: indices.len(), available: n });
@@ -267,7 +309,9 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
                 AdaptiveMode::AdaBoost => {
                     // In log space, so a large loss gap clips instead of overflowing.
                     let log_s = libm::log(s) + c.learning_rate * (loss - mean);
-                    libm::exp(log_s.clamp(libm::log(c.min_score), libm::log(c.max_score))).clamp(c.min_score, c.max_score)
+                    // max/min, not clamp: clamp's panic path drags in float formatting.
+                    let log_s = log_s.max(libm::log(c.min_score)).min(libm::log(c.max_score));
+                    libm::exp(log_s).max(c.min_score).min(c.max_score)
                 }
             };
             self.scores.as_mut()[i] = s;
@@ -305,15 +349,54 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
             perm.swap(k, j);
         }
         let scores = self.scores.as_ref();
+        let b = indices.len();
         let candidates = &mut perm[..pool];
-        // Highest score first, ties by lower index: a total order, so the
-        // result does not depend on the sort algorithm.
-        candidates.sort_unstable_by(|&a, &b| {
-            scores[b as usize].total_cmp(&scores[a as usize]).then(a.cmp(&b))
-        });
+        // Top-B selection with a heap whose root is the easiest kept
+        // candidate, then a heapsort: O(pool log B), no allocation, and a few
+        // hundred bytes of code where a general sort costs kilobytes on a
+        // microcontroller. The order is total, so the result is unique.
+        let heap = &mut candidates[..b];
+        for i in (0..b / 2).rev() {
+            sift_down(heap, i, scores);
+        }
+        for k in b..pool {
+            if harder(scores, candidates[k], candidates[0]) {
+                candidates.swap(0, k);
+                sift_down(&mut candidates[..b], 0, scores);
+            }
+        }
+        for end in (1..b).rev() {
+            candidates.swap(0, end);
+            sift_down(&mut candidates[..end], 0, scores);
+        }
+        // Now hardest first.
         for (k, (idx, w)) in indices.iter_mut().zip(weights.iter_mut()).enumerate() {
             *idx = candidates[k] as usize;
             *w = 1.0;
         }
+    }
+}
+
+/// Example `a` is harder than `b`: a higher score, ties by lower index
+/// (scores are finite and `>= 0`, so this is a total order).
+fn harder(scores: &[f64], a: u32, b: u32) -> bool {
+    let (sa, sb) = (scores[a as usize], scores[b as usize]);
+    sa > sb || (sa == sb && a < b)
+}
+
+/// Restores the heap property below `i`: every parent easier than its children.
+fn sift_down(heap: &mut [u32], mut i: usize, scores: &[f64]) {
+    loop {
+        let mut m = i;
+        for child in [2 * i + 1, 2 * i + 2] {
+            if child < heap.len() && harder(scores, heap[m], heap[child]) {
+                m = child;
+            }
+        }
+        if m == i {
+            return;
+        }
+        heap.swap(i, m);
+        i = m;
     }
 }

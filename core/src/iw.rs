@@ -115,7 +115,8 @@ pub const LOG_PROB_TOLERANCE: f64 = 1e-6;
 
 /// `clip(exp(log_w), lo, hi)` without overflow.
 fn clipped_exp(log_w: f64, (lo, hi): (f64, f64)) -> f64 {
-    libm::exp(log_w.min(libm::log(hi))).clamp(lo, hi)
+    // max/min, not clamp: clamp's panic path drags in float formatting.
+    libm::exp(log_w.min(libm::log(hi))).max(lo).min(hi)
 }
 
 fn check_shape(values: usize, seq_len: usize, mask: Option<&[bool]>) -> Result<()> {

@@ -7,7 +7,7 @@
 //! identical to the original. Insert, remove and select are O(log n) expected
 //! (recursion depth about 2 ln n, 28 at n = 10^6).
 
-use crate::storage::{filled, Storage};
+use crate::storage::{refill, Buffer, Storage};
 
 const NIL: u32 = u32::MAX;
 
@@ -43,13 +43,29 @@ fn heap_priority(slot: u32) -> u32 {
 }
 
 impl<S: Storage> RankOrder<S> {
-    pub(crate) fn new(capacity: usize) -> crate::Result<Self> {
-        Ok(RankOrder {
-            left: filled(capacity, NIL)?,
-            right: filled(capacity, NIL)?,
-            size: filled(capacity, 0)?,
-            root: NIL,
-        })
+    /// Zero bits (root 0 is never read: the order is used only after `reset`,
+    /// which sets the root to NIL).
+    pub(crate) const EMPTY: Self = RankOrder {
+        left: <S::U32 as Buffer<u32>>::EMPTY,
+        right: <S::U32 as Buffer<u32>>::EMPTY,
+        size: <S::U32 as Buffer<u32>>::EMPTY,
+        root: 0,
+    };
+
+    /// Capacity 0, in place.
+    pub(crate) fn clear(&mut self) {
+        self.root = NIL;
+        self.left.clear();
+        self.right.clear();
+        self.size.clear();
+    }
+
+    /// An empty order over `capacity` slots (0 for an unused order), in place.
+    pub(crate) fn reset(&mut self, capacity: usize) -> crate::Result<()> {
+        self.root = NIL;
+        refill(&mut self.left, capacity, NIL)?;
+        refill(&mut self.right, capacity, NIL)?;
+        refill(&mut self.size, capacity, 0)
     }
 
     fn sz(&self, t: u32) -> u32 {
@@ -184,7 +200,8 @@ mod tests {
     fn matches_sorting() {
         let keys = [5.0, 1.0, 3.0, 3.0, 9.0, 0.0, 7.0, 3.0];
         let mut keys = keys.to_vec();
-        let mut order: RankOrder<Heap> = RankOrder::new(keys.len()).unwrap();
+        let mut order: RankOrder<Heap> = RankOrder::EMPTY;
+        order.reset(keys.len()).unwrap();
         for s in 0..keys.len() as u32 {
             order.insert(s, &by_priority(&keys));
         }

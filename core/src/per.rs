@@ -36,7 +36,7 @@ use crate::rng::{commit_on_ok, DefaultRng};
 use crate::schedule::Schedule;
 use crate::storage::{check_fits, Buffer, Storage};
 use crate::tree::SumTree;
-use rand_core::{RngCore, SeedableRng};
+use rand_core::RngCore;
 
 /// Proportional or rank-based prioritization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -92,7 +92,7 @@ pub struct PerConfig {
 
 impl PerConfig {
     /// Proportional PER with the paper's defaults: alpha 0.6, beta 0.4.
-    pub fn new(capacity: usize) -> Self {
+    pub const fn new(capacity: usize) -> Self {
         PerConfig {
             capacity,
             alpha: 0.6,
@@ -108,7 +108,7 @@ impl PerConfig {
     }
 
     /// Rank-based PER with the paper's defaults: alpha 0.7, beta 0.5.
-    pub fn rank(capacity: usize) -> Self {
+    pub const fn rank(capacity: usize) -> Self {
         PerConfig { alpha: 0.7, beta: 0.5, kind: PerKind::Rank, ..Self::new(capacity) }
     }
 
@@ -239,7 +239,8 @@ pub struct PrioritizedReplayBuffer<T, S: Storage> {
     pub(crate) raw: S::F64,
     pub(crate) generations: S::U32,
     pub(crate) items: S::Items<T>,
-    pub(crate) order: Option<RankOrder<S>>,
+    /// The rank order (capacity 0 unless `config.kind` is `Rank`).
+    pub(crate) order: RankOrder<S>,
     pub(crate) next: usize,
     pub(crate) max_raw: f64,
     pub(crate) step: u64,
@@ -278,26 +279,68 @@ impl<T, S: Storage> core::fmt::Debug for PrioritizedReplayBuffer<T, S> {
 }
 
 impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
+    /// A buffer of capacity 0, for `static` initialisers (fixed storage without
+    /// a stack copy); [`reset`](Self::reset) configures it in place.
+    ///
+    /// Every field of `EMPTY` is zero bits, so a `static` of it costs no flash.
+    pub const EMPTY: Self = PrioritizedReplayBuffer {
+        config: PerConfig {
+            capacity: 0,
+            alpha: 0.0,
+            beta: 0.0,
+            beta_final: 0.0,
+            beta_steps: 0,
+            epsilon: 0.0,
+            seed: 0,
+            kind: PerKind::Proportional,
+            without_replacement: false,
+            normalization: Normalization::Global,
+        },
+        tree: SumTree::EMPTY,
+        raw: <S::F64 as Buffer<f64>>::EMPTY,
+        generations: <S::U32 as Buffer<u32>>::EMPTY,
+        items: <S::Items<T> as Buffer<T>>::EMPTY,
+        order: RankOrder::EMPTY,
+        next: 0,
+        max_raw: 0.0,
+        step: 0,
+        rng: DefaultRng::ZERO,
+    };
+
     /// An empty buffer. Errors: [`Error::InvalidConfig`] naming the bad field,
     /// [`Error::StorageTooSmall`] when `Fixed` storage cannot hold `capacity`.
     pub fn new(config: PerConfig) -> Result<Self> {
+        let mut buf = Self::EMPTY;
+        buf.reset(config)?;
+        Ok(buf)
+    }
+
+    /// Empties the buffer and re-configures it in place, as if new (items are
+    /// dropped, generations restart at 0, the generator is re-seeded). Errors
+    /// as [`new`](Self::new), checked before anything changes; only a heap
+    /// allocation failure can leave the buffer emptied (capacity 0).
+    pub fn reset(&mut self, config: PerConfig) -> Result<()> {
         config.validate()?;
         check_fits::<S>(config.capacity)?;
-        Ok(PrioritizedReplayBuffer {
-            config,
-            tree: SumTree::new(config.capacity)?,
-            raw: S::F64::empty(),
-            generations: S::U32::empty(),
-            items: S::Items::<T>::empty(),
-            order: match config.kind {
-                PerKind::Rank => Some(RankOrder::new(config.capacity)?),
-                PerKind::Proportional => None,
-            },
-            next: 0,
-            max_raw: 1.0,
-            step: 0,
-            rng: DefaultRng::seed_from_u64(config.seed),
-        })
+        SumTree::<S>::check_capacity(config.capacity)?;
+        let rank = config.kind == PerKind::Rank;
+        self.items.clear();
+        self.raw.clear();
+        self.generations.clear();
+        let ready = self.tree.reset(config.capacity).and_then(|()| self.order.reset(if rank { config.capacity } else { 0 }));
+        if let Err(e) = ready {
+            // Capacity 0, in place: `*self = EMPTY` would need a stack copy.
+            self.tree.make_empty();
+            self.order.clear();
+            self.config.capacity = 0;
+            return Err(e);
+        }
+        self.config = config;
+        self.next = 0;
+        self.max_raw = 1.0;
+        self.step = 0;
+        self.rng = DefaultRng::new(config.seed);
+        Ok(())
     }
 
     /// The configuration.
@@ -389,6 +432,10 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     }
 
     fn insert(&mut self, item: T, raw: f64) -> Result<Key> {
+        if self.config.capacity == 0 {
+            // `EMPTY`, or a failed `reset`.
+            return Err(Error::InvalidConfig { field: "capacity", expected: "at least 1 (reset the EMPTY buffer first)" });
+        }
         let slot = self.next;
         let len = self.len();
         if slot == len {
@@ -398,21 +445,21 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
             self.items.push(item).map_err(|_| full)?;
             self.raw.push(raw).map_err(|_| full)?;
             self.generations.push(0).map_err(|_| full)?;
-            if self.order.is_some() {
+            if self.is_rank() {
                 // The new rank position's mass depends only on the position.
                 self.tree.write(len, self.rank_mass(len + 1));
             }
         } else {
-            if let Some(order) = self.order.as_mut() {
-                order.remove(slot as u32, &by_priority(self.raw.as_ref()));
+            if self.is_rank() {
+                self.order.remove(slot as u32, &by_priority(self.raw.as_ref()));
             }
             self.items.as_mut()[slot] = item;
             self.raw.as_mut()[slot] = raw;
             let g = &mut self.generations.as_mut()[slot];
             *g = g.wrapping_add(1);
         }
-        if let Some(order) = self.order.as_mut() {
-            order.insert(slot as u32, &by_priority(self.raw.as_ref()));
+        if self.is_rank() {
+            self.order.insert(slot as u32, &by_priority(self.raw.as_ref()));
         } else {
             self.tree.write(slot, self.transform(raw));
         }
@@ -445,10 +492,10 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
                 continue;
             }
             let raw = libm::fabs(td);
-            if let Some(order) = self.order.as_mut() {
-                order.remove(key.slot, &by_priority(self.raw.as_ref()));
+            if self.is_rank() {
+                self.order.remove(key.slot, &by_priority(self.raw.as_ref()));
                 self.raw.as_mut()[slot] = raw;
-                order.insert(key.slot, &by_priority(self.raw.as_ref()));
+                self.order.insert(key.slot, &by_priority(self.raw.as_ref()));
             } else {
                 self.raw.as_mut()[slot] = raw;
                 self.tree.write(slot, self.transform(raw));
@@ -519,10 +566,7 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
         };
         for d in out.iter_mut() {
             let pos = d.key.slot as usize;
-            let slot = match &self.order {
-                Some(order) => order.select(pos as u32).map_or(pos, |s| s as usize),
-                None => pos,
-            };
+            let slot = if self.is_rank() { self.order.select(pos as u32).map_or(pos, |s| s as usize) } else { pos };
             let p = d.probability;
             d.key = Key { slot: slot as u32, generation: self.generations.as_ref()[slot] };
             d.probability = p / total;
@@ -551,21 +595,18 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     #[cfg(feature = "serde")]
     pub(crate) fn rebuild_priorities(&mut self) {
         let len = self.len();
-        match self.order.as_mut() {
-            Some(order) => {
-                for slot in 0..len {
-                    order.insert(slot as u32, &by_priority(self.raw.as_ref()));
-                }
-                for pos in 0..len {
-                    let mass = self.rank_mass(pos + 1);
-                    self.tree.leaves_mut()[pos] = mass;
-                }
+        if self.is_rank() {
+            for slot in 0..len {
+                self.order.insert(slot as u32, &by_priority(self.raw.as_ref()));
             }
-            None => {
-                for slot in 0..len {
-                    let p = self.transform(self.raw.as_ref()[slot]);
-                    self.tree.leaves_mut()[slot] = p;
-                }
+            for pos in 0..len {
+                let mass = self.rank_mass(pos + 1);
+                self.tree.leaves_mut()[pos] = mass;
+            }
+        } else {
+            for slot in 0..len {
+                let p = self.transform(self.raw.as_ref()[slot]);
+                self.tree.leaves_mut()[slot] = p;
             }
         }
         self.tree.rebuild();
@@ -581,11 +622,16 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
         libm::pow(r as f64, -self.config.alpha)
     }
 
+    fn is_rank(&self) -> bool {
+        self.config.kind == PerKind::Rank
+    }
+
     /// The tree leaf holding `slot`'s mass.
     fn position_of(&self, slot: usize) -> Option<usize> {
-        match &self.order {
-            None => Some(slot),
-            Some(order) => Some(order.rank_of(slot as u32, &by_priority(self.raw.as_ref())) as usize),
+        if self.is_rank() {
+            Some(self.order.rank_of(slot as u32, &by_priority(self.raw.as_ref())) as usize)
+        } else {
+            Some(slot)
         }
     }
 }

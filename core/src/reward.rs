@@ -23,7 +23,7 @@ use crate::per::is_weight;
 use crate::rng::{commit_on_ok, DefaultRng};
 use crate::storage::{check_fits, tree_size, Buffer, Storage};
 use crate::tree::SumTree;
-use rand_core::{RngCore, SeedableRng};
+use rand_core::RngCore;
 
 /// Configuration of a [`RewardWeightedSampler`]; build with
 /// [`RewardConfig::new`] and struct-update syntax.
@@ -46,7 +46,7 @@ pub struct RewardConfig {
 
 impl RewardConfig {
     /// Defaults: temperature 1, `w_max` 20, no normalisation, beta 0.
-    pub fn new(capacity: usize) -> Self {
+    pub const fn new(capacity: usize) -> Self {
         RewardConfig { capacity, temperature: 1.0, max_weight: 20.0, normalize_advantages: false, beta: 0.0, seed: 0 }
     }
 
@@ -152,18 +152,36 @@ impl<S: Storage> core::fmt::Debug for RewardWeightedSampler<S> {
 }
 
 impl<S: Storage> RewardWeightedSampler<S> {
+    /// A sampler of capacity 0, for `static` initialisers (fixed storage
+    /// without a stack copy); [`reset`](Self::reset) configures it in place.
+    /// Every field is zero bits, so a `static` of it costs no flash.
+    pub const EMPTY: Self = RewardWeightedSampler {
+        config: RewardConfig { capacity: 0, temperature: 0.0, max_weight: 0.0, normalize_advantages: false, beta: 0.0, seed: 0 },
+        rewards: <S::F64 as Buffer<f64>>::EMPTY,
+        tree: SumTree::EMPTY,
+        dirty: false,
+        rng: DefaultRng::ZERO,
+    };
+
     /// An empty sampler. Errors: [`Error::InvalidConfig`], [`Error::StorageTooSmall`].
     pub fn new(config: RewardConfig) -> Result<Self> {
+        let mut s = Self::EMPTY;
+        s.reset(config)?;
+        Ok(s)
+    }
+
+    /// Drops every reward and re-configures the sampler in place, as if new.
+    /// Errors as [`new`](Self::new), checked before anything changes.
+    pub fn reset(&mut self, config: RewardConfig) -> Result<()> {
         config.validate()?;
         // The tree grows with the rewards; check now that it can reach the capacity.
         check_fits::<S>(tree_size(config.capacity))?;
-        Ok(RewardWeightedSampler {
-            config,
-            rewards: S::F64::empty(),
-            tree: SumTree::new(1)?,
-            dirty: false,
-            rng: DefaultRng::seed_from_u64(config.seed),
-        })
+        self.tree.reset(1)?;
+        self.rewards.clear();
+        self.config = config;
+        self.dirty = false;
+        self.rng = DefaultRng::new(config.seed);
+        Ok(())
     }
 
     /// The configuration.
@@ -263,7 +281,7 @@ impl<S: Storage> RewardWeightedSampler<S> {
         }
         let n = self.len();
         if self.tree.capacity() < n {
-            self.tree = SumTree::new(tree_size(n).min(self.config.capacity))?;
+            self.tree.reset(tree_size(n).min(self.config.capacity))?;
         }
         {
             let leaves = self.tree.leaves_mut();

@@ -28,6 +28,17 @@ pub struct DefaultRng {
 }
 
 impl DefaultRng {
+    /// The generator for `seed` (SplitMix64 expansion), usable in `const`
+    /// contexts; the same as `SeedableRng::seed_from_u64(seed)`.
+    pub const fn new(seed: u64) -> Self {
+        let mut x = seed;
+        DefaultRng { s: [splitmix64(&mut x), splitmix64(&mut x), splitmix64(&mut x), splitmix64(&mut x)] }
+    }
+
+    /// All-zero state: a placeholder for the samplers' `EMPTY` constants (so
+    /// that a `static` of one lands in `.bss`), always re-seeded before use.
+    pub(crate) const ZERO: Self = DefaultRng { s: [0; 4] };
+
     /// The generator's full state, for inspection or external storage.
     pub fn state(&self) -> [u64; 4] {
         self.s
@@ -37,14 +48,14 @@ impl DefaultRng {
     /// (the one fixed point of xoshiro) is replaced by the state of seed 0.
     pub fn from_state(s: [u64; 4]) -> Self {
         if s == [0; 4] {
-            Self::seed_from_u64(0)
+            Self::new(0)
         } else {
             DefaultRng { s }
         }
     }
 }
 
-fn splitmix64(x: &mut u64) -> u64 {
+const fn splitmix64(x: &mut u64) -> u64 {
     *x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     let mut z = *x;
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -67,9 +78,7 @@ impl SeedableRng for DefaultRng {
 
     /// SplitMix64 expands the `u64` into the 256-bit state, as Vigna recommends.
     fn seed_from_u64(seed: u64) -> Self {
-        let mut x = seed;
-        let s = [splitmix64(&mut x), splitmix64(&mut x), splitmix64(&mut x), splitmix64(&mut x)];
-        DefaultRng { s }
+        Self::new(seed)
     }
 }
 

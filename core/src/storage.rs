@@ -23,9 +23,9 @@ mod sealed {
 }
 
 /// A growable buffer with a possibly fixed maximum length. Sealed.
-pub trait Buffer<T>: AsRef<[T]> + AsMut<[T]> + sealed::Sealed {
-    /// An empty buffer.
-    fn empty() -> Self;
+pub trait Buffer<T>: AsRef<[T]> + AsMut<[T]> + Sized + sealed::Sealed {
+    /// An empty buffer, usable in `const` and `static` initialisers.
+    const EMPTY: Self;
     /// Appends `value`, handing it back when the buffer is full.
     fn push(&mut self, value: T) -> core::result::Result<(), T>;
     /// Removes every element.
@@ -82,9 +82,7 @@ impl<const N: usize> Storage for Fixed<N> {
 impl<T> sealed::Sealed for alloc::vec::Vec<T> {}
 #[cfg(feature = "alloc")]
 impl<T> Buffer<T> for alloc::vec::Vec<T> {
-    fn empty() -> Self {
-        alloc::vec::Vec::new()
-    }
+    const EMPTY: Self = alloc::vec::Vec::new();
     fn push(&mut self, value: T) -> core::result::Result<(), T> {
         alloc::vec::Vec::push(self, value);
         Ok(())
@@ -102,9 +100,7 @@ impl<T> Buffer<T> for alloc::vec::Vec<T> {
 
 impl<T, const N: usize> sealed::Sealed for heapless::Vec<T, N> {}
 impl<T, const N: usize> Buffer<T> for heapless::Vec<T, N> {
-    fn empty() -> Self {
-        heapless::Vec::new()
-    }
+    const EMPTY: Self = heapless::Vec::new();
     fn push(&mut self, value: T) -> core::result::Result<(), T> {
         heapless::Vec::push(self, value)
     }
@@ -134,17 +130,22 @@ pub(crate) fn check_fits<S: Storage>(len: usize) -> Result<()> {
     }
 }
 
-/// A buffer of `len` copies of `value`; [`Error::StorageTooSmall`] (not an
-/// allocation abort) when the memory is not there.
-pub(crate) fn filled<B: Buffer<V>, V: Copy>(len: usize, value: V) -> Result<B> {
-    let mut b = B::empty();
+/// Makes `b` hold exactly `len` copies of `value`, in place (no temporary of
+/// the buffer's size). [`Error::StorageTooSmall`] (not an allocation abort)
+/// when the memory is not there; `b` is then empty.
+pub(crate) fn refill<B: Buffer<V>, V: Copy>(b: &mut B, len: usize, value: V) -> Result<()> {
+    b.clear();
     if !b.try_reserve(len) {
         return Err(Error::StorageTooSmall { needed: len, available: 0 });
     }
     for _ in 0..len {
-        b.push(value).map_err(|_| Error::StorageTooSmall { needed: len, available: b.as_ref().len() })?;
+        if b.push(value).is_err() {
+            let available = b.as_ref().len();
+            b.clear();
+            return Err(Error::StorageTooSmall { needed: len, available });
+        }
     }
-    Ok(b)
+    Ok(())
 }
 
 /// Runs a slice-filling sampler into fresh vectors of `n` indices and weights.

@@ -25,7 +25,7 @@
 
 use crate::error::{check_len, check_priority, Error, Result};
 use crate::rng::unit_f64;
-use crate::storage::{check_fits, filled, tree_size, Storage};
+use crate::storage::{check_fits, refill, tree_size, Buffer, Storage};
 use rand_core::RngCore;
 
 /// A sum tree (with a min tree) over `capacity` non-negative priorities.
@@ -105,11 +105,60 @@ fn below_float(x: f64) -> f64 {
 }
 
 impl<S: Storage> SumTree<S> {
+    /// A tree of capacity 0, for `static` initialisers; [`reset`](Self::reset)
+    /// gives it its capacity in place.
+    pub const EMPTY: Self = SumTree {
+        capacity: 0,
+        size: 0,
+        sum: <S::F64 as Buffer<f64>>::EMPTY,
+        min: <S::F64 as Buffer<f64>>::EMPTY,
+        leaf: <S::F64 as Buffer<f64>>::EMPTY,
+        nonzero: 0,
+    };
+
     /// A tree of `capacity` slots, all with priority 0.
     ///
     /// Errors: [`Error::InvalidConfig`] for capacity 0 or above `u32::MAX`;
     /// [`Error::StorageTooSmall`] when fixed storage cannot hold it.
     pub fn new(capacity: usize) -> Result<Self> {
+        let mut tree = Self::EMPTY;
+        tree.reset(capacity)?;
+        Ok(tree)
+    }
+
+    /// Re-initialises the tree in place to `capacity` slots, all 0 (for fixed
+    /// storage in a `static`, this avoids a stack copy of the whole tree).
+    /// Errors as [`new`](Self::new), checked before anything changes; only an
+    /// allocation failure on the heap can leave the tree emptied (capacity 0).
+    pub fn reset(&mut self, capacity: usize) -> Result<()> {
+        Self::check_capacity(capacity)?;
+        let size = tree_size(capacity);
+        let filled = refill(&mut self.sum, size, 0.0)
+            .and_then(|()| refill(&mut self.min, size, f64::INFINITY))
+            .and_then(|()| refill(&mut self.leaf, capacity, 0.0));
+        if let Err(e) = filled {
+            self.make_empty();
+            return Err(e);
+        }
+        self.capacity = capacity;
+        self.size = size;
+        self.nonzero = 0;
+        Ok(())
+    }
+
+    /// Capacity 0, in place (assigning `EMPTY` would put a whole fixed-storage
+    /// tree on the stack).
+    pub(crate) fn make_empty(&mut self) {
+        self.sum.clear();
+        self.min.clear();
+        self.leaf.clear();
+        self.capacity = 0;
+        self.size = 0;
+        self.nonzero = 0;
+    }
+
+    /// Checks that a tree of `capacity` slots is allowed and fits `S`.
+    pub(crate) fn check_capacity(capacity: usize) -> Result<()> {
         crate::error::ensure(capacity >= 1, "capacity", "at least 1")?;
         crate::error::ensure(capacity <= u32::MAX as usize, "capacity", "at most 2^32 - 1")?;
         let size = tree_size(capacity);
@@ -117,14 +166,7 @@ impl<S: Storage> SumTree<S> {
         if size == usize::MAX {
             return Err(Error::StorageTooSmall { needed: size, available: capacity });
         }
-        Ok(SumTree {
-            capacity,
-            size,
-            sum: filled(size, 0.0)?,
-            min: filled(size, f64::INFINITY)?,
-            leaf: filled(capacity, 0.0)?,
-            nonzero: 0,
-        })
+        Ok(())
     }
 
     /// Number of slots.

@@ -242,3 +242,32 @@ fn error_messages_say_what_was_wrong() {
     let e = Error::IndexOutOfRange { index: 7, len: 3 };
     assert_eq!(e.to_string(), "index 7 out of range: 3 valid indices");
 }
+
+#[test]
+fn empty_constants_refuse_everything_without_panicking() {
+    let mut p: PrioritizedReplayBuffer<u32, Fixed<8>> = PrioritizedReplayBuffer::EMPTY;
+    assert!(matches!(p.add(1), Err(Error::InvalidConfig { field: "capacity", .. })));
+    assert!(matches!(p.add_with_priority(1, 1.0), Err(Error::InvalidConfig { .. })));
+    assert_eq!(p.sample_into(&mut [Draw::default(); 2]), Err(Error::Empty));
+    assert!(p.update_priorities(&[Key::default()], &[1.0]).is_err());
+    assert_eq!((p.len(), p.get(Key::default()), p.key(0), p.probability(Key::default())), (0, None, None, None));
+    p.reset(PerConfig::new(8)).unwrap();
+    p.add(3).unwrap();
+    assert_eq!(p.sample(1).unwrap().items, vec![&3]);
+
+    let mut a: AdaptiveBatchSampler<Fixed<8>> = AdaptiveBatchSampler::EMPTY;
+    assert_eq!(a.sample(2).err(), Some(Error::Empty));
+    assert_eq!(a.sample(0).err(), Some(Error::Empty));
+    assert!(a.update_weights(&[0], &[1.0]).is_err());
+    assert!(a.probability(0).is_err());
+    a.probabilities_into(&mut []).unwrap();
+
+    let mut r: RewardWeightedSampler<Fixed<8>> = RewardWeightedSampler::EMPTY;
+    assert!(r.push(1.0).is_err());
+    assert_eq!(r.sample(1).err(), Some(Error::Empty));
+
+    let mut t: SumTree<Fixed<8>> = SumTree::EMPTY;
+    assert!(t.set(0, 1.0).is_err());
+    assert_eq!(t.find(0.0), Err(Error::Empty));
+    assert_eq!((t.total(), t.min(), t.capacity()), (0.0, None, 0));
+}

@@ -197,6 +197,7 @@ fn cases() -> Vec<(&'static str, Value)> {
     vec![
         ("rng", json!({ "sampler": "rng", "description": "DefaultRng (xoshiro256++ seeded by SplitMix64): raw u64 (as decimal strings) and unit floats", "config": { "seed": 42 }, "ops": [{ "op": "nextU64", "count": 8 }, { "op": "unitF64", "count": 8 }] })),
         ("per_proportional", json!({ "sampler": "per", "description": "proportional PER, ring overwrite, stale updates, beta annealed over 4 samples", "config": { "capacity": 48, "alpha": 0.6, "beta": 0.4, "betaFinal": 1.0, "betaSteps": 4, "epsilon": 1e-6, "seed": 42, "rank": false }, "ops": per_ops(48) })),
+        ("per_fixed1024", json!({ "sampler": "per", "description": "proportional PER filling 1024 slots (the embedded build's fixed storage) and wrapping", "config": { "capacity": 1024, "alpha": 0.6, "beta": 0.4, "betaFinal": 1.0, "betaSteps": 3, "epsilon": 1e-6, "seed": 1024, "rank": false }, "ops": per_ops(1024) })),
         ("per_rank", json!({ "sampler": "per", "description": "rank-based PER, ring overwrite, stale updates, constant beta", "config": { "capacity": 40, "alpha": 0.7, "beta": 0.5, "betaFinal": 1.0, "betaSteps": 0, "epsilon": 1e-6, "seed": 7, "rank": true }, "ops": per_ops(40) })),
         ("adaptive_ema", adaptive_case("ema", 11)),
         ("adaptive_adaboost", adaptive_case("adaboost", 12)),

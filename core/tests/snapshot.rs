@@ -135,3 +135,25 @@ fn samplers_nest_in_serde_documents() {
     let err = serde_json::from_str::<Per>("[1,2,3]").unwrap_err();
     assert!(err.to_string().contains("corrupt snapshot"), "{err}");
 }
+
+#[test]
+fn reset_is_new_and_a_bad_reset_changes_nothing() {
+    let mut a = busy_per(PerConfig::new(64));
+    for cfg in [PerConfig::rank(32), PerConfig { seed: 9, ..PerConfig::new(16) }] {
+        a.reset(cfg).unwrap();
+        assert_eq!(a.snapshot().unwrap(), Per::new(cfg).unwrap().snapshot().unwrap());
+        a.add((1, "x".into())).unwrap();
+        let before = a.snapshot().unwrap();
+        assert!(a.reset(PerConfig { alpha: 2.0, ..cfg }).is_err());
+        assert_eq!(a.snapshot().unwrap(), before);
+    }
+    let mut s: AdaptiveBatchSampler<Fixed<64>> = AdaptiveBatchSampler::EMPTY;
+    s.reset(AdaptiveConfig::new(50, 0.2)).unwrap();
+    assert_eq!(s.snapshot().unwrap(), AdaptiveBatchSampler::<Fixed<64>>::new(AdaptiveConfig::new(50, 0.2)).unwrap().snapshot().unwrap());
+    assert_eq!(s.reset(AdaptiveConfig::new(65, 0.2)), Err(Error::StorageTooSmall { needed: 65, available: 64 }));
+    let mut r: RewardWeightedSampler<Fixed<8>> = RewardWeightedSampler::EMPTY;
+    r.reset(RewardConfig::new(8)).unwrap();
+    r.extend(&[1.0, 2.0]).unwrap();
+    r.reset(RewardConfig::new(8)).unwrap();
+    assert!(r.is_empty());
+}

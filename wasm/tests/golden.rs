@@ -43,7 +43,11 @@ fn load(text: &str) -> Value {
 
 #[wasm_bindgen_test]
 fn golden_per() {
-    for text in [include_str!("../../tests/golden/per_proportional.json"), include_str!("../../tests/golden/per_rank.json")] {
+    for text in [
+        include_str!("../../tests/golden/per_proportional.json"),
+        include_str!("../../tests/golden/per_rank.json"),
+        include_str!("../../tests/golden/per_fixed1024.json"),
+    ] {
         let case = load(text);
         let mut b = PrioritizedReplayBuffer::new(js(&case["config"])).unwrap();
         let mut item = 0u32;

@@ -15,7 +15,7 @@ const sameBits = (got, want, what) => {
   want.forEach((w, i) => assert.ok(Object.is(got[i], w), `${what}[${i}]: ${got[i]} !== ${w}`));
 };
 
-for (const name of ['per_proportional', 'per_rank']) {
+for (const name of ['per_proportional', 'per_rank', 'per_fixed1024']) {
   test(`golden ${name}`, () => {
     const c = load(name);
     const r = new PrioritizedReplayBuffer(c.config);
