@@ -10,12 +10,23 @@ WASM_BINDGEN_VERSION := 0.2.130
 WASM_PACK_VERSION := 0.15.1
 CHROMIUM_PACKAGES := chromium chromium-driver
 
-.PHONY: demo test setup wasm-tools browser qemu npm test-core test-wasm embedded embedded-footprint check-no-std clippy doc drift-1e8 golden-bless
+# The torch wheel is libtorch for tch: a project-local venv, nothing system-wide.
+VENV := $(CURDIR)/.venv
+TORCH_PIP := torch==2.11.0 nvidia-cuda-runtime==13.0.96 nvidia-cuda-cupti==13.0.85
+LIBTORCH = $(shell ls -d $(VENV)/lib/python3*/site-packages/torch 2>/dev/null)
+# Identical between builds, or torch-sys rebuilds (~3 min).
+TORCH_ENV = LIBTORCH=$(LIBTORCH) LIBTORCH_CXX11_ABI=1 LD_LIBRARY_PATH=$(LIBTORCH)/lib
+TRAINER := target/release/adasample-trainer
 
-demo: setup
+.PHONY: demo test setup venv trainer test-trainer wasm-tools browser qemu npm test-core test-wasm embedded embedded-footprint check-no-std clippy doc drift-1e8 golden-bless
+
+demo: setup trainer
 	$(CARGO) run --release -q -p adasample --example per_session --features serde
+	@echo
+	$(TORCH_ENV) $(TRAINER) dqn --quick --seeds 2 --out runs/demo
+	@echo; cat runs/demo/report.md
 
-test: setup test-core check-no-std clippy doc test-wasm embedded
+test: setup test-core check-no-std clippy doc test-wasm embedded test-trainer
 	@echo "make test: all suites passed"
 
 setup:
@@ -31,6 +42,24 @@ wasm-tools: setup
 	@wasm-bindgen --version 2>/dev/null | grep -qF "$(WASM_BINDGEN_VERSION)" || $(CARGO) install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
 	@wasm-pack --version 2>/dev/null | grep -qF "$(WASM_PACK_VERSION)" || $(CARGO) install --locked wasm-pack --version $(WASM_PACK_VERSION)
 	@cd wasm && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; }
+
+venv:
+	@ls $(VENV)/lib/python3*/site-packages/torch/lib/libtorch_cpu.so >/dev/null 2>&1 || { \
+	  python3 -m venv $(VENV) && $(VENV)/bin/pip install -q --no-deps $(TORCH_PIP); }
+
+trainer: setup venv
+	$(TORCH_ENV) $(CARGO) build --release -q -p adasample-trainer
+
+# Environments against Gymnasium fixtures, the replay path against the core,
+# the binary end to end (dqn --quick, Ctrl-C, env replay, bad arguments); CPU.
+test-trainer: trainer
+	$(TORCH_ENV) $(CARGO) test --release -p adasample-trainer
+	$(TORCH_ENV) $(CARGO) clippy --release -q -p adasample-trainer --all-targets -- -D warnings
+
+# Re-records tests/envs/*.json from Gymnasium (needs PyPI).
+env-fixtures: venv
+	$(VENV)/bin/pip install -q gymnasium==1.2.2 numpy
+	$(VENV)/bin/python tests/envs/record.py
 
 # Debian's Chromium and its driver, for the browser tests.
 browser:

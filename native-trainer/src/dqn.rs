@@ -153,7 +153,11 @@ pub fn run(
     let mut step = 0;
     while step < cfg.steps && !stop.load(Ordering::Relaxed) {
         // ---- act (epsilon-greedy) and store
-        let action = if unit_f64(&mut rng) < cfg.epsilon(step) { below(&mut rng, env.actions) } else { greedy(&online, &obs, device) };
+        let action = if unit_f64(&mut rng) < cfg.epsilon(step) {
+            below(&mut rng, env.actions)
+        } else {
+            greedy(&online, &obs, device)
+        };
         let out = env.step(action)?;
         replay.push(Transition {
             obs: obs.clone(),
@@ -174,12 +178,28 @@ pub fn run(
         if step > cfg.learning_starts {
             let batch = replay.sample(cfg.batch)?;
             let n = batch.items.len() as i64;
-            let s = Tensor::from_slice(&rows(&batch.items, |t| &t.obs)).view([n, obs_dim]).to(device);
-            let s2 = Tensor::from_slice(&rows(&batch.items, |t| &t.next_obs)).view([n, obs_dim]).to(device);
-            let a = Tensor::from_slice(&batch.items.iter().map(|t| t.action).collect::<Vec<_>>()).to(device).unsqueeze(1);
-            let r = Tensor::from_slice(&batch.items.iter().map(|t| t.reward).collect::<Vec<_>>()).to(device);
-            let live = Tensor::from_slice(&batch.items.iter().map(|t| if t.terminated { 0f32 } else { 1.0 }).collect::<Vec<_>>()).to(device);
-            let w = Tensor::from_slice(&batch.weights).to_kind(Kind::Float).to(device);
+            let s = Tensor::from_slice(&rows(&batch.items, |t| &t.obs))
+                .view([n, obs_dim])
+                .to(device);
+            let s2 = Tensor::from_slice(&rows(&batch.items, |t| &t.next_obs))
+                .view([n, obs_dim])
+                .to(device);
+            let a = Tensor::from_slice(&batch.items.iter().map(|t| t.action).collect::<Vec<_>>())
+                .to(device)
+                .unsqueeze(1);
+            let r = Tensor::from_slice(&batch.items.iter().map(|t| t.reward).collect::<Vec<_>>())
+                .to(device);
+            let live = Tensor::from_slice(
+                &batch
+                    .items
+                    .iter()
+                    .map(|t| if t.terminated { 0f32 } else { 1.0 })
+                    .collect::<Vec<_>>(),
+            )
+            .to(device);
+            let w = Tensor::from_slice(&batch.weights)
+                .to_kind(Kind::Float)
+                .to(device);
             let y = tch::no_grad(|| {
                 let next_a = online.forward(&s2).argmax(1, true);
                 let q_next = target.forward(&s2).gather(1, &next_a, false).squeeze_dim(1);
@@ -192,7 +212,10 @@ pub fn run(
             loss.backward();
             opt.clip_grad_norm(cfg.max_grad_norm);
             opt.step();
-            let td: Vec<f64> = Vec::<f32>::try_from(td.detach().to(Device::Cpu))?.into_iter().map(f64::from).collect();
+            let td: Vec<f64> = Vec::<f32>::try_from(td.detach().to(Device::Cpu))?
+                .into_iter()
+                .map(f64::from)
+                .collect();
             let keys = batch.keys.clone();
             drop(batch);
             replay.update(&keys, &td)?;
@@ -212,7 +235,11 @@ pub fn run(
                 return_mean: mean,
                 return_std: std,
                 train_episodes: episodes,
-                loss_mean: if loss_count > 0 { losses / loss_count as f64 } else { f64::NAN },
+                loss_mean: if loss_count > 0 {
+                    losses / loss_count as f64
+                } else {
+                    f64::NAN
+                },
                 epsilon: cfg.epsilon(step),
                 beta: replay.beta(),
                 elapsed_s: start.elapsed().as_secs_f64(),
@@ -223,7 +250,14 @@ pub fn run(
         }
     }
     let secs = start.elapsed().as_secs_f64().max(1e-9);
-    Ok(RunResult { sampler, seed, evals, env_steps: step, steps_per_second: step as f64 / secs, interrupted: step < cfg.steps })
+    Ok(RunResult {
+        sampler,
+        seed,
+        evals,
+        env_steps: step,
+        steps_per_second: step as f64 / secs,
+        interrupted: step < cfg.steps,
+    })
 }
 
 /// Greedy episodes on a fresh environment: mean and standard deviation of returns.

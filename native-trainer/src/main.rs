@@ -21,7 +21,11 @@ use std::sync::{Arc, Mutex};
 use tch::Device;
 
 #[derive(Parser)]
-#[command(name = "adasample-trainer", version, about = "DQN with prioritized replay (and more scenarios) on libtorch, sampling through adasample")]
+#[command(
+    name = "adasample-trainer",
+    version,
+    about = "DQN with prioritized replay (and more scenarios) on libtorch, sampling through adasample"
+)]
 struct Cli {
     /// Where tensors live: auto = CUDA when available.
     #[arg(long, value_enum, default_value_t = DeviceArg::Auto, global = true)]
@@ -115,13 +119,19 @@ fn parse_list<T: std::str::FromStr>(what: &str, s: &str) -> Result<Vec<T>> {
     s.split(',')
         .map(|x| x.trim())
         .filter(|x| !x.is_empty())
-        .map(|x| x.parse::<T>().map_err(|_| anyhow::anyhow!("--{what}: `{x}` is not a number")))
+        .map(|x| {
+            x.parse::<T>()
+                .map_err(|_| anyhow::anyhow!("--{what}: `{x}` is not a number"))
+        })
         .collect()
 }
 
 fn out_dir(out: Option<PathBuf>, name: &str) -> Result<PathBuf> {
     let dir = out.unwrap_or_else(|| {
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         PathBuf::from("runs").join(format!("{name}-{t}"))
     });
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -132,7 +142,14 @@ fn main() -> Result<()> {
     load_cuda();
     let cli = Cli::parse();
     match cli.command {
-        Command::Env { command: EnvCommand::Replay { env, state, actions } } => {
+        Command::Env {
+            command:
+                EnvCommand::Replay {
+                    env,
+                    state,
+                    actions,
+                },
+        } => {
             let mut e = env.make();
             e.set_state(&parse_list::<f64>("state", &state)?)?;
             for a in parse_list::<usize>("actions", &actions)? {
@@ -144,13 +161,24 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        Command::Dqn { env, sampler, seeds, steps, quick, jobs } => {
+        Command::Dqn {
+            env,
+            sampler,
+            seeds,
+            steps,
+            quick,
+            jobs,
+        } => {
             let samplers: Vec<Sampler> = if sampler == "all" {
                 Sampler::ALL.to_vec()
             } else {
                 sampler
                     .split(',')
-                    .map(|s| Sampler::from_str(s.trim(), true).map_err(|_| anyhow::anyhow!("--sampler: `{s}` is not uniform, per, rank or all")))
+                    .map(|s| {
+                        Sampler::from_str(s.trim(), true).map_err(|_| {
+                            anyhow::anyhow!("--sampler: `{s}` is not uniform, per, rank or all")
+                        })
+                    })
                     .collect::<Result<_>>()?
             };
             if seeds == 0 {
@@ -164,13 +192,27 @@ fn main() -> Result<()> {
                 cfg.eval_episodes = 3;
             }
             let dir = out_dir(cli.out, &format!("dqn-{}", env.name()))?;
-            let jobs = jobs.unwrap_or(if device == Device::Cpu { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { 1 }).max(1);
+            let jobs = jobs
+                .unwrap_or(if device == Device::Cpu {
+                    std::thread::available_parallelism().map_or(1, |n| n.get())
+                } else {
+                    1
+                })
+                .max(1);
             run_dqn(&cfg, &samplers, cli.seed, seeds, device, jobs, &dir)
         }
     }
 }
 
-fn run_dqn(cfg: &DqnConfig, samplers: &[Sampler], seed: u64, seeds: u64, device: Device, jobs: usize, dir: &std::path::Path) -> Result<()> {
+fn run_dqn(
+    cfg: &DqnConfig,
+    samplers: &[Sampler],
+    seed: u64,
+    seeds: u64,
+    device: Device,
+    jobs: usize,
+    dir: &std::path::Path,
+) -> Result<()> {
     // Small networks: one intra-op thread per run, runs in parallel instead.
     tch::set_num_threads(1);
     let stop = Arc::new(AtomicBool::new(false));
@@ -182,11 +224,23 @@ fn run_dqn(cfg: &DqnConfig, samplers: &[Sampler], seed: u64, seeds: u64, device:
         })?;
     }
     let metrics = Metrics::create(dir)?;
-    let work: Vec<(Sampler, u64)> = samplers.iter().flat_map(|&s| (0..seeds).map(move |k| (s, seed + k))).collect();
+    let work: Vec<(Sampler, u64)> = samplers
+        .iter()
+        .flat_map(|&s| (0..seeds).map(move |k| (s, seed + k)))
+        .collect();
     let total = cfg.steps * work.len() as u64;
     let tty = std::io::stderr().is_terminal();
-    let bar = if tty { ProgressBar::new(total) } else { ProgressBar::hidden() };
-    bar.set_style(ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} env steps ({per_sec}, eta {eta}) {msg}")?.progress_chars("=> "));
+    let bar = if tty {
+        ProgressBar::new(total)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} env steps ({per_sec}, eta {eta}) {msg}",
+        )?
+        .progress_chars("=> "),
+    );
     let device_name = format!("{device:?}");
     eprintln!(
         "dqn on {}: {} runs ({} x {} seeds), {} steps each, device {device_name}, {jobs} in parallel -> {}",
@@ -202,8 +256,8 @@ fn run_dqn(cfg: &DqnConfig, samplers: &[Sampler], seed: u64, seeds: u64, device:
     let errors = Mutex::new(Vec::<String>::new());
     std::thread::scope(|scope| {
         for _ in 0..jobs {
-            scope.spawn(|| loop {
-                let Some((sampler, seed)) = queue.lock().ok().and_then(|mut q| q.next()) else { break };
+            scope.spawn(|| {
+                while let Some((sampler, seed)) = queue.lock().ok().and_then(|mut q| q.next()) {
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
@@ -231,6 +285,7 @@ fn run_dqn(cfg: &DqnConfig, samplers: &[Sampler], seed: u64, seeds: u64, device:
                     Ok(r) => results.lock().map(|mut v| v.push(r)).unwrap_or(()),
                     Err(e) => errors.lock().map(|mut v| v.push(format!("{} seed {seed}: {e:#}", sampler.name()))).unwrap_or(()),
                 }
+                }
             });
         }
     });
@@ -244,7 +299,14 @@ fn run_dqn(cfg: &DqnConfig, samplers: &[Sampler], seed: u64, seeds: u64, device:
             s.sampler.name(), s.final_return_mean, s.final_return_ci95, cfg.threshold(), s.reached, s.seeds, s.steps_to_threshold_mean
         );
     }
-    eprintln!("wrote {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "));
+    eprintln!(
+        "wrote {}",
+        files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let errors = errors.into_inner().unwrap_or_default();
     if !errors.is_empty() {
         bail!("{} run(s) failed:\n{}", errors.len(), errors.join("\n"));
