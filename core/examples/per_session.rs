@@ -24,24 +24,31 @@ const BATCH: usize = 64;
 const STEPS: u64 = 400;
 
 fn main() -> Result<()> {
-    let config = PerConfig { alpha: 0.6, beta: 0.4, beta_final: 1.0, beta_steps: STEPS, seed: 7, ..PerConfig::new(CAPACITY) };
+    let config =
+        PerConfig { alpha: 0.6, beta: 0.4, beta_final: 1.0, beta_steps: STEPS, seed: 7, ..PerConfig::new(CAPACITY) };
     let mut replay: PrioritizedReplayBuffer<Transition, Heap> = PrioritizedReplayBuffer::new(config)?;
     let mut env = DefaultRng::seed_from_u64(1);
     // Hidden: how wrong the value estimate is for each transition (by id).
     let mut surprise: Vec<f64> = Vec::new();
-    let mut add = |replay: &mut PrioritizedReplayBuffer<Transition, Heap>, surprise: &mut Vec<f64>, n: usize| -> Result<()> {
-        for _ in 0..n {
-            // 5% of transitions are surprising (rare rewards), the rest are not.
-            let rare = env.next_u32() % 20 == 0;
-            surprise.push(if rare { 5.0 } else { 0.1 } * (1.0 + (env.next_u32() % 100) as f64 / 100.0));
-            replay.add(Transition { id: surprise.len() as u32 - 1, rare })?;
-        }
-        Ok(())
-    };
+    let mut add =
+        |replay: &mut PrioritizedReplayBuffer<Transition, Heap>, surprise: &mut Vec<f64>, n: usize| -> Result<()> {
+            for _ in 0..n {
+                // 5% of transitions are surprising (rare rewards), the rest are not.
+                let rare = env.next_u32() % 20 == 0;
+                surprise.push(if rare { 5.0 } else { 0.1 } * (1.0 + (env.next_u32() % 100) as f64 / 100.0));
+                replay.add(Transition { id: surprise.len() as u32 - 1, rare })?;
+            }
+            Ok(())
+        };
 
-    println!("adasample PER session: capacity {CAPACITY}, batch {BATCH}, alpha 0.6, beta 0.4 -> 1.0 over {STEPS} steps\n");
+    println!(
+        "adasample PER session: capacity {CAPACITY}, batch {BATCH}, alpha 0.6, beta 0.4 -> 1.0 over {STEPS} steps\n"
+    );
     add(&mut replay, &mut surprise, 3000)?;
-    println!("{:>5} {:>6} {:>6} {:>11} {:>8} {:>10} {:>6}", "step", "beta", "size", "rare share", "min w", "mean |td|", "stale");
+    println!(
+        "{:>5} {:>6} {:>6} {:>11} {:>8} {:>10} {:>6}",
+        "step", "beta", "size", "rare share", "min w", "mean |td|", "stale"
+    );
     let mut snapshot_at_200 = None;
     for step in 1..=STEPS {
         let beta = replay.beta();

@@ -190,13 +190,14 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
         let n = config.dataset_size;
         check_fits::<S>(n)?;
         SumTree::<S>::check_capacity(n)?;
-        let ready = self.tree.reset(n).and_then(|()| refill(&mut self.scores, n, config.initial_score)).and_then(|()| {
-            refill(&mut self.perm, n, 0)?;
-            for (i, p) in self.perm.as_mut().iter_mut().enumerate() {
-                *p = i as u32;
-            }
-            Ok(())
-        });
+        let ready =
+            self.tree.reset(n).and_then(|()| refill(&mut self.scores, n, config.initial_score)).and_then(|()| {
+                refill(&mut self.perm, n, 0)?;
+                for (i, p) in self.perm.as_mut().iter_mut().enumerate() {
+                    *p = i as u32;
+                }
+                Ok(())
+            });
         if let Err(e) = ready {
             // 0 examples, in place: `*self = EMPTY` would need a stack copy.
             self.tree.make_empty();
@@ -249,7 +250,12 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
     /// importance weights into `weights`. Errors, with nothing changed:
     /// [`Error::LengthMismatch`]; OHEM: [`Error::BatchTooLarge`] when the batch
     /// exceeds N.
-    pub fn sample_with<R: RngCore + ?Sized>(&mut self, rng: &mut R, indices: &mut [usize], weights: &mut [f64]) -> Result<()> {
+    pub fn sample_with<R: RngCore + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        indices: &mut [usize],
+        weights: &mut [f64],
+    ) -> Result<()> {
         check_len(indices.len(), weights.len())?;
         let n = self.config.dataset_size;
         if n == 0 {

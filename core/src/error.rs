@@ -111,10 +111,9 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Error::InvalidPriority { position, value } => write!(
-                f,
-                "invalid priority {value} at position {position}: priorities must be finite and >= 0"
-            ),
+            Error::InvalidPriority { position, value } => {
+                write!(f, "invalid priority {value} at position {position}: priorities must be finite and >= 0")
+            }
             Error::IndexOutOfRange { index, len } => {
                 write!(f, "index {index} out of range: {len} valid indices")
             }
@@ -132,16 +131,14 @@ impl fmt::Display for Error {
                 f,
                 "batch of {requested} distinct items requested without replacement, only {available} can be drawn"
             ),
-            Error::StorageTooSmall { needed, available } => write!(
-                f,
-                "fixed storage too small: {needed} elements needed, {available} available"
-            ),
+            Error::StorageTooSmall { needed, available } => {
+                write!(f, "fixed storage too small: {needed} elements needed, {available} available")
+            }
             Error::CorruptSnapshot { reason } => write!(f, "corrupt snapshot: {reason}"),
             Error::ItemNotSerializable => f.write_str("an item could not be serialized into the snapshot"),
-            Error::UnsupportedSnapshotVersion { found, supported } => write!(
-                f,
-                "snapshot format version {found} is not supported (this build reads version {supported})"
-            ),
+            Error::UnsupportedSnapshotVersion { found, supported } => {
+                write!(f, "snapshot format version {found} is not supported (this build reads version {supported})")
+            }
         }
     }
 }

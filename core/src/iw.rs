@@ -199,7 +199,11 @@ pub fn weights(
                     sum += sign * (policy_log_probs[t] - ref_log_probs[t]);
                     count += 1;
                 }
-                *o = if count == 0 { 0.0 } else { clipped_exp(sum / count as f64 / config.temperature, config.sequence_clip) };
+                *o = if count == 0 {
+                    0.0
+                } else {
+                    clipped_exp(sum / count as f64 / config.temperature, config.sequence_clip)
+                };
             }
         }
     }

@@ -327,7 +327,8 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
         self.items.clear();
         self.raw.clear();
         self.generations.clear();
-        let ready = self.tree.reset(config.capacity).and_then(|()| self.order.reset(if rank { config.capacity } else { 0 }));
+        let ready =
+            self.tree.reset(config.capacity).and_then(|()| self.order.reset(if rank { config.capacity } else { 0 }));
         if let Err(e) = ready {
             // Capacity 0, in place: `*self = EMPTY` would need a stack copy.
             self.tree.make_empty();
@@ -434,7 +435,10 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     fn insert(&mut self, item: T, raw: f64) -> Result<Key> {
         if self.config.capacity == 0 {
             // `EMPTY`, or a failed `reset`.
-            return Err(Error::InvalidConfig { field: "capacity", expected: "at least 1 (reset the EMPTY buffer first)" });
+            return Err(Error::InvalidConfig {
+                field: "capacity",
+                expected: "at least 1 (reset the EMPTY buffer first)",
+            });
         }
         let slot = self.next;
         let len = self.len();

@@ -156,7 +156,14 @@ impl<S: Storage> RewardWeightedSampler<S> {
     /// without a stack copy); [`reset`](Self::reset) configures it in place.
     /// Every field is zero bits, so a `static` of it costs no flash.
     pub const EMPTY: Self = RewardWeightedSampler {
-        config: RewardConfig { capacity: 0, temperature: 0.0, max_weight: 0.0, normalize_advantages: false, beta: 0.0, seed: 0 },
+        config: RewardConfig {
+            capacity: 0,
+            temperature: 0.0,
+            max_weight: 0.0,
+            normalize_advantages: false,
+            beta: 0.0,
+            seed: 0,
+        },
         rewards: <S::F64 as Buffer<f64>>::EMPTY,
         tree: SumTree::EMPTY,
         dirty: false,
@@ -251,7 +258,12 @@ impl<S: Storage> RewardWeightedSampler<S> {
     }
 
     /// As [`sample_into`](Self::sample_into), with a caller's generator.
-    pub fn sample_with<R: RngCore + ?Sized>(&mut self, rng: &mut R, indices: &mut [usize], weights: &mut [f64]) -> Result<()> {
+    pub fn sample_with<R: RngCore + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        indices: &mut [usize],
+        weights: &mut [f64],
+    ) -> Result<()> {
         crate::error::check_len(indices.len(), weights.len())?;
         if self.is_empty() {
             return Err(Error::Empty);

@@ -106,7 +106,11 @@ fn push_all<B: Buffer<V>, V>(buf: &mut B, values: impl IntoIterator<Item = V>) -
 }
 
 fn check_leaves(values: &[f64]) -> Result<()> {
-    values.iter().enumerate().try_for_each(|(k, &v)| check_priority(k, v)).map_err(|_| corrupt("a priority is NaN, infinite or negative"))
+    values
+        .iter()
+        .enumerate()
+        .try_for_each(|(k, &v)| check_priority(k, v))
+        .map_err(|_| corrupt("a priority is NaN, infinite or negative"))
 }
 
 #[derive(Serialize, Deserialize)]

@@ -279,7 +279,13 @@ impl<S: Storage> SumTree<S> {
 
     /// One uniform draw in segment `j` of `segments` equal segments of `total`
     /// (`total == self.total() > 0`).
-    pub(crate) fn draw_in_segment<R: RngCore + ?Sized>(&self, rng: &mut R, j: usize, segments: usize, total: f64) -> usize {
+    pub(crate) fn draw_in_segment<R: RngCore + ?Sized>(
+        &self,
+        rng: &mut R,
+        j: usize,
+        segments: usize,
+        total: f64,
+    ) -> usize {
         let u = (j as f64 + unit_f64(rng)) * (total / segments as f64);
         self.descend(clamp_below(u, total))
     }
@@ -411,10 +417,7 @@ mod tests {
     fn fixed_capacity_rule() {
         assert!(SumTree::<Fixed<8>>::new(8).is_ok());
         assert!(SumTree::<Fixed<8>>::new(5).is_ok());
-        assert_eq!(
-            SumTree::<Fixed<8>>::new(9).err(),
-            Some(Error::StorageTooSmall { needed: 16, available: 8 })
-        );
+        assert_eq!(SumTree::<Fixed<8>>::new(9).err(), Some(Error::StorageTooSmall { needed: 16, available: 8 }));
         assert!(matches!(SumTree::<Heap>::new(0), Err(Error::InvalidConfig { field: "capacity", .. })));
     }
 

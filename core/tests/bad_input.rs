@@ -131,10 +131,14 @@ fn adaptive_rejects() {
         }
     }
     for mode in [AdaptiveMode::Ema, AdaptiveMode::AdaBoost, AdaptiveMode::Ohem] {
-        let mut s: AdaptiveBatchSampler<Heap> = AdaptiveBatchSampler::new(AdaptiveConfig { mode, ..AdaptiveConfig::new(4, 0.1) }).unwrap();
+        let mut s: AdaptiveBatchSampler<Heap> =
+            AdaptiveBatchSampler::new(AdaptiveConfig { mode, ..AdaptiveConfig::new(4, 0.1) }).unwrap();
         let snap = s.snapshot().unwrap();
         for v in BAD {
-            assert!(matches!(s.update_weights(&[0, 1], &[1.0, v]), Err(Error::InvalidArgument { name: "loss", position: 1, .. })));
+            assert!(matches!(
+                s.update_weights(&[0, 1], &[1.0, v]),
+                Err(Error::InvalidArgument { name: "loss", position: 1, .. })
+            ));
         }
         assert_eq!(s.update_weights(&[0, 4], &[1.0, 1.0]), Err(Error::IndexOutOfRange { index: 4, len: 4 }));
         assert_eq!(s.update_weights(&[0], &[1.0, 1.0]), Err(Error::LengthMismatch { expected: 1, found: 2 }));
@@ -173,7 +177,8 @@ fn reward_rejects() {
     assert_eq!(s.extend(&[1.0, 1.0]), Err(Error::StorageTooSmall { needed: 4, available: 3 }));
     assert_eq!(s.snapshot().unwrap(), snap);
     // Extreme but finite rewards give finite probabilities.
-    let mut x: RewardWeightedSampler<Heap> = RewardWeightedSampler::new(RewardConfig { normalize_advantages: true, ..RewardConfig::new(4) }).unwrap();
+    let mut x: RewardWeightedSampler<Heap> =
+        RewardWeightedSampler::new(RewardConfig { normalize_advantages: true, ..RewardConfig::new(4) }).unwrap();
     x.extend(&[f64::MAX, -f64::MAX, 0.0, 1.0]).unwrap();
     let mut p = [0.0; 4];
     x.probabilities_into(&mut p).unwrap();
@@ -185,16 +190,28 @@ fn iw_rejects() {
     let cfg = IwSftConfig::default();
     let mut out = [0.0; 2];
     let p = [-1.0; 6];
-    assert!(matches!(iw::weights(&cfg, &p, &p, None, 0, &mut out), Err(Error::InvalidArgument { name: "seq_len", .. })));
+    assert!(matches!(
+        iw::weights(&cfg, &p, &p, None, 0, &mut out),
+        Err(Error::InvalidArgument { name: "seq_len", .. })
+    ));
     assert_eq!(iw::weights(&cfg, &p, &p, None, 4, &mut out), Err(Error::LengthMismatch { expected: 8, found: 6 }));
     assert_eq!(iw::weights(&cfg, &p, &p[..5], None, 3, &mut out), Err(Error::LengthMismatch { expected: 6, found: 5 }));
-    assert_eq!(iw::weights(&cfg, &p, &p, Some(&[true; 5]), 3, &mut out), Err(Error::LengthMismatch { expected: 6, found: 5 }));
+    assert_eq!(
+        iw::weights(&cfg, &p, &p, Some(&[true; 5]), 3, &mut out),
+        Err(Error::LengthMismatch { expected: 6, found: 5 })
+    );
     assert_eq!(iw::weights(&cfg, &p, &p, None, 3, &mut [0.0; 3]), Err(Error::LengthMismatch { expected: 2, found: 3 }));
     let mut bad = p;
     bad[4] = f64::NAN;
-    assert!(matches!(iw::weights(&cfg, &bad, &p, None, 3, &mut out), Err(Error::InvalidArgument { name: "policy_log_prob", position: 4, .. })));
+    assert!(matches!(
+        iw::weights(&cfg, &bad, &p, None, 3, &mut out),
+        Err(Error::InvalidArgument { name: "policy_log_prob", position: 4, .. })
+    ));
     bad[4] = 3.0; // a logit, not a log-probability
-    assert!(matches!(iw::weights(&cfg, &p, &bad, None, 3, &mut out), Err(Error::InvalidArgument { name: "ref_log_prob", position: 4, .. })));
+    assert!(matches!(
+        iw::weights(&cfg, &p, &bad, None, 3, &mut out),
+        Err(Error::InvalidArgument { name: "ref_log_prob", position: 4, .. })
+    ));
     // ... but a masked position may hold anything.
     let mask = [true, true, true, true, false, true];
     iw::weights(&cfg, &bad, &p, Some(&mask), 3, &mut out).unwrap();
@@ -210,7 +227,10 @@ fn iw_rejects() {
             other => panic!("{c:?}: {other:?}"),
         }
     }
-    assert!(matches!(iw::weighted_loss(IwMode::Token, &[1.0; 6], &[f64::NAN; 6], None, 3), Err(Error::InvalidArgument { name: "nll", .. })));
+    assert!(matches!(
+        iw::weighted_loss(IwMode::Token, &[1.0; 6], &[f64::NAN; 6], None, 3),
+        Err(Error::InvalidArgument { name: "nll", .. })
+    ));
     assert!(matches!(iw::label_smoothed_nll(&[-1.0], 1, 0.1), Err(Error::IndexOutOfRange { index: 1, len: 1 })));
     assert!(matches!(iw::label_smoothed_nll(&[-1.0], 0, 1.0), Err(Error::InvalidConfig { field: "epsilon", .. })));
 }
@@ -231,7 +251,9 @@ fn iw_weights_never_overflow() {
 
 #[test]
 fn schedule_range_check() {
-    assert!(Schedule::Linear { start: 0.4, end: f64::NAN, steps: 3 }.check_range("beta", 0.0, 1.0, "in [0, 1]").is_err());
+    assert!(Schedule::Linear { start: 0.4, end: f64::NAN, steps: 3 }
+        .check_range("beta", 0.0, 1.0, "in [0, 1]")
+        .is_err());
 }
 
 #[test]

@@ -183,32 +183,53 @@ fn run(case: &Value) -> Value {
 fn cases() -> Vec<(&'static str, Value)> {
     let tds = |n: usize, k: f64| (0..n).map(|i| ((i as f64 + 1.0) * k).sin() * 3.0).collect::<Vec<f64>>();
     let per_ops = |capacity: usize| {
-        let mut ops = vec![json!({ "op": "add", "priorities": (0..capacity + capacity / 2).map(|i| if i % 3 == 0 { Value::Null } else { json!((i % 11) as f64 * 0.25) }).collect::<Vec<_>>() })];
+        let mut ops = vec![
+            json!({ "op": "add", "priorities": (0..capacity + capacity / 2).map(|i| if i % 3 == 0 { Value::Null } else { json!((i % 11) as f64 * 0.25) }).collect::<Vec<_>>() }),
+        ];
         for round in 0..6 {
             ops.push(json!({ "op": "sample", "batch": 16 }));
             // Updates for slots 0..16 at generation 1 (overwritten once) and 0
             // (stale for the overwritten ones).
             ops.push(json!({ "op": "update", "slots": (0..16).collect::<Vec<_>>(), "generations": (0..16).map(|i| if i < capacity / 2 { 1 } else { 0 }).collect::<Vec<_>>(), "tdErrors": tds(16, 0.7 + round as f64) }));
-            ops.push(json!({ "op": "update", "slots": [0, 1, 2], "generations": [0, 0, 0], "tdErrors": [9.0, 9.0, 9.0] }));
+            ops.push(
+                json!({ "op": "update", "slots": [0, 1, 2], "generations": [0, 0, 0], "tdErrors": [9.0, 9.0, 9.0] }),
+            );
             ops.push(json!({ "op": "add", "priorities": [Value::Null, json!(0.5), json!(4.0)] }));
         }
         ops
     };
     vec![
-        ("rng", json!({ "sampler": "rng", "description": "DefaultRng (xoshiro256++ seeded by SplitMix64): raw u64 (as decimal strings) and unit floats", "config": { "seed": 42 }, "ops": [{ "op": "nextU64", "count": 8 }, { "op": "unitF64", "count": 8 }] })),
-        ("per_proportional", json!({ "sampler": "per", "description": "proportional PER, ring overwrite, stale updates, beta annealed over 4 samples", "config": { "capacity": 48, "alpha": 0.6, "beta": 0.4, "betaFinal": 1.0, "betaSteps": 4, "epsilon": 1e-6, "seed": 42, "rank": false }, "ops": per_ops(48) })),
-        ("per_fixed1024", json!({ "sampler": "per", "description": "proportional PER filling 1024 slots (the embedded build's fixed storage) and wrapping", "config": { "capacity": 1024, "alpha": 0.6, "beta": 0.4, "betaFinal": 1.0, "betaSteps": 3, "epsilon": 1e-6, "seed": 1024, "rank": false }, "ops": per_ops(1024) })),
-        ("per_rank", json!({ "sampler": "per", "description": "rank-based PER, ring overwrite, stale updates, constant beta", "config": { "capacity": 40, "alpha": 0.7, "beta": 0.5, "betaFinal": 1.0, "betaSteps": 0, "epsilon": 1e-6, "seed": 7, "rank": true }, "ops": per_ops(40) })),
+        (
+            "rng",
+            json!({ "sampler": "rng", "description": "DefaultRng (xoshiro256++ seeded by SplitMix64): raw u64 (as decimal strings) and unit floats", "config": { "seed": 42 }, "ops": [{ "op": "nextU64", "count": 8 }, { "op": "unitF64", "count": 8 }] }),
+        ),
+        (
+            "per_proportional",
+            json!({ "sampler": "per", "description": "proportional PER, ring overwrite, stale updates, beta annealed over 4 samples", "config": { "capacity": 48, "alpha": 0.6, "beta": 0.4, "betaFinal": 1.0, "betaSteps": 4, "epsilon": 1e-6, "seed": 42, "rank": false }, "ops": per_ops(48) }),
+        ),
+        (
+            "per_fixed1024",
+            json!({ "sampler": "per", "description": "proportional PER filling 1024 slots (the embedded build's fixed storage) and wrapping", "config": { "capacity": 1024, "alpha": 0.6, "beta": 0.4, "betaFinal": 1.0, "betaSteps": 3, "epsilon": 1e-6, "seed": 1024, "rank": false }, "ops": per_ops(1024) }),
+        ),
+        (
+            "per_rank",
+            json!({ "sampler": "per", "description": "rank-based PER, ring overwrite, stale updates, constant beta", "config": { "capacity": 40, "alpha": 0.7, "beta": 0.5, "betaFinal": 1.0, "betaSteps": 0, "epsilon": 1e-6, "seed": 7, "rank": true }, "ops": per_ops(40) }),
+        ),
         ("adaptive_ema", adaptive_case("ema", 11)),
         ("adaptive_adaboost", adaptive_case("adaboost", 12)),
         ("adaptive_ohem", adaptive_case("ohem", 13)),
-        ("reward", json!({ "sampler": "reward", "description": "reward-weighted sampling, temperature 0.5, clip 20", "config": { "temperature": 0.5, "maxWeight": 20.0, "seed": 99 }, "ops": [
+        (
+            "reward",
+            json!({ "sampler": "reward", "description": "reward-weighted sampling, temperature 0.5, clip 20", "config": { "temperature": 0.5, "maxWeight": 20.0, "seed": 99 }, "ops": [
             { "op": "extend", "rewards": [0.0, 1.0, -2.0, 3.5, 0.25, 2.0, 1.5, -0.5] },
             { "op": "sample", "batch": 12 },
             { "op": "extend", "rewards": [10.0, -10.0] },
             { "op": "sample", "batch": 12 },
-        ] })),
-        ("iw", json!({ "sampler": "iw", "description": "iw-SFT weights, paper direction, sequence and token modes, with a mask", "config": {}, "ops": [
+        ] }),
+        ),
+        (
+            "iw",
+            json!({ "sampler": "iw", "description": "iw-SFT weights, paper direction, sequence and token modes, with a mask", "config": {}, "ops": [
             { "op": "weights", "mode": "sequence", "seqLen": 4, "temperature": 1.0,
               "policyLogProbs": [-0.5, -1.25, -0.75, -2.0, -0.1, -0.2, -0.3, -0.4, -3.0, -0.01, -5.0, -0.5],
               "refLogProbs":    [-0.75, -1.0, -1.5, -1.0, -0.3, -0.1, -0.6, -9.0, -0.2, -4.0, -0.05, -0.5],
@@ -217,7 +238,8 @@ fn cases() -> Vec<(&'static str, Value)> {
               "policyLogProbs": [-0.5, -1.25, -0.75, -2.0, -0.1, -0.2, -0.3, -0.4, -3.0, -0.01, -5.0, -0.5],
               "refLogProbs":    [-0.75, -1.0, -1.5, -1.0, -0.3, -0.1, -0.6, -9.0, -0.2, -4.0, -0.05, -0.5],
               "mask": [1, 1, 1, 0, 1, 1, 1, 1, 0, 1, 1, 0] },
-        ] })),
+        ] }),
+        ),
     ]
 }
 
@@ -255,7 +277,9 @@ fn same(a: &Value, b: &Value) -> bool {
             _ => x.as_f64().map(f64::to_bits) == y.as_f64().map(f64::to_bits),
         },
         (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
-        (Value::Object(x), Value::Object(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w))),
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
         _ => a == b,
     }
 }
@@ -269,7 +293,8 @@ fn golden_vectors() {
             std::fs::write(&path, layout(&run(&case))).unwrap();
             continue;
         }
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (bless with ADASAMPLE_BLESS=1)", path.display()));
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (bless with ADASAMPLE_BLESS=1)", path.display()));
         let recorded: Value = serde_json::from_str(&text).unwrap();
         let replayed = run(&recorded);
         assert!(same(&recorded, &replayed), "{name}: outputs differ from {}", path.display());

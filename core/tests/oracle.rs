@@ -45,7 +45,8 @@ fn check_tree<S: adasample::storage::Storage>(tree: &SumTree<S>, oracle: &[f64])
     assert!(close(tree.total(), sum, 1e-12), "total {} vs {}", tree.total(), sum);
     // No drift: the root is exactly the leaves summed in tree order.
     assert_eq!(tree.total().to_bits(), tree.recomputed_total().to_bits());
-    let min = oracle.iter().copied().filter(|&p| p > 0.0).fold(None, |m: Option<f64>, p| Some(m.map_or(p, |m| m.min(p))));
+    let min =
+        oracle.iter().copied().filter(|&p| p > 0.0).fold(None, |m: Option<f64>, p| Some(m.map_or(p, |m| m.min(p))));
     assert_eq!(tree.min(), min);
     assert_eq!(tree.nonzero(), oracle.iter().filter(|&&p| p > 0.0).count());
     assert_eq!(tree.leaves(), oracle);
@@ -198,7 +199,11 @@ impl PerOracle {
     fn beta(&self) -> f64 {
         let c = &self.cfg;
         if c.beta_steps == 0 || self.step >= c.beta_steps {
-            if c.beta_steps == 0 { c.beta } else { c.beta_final }
+            if c.beta_steps == 0 {
+                c.beta
+            } else {
+                c.beta_final
+            }
         } else {
             c.beta + (c.beta_final - c.beta) * self.step as f64 / c.beta_steps as f64
         }
@@ -252,7 +257,10 @@ fn run_per(cfg: PerConfig, ops: Vec<PerOp>) -> Result<(), TestCaseError> {
                     .map(|&(s, stale, _)| {
                         let slot = if len > 0 && s < 38 { s % len } else { s };
                         let generation = o.gens.get(slot).copied().unwrap_or(0);
-                        Key { slot: slot as u32, generation: if stale { generation.wrapping_sub(1) } else { generation } }
+                        Key {
+                            slot: slot as u32,
+                            generation: if stale { generation.wrapping_sub(1) } else { generation },
+                        }
                     })
                     .collect();
                 let tds: Vec<f64> = entries.iter().map(|e| e.2).collect();
@@ -287,16 +295,26 @@ fn run_per(cfg: PerConfig, ops: Vec<PerOp>) -> Result<(), TestCaseError> {
                     Ok(()) => {
                         let beta = o.beta();
                         let n = p.len() as f64;
-                        let global_max = p.iter().filter(|&&x| x > 0.0).map(|&x| (n * x / total).powf(-beta)).fold(0.0, f64::max);
-                        let batch_max = draws.iter().map(|d| (n * p[d.key.slot as usize] / total).powf(-beta)).fold(0.0, f64::max);
+                        let global_max =
+                            p.iter().filter(|&&x| x > 0.0).map(|&x| (n * x / total).powf(-beta)).fold(0.0, f64::max);
+                        let batch_max =
+                            draws.iter().map(|d| (n * p[d.key.slot as usize] / total).powf(-beta)).fold(0.0, f64::max);
                         for d in &draws {
                             let s = d.key.slot as usize;
                             prop_assert!(s < o.items.len(), "unwritten slot");
                             prop_assert!(p[s] > 0.0, "zero-priority slot");
                             prop_assert_eq!(d.key.generation, o.gens[s]);
                             prop_assert_eq!(buf.get(d.key), Some(&o.items[s]));
-                            prop_assert!(close(d.probability, p[s] / total, 1e-9), "P {} vs {}", d.probability, p[s] / total);
-                            let norm = match cfg.normalization { Normalization::Global => global_max, Normalization::Batch => batch_max };
+                            prop_assert!(
+                                close(d.probability, p[s] / total, 1e-9),
+                                "P {} vs {}",
+                                d.probability,
+                                p[s] / total
+                            );
+                            let norm = match cfg.normalization {
+                                Normalization::Global => global_max,
+                                Normalization::Batch => batch_max,
+                            };
                             let w = (n * p[s] / total).powf(-beta) / norm;
                             prop_assert!(close(d.weight, w, 1e-9), "w {} vs {}", d.weight, w);
                             prop_assert!(d.weight > 0.0 && d.weight <= 1.0);
@@ -337,7 +355,17 @@ fn run_per(cfg: PerConfig, ops: Vec<PerOp>) -> Result<(), TestCaseError> {
 }
 
 fn per_config() -> impl Strategy<Value = PerConfig> {
-    (1usize..33, 0.0..=1.0f64, 0.0..=1.0f64, 0u64..6, prop_oneof![Just(0.0), Just(1e-6), Just(0.01)], any::<u64>(), any::<bool>(), any::<bool>(), any::<bool>())
+    (
+        1usize..33,
+        0.0..=1.0f64,
+        0.0..=1.0f64,
+        0u64..6,
+        prop_oneof![Just(0.0), Just(1e-6), Just(0.01)],
+        any::<u64>(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+    )
         .prop_map(|(capacity, alpha, beta, beta_steps, epsilon, seed, rank, without, batch_norm)| PerConfig {
             capacity,
             alpha,
@@ -436,7 +464,12 @@ proptest! {
 
 #[test]
 fn ohem_takes_the_hardest_when_the_pool_is_everything() {
-    let cfg = AdaptiveConfig { mode: AdaptiveMode::Ohem, pool_factor: 100, learning_rate: 1.0, ..AdaptiveConfig::new(10, 1.0) };
+    let cfg = AdaptiveConfig {
+        mode: AdaptiveMode::Ohem,
+        pool_factor: 100,
+        learning_rate: 1.0,
+        ..AdaptiveConfig::new(10, 1.0)
+    };
     let mut s: AdaptiveBatchSampler<Heap> = AdaptiveBatchSampler::new(cfg).unwrap();
     let all: Vec<usize> = (0..10).collect();
     let losses: Vec<f64> = (0..10).map(|i| ((i * 7) % 10) as f64).collect();

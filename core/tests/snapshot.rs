@@ -62,7 +62,8 @@ fn per_continues_bit_identically() {
 #[test]
 fn adaptive_and_reward_continue_bit_identically() {
     for mode in [AdaptiveMode::Ema, AdaptiveMode::AdaBoost, AdaptiveMode::Ohem] {
-        let mut a: AdaptiveBatchSampler<Heap> = AdaptiveBatchSampler::new(AdaptiveConfig { mode, seed: 4, ..AdaptiveConfig::new(50, 0.3) }).unwrap();
+        let mut a: AdaptiveBatchSampler<Heap> =
+            AdaptiveBatchSampler::new(AdaptiveConfig { mode, seed: 4, ..AdaptiveConfig::new(50, 0.3) }).unwrap();
         let run = |s: &mut AdaptiveBatchSampler<Heap>| {
             (0..10)
                 .map(|k| {
@@ -78,7 +79,8 @@ fn adaptive_and_reward_continue_bit_identically() {
         assert_eq!(a, b);
         assert_eq!(run(&mut a), run(&mut b));
     }
-    let mut r: RewardWeightedSampler<Heap> = RewardWeightedSampler::new(RewardConfig { seed: 5, ..RewardConfig::new(100) }).unwrap();
+    let mut r: RewardWeightedSampler<Heap> =
+        RewardWeightedSampler::new(RewardConfig { seed: 5, ..RewardConfig::new(100) }).unwrap();
     r.extend(&[0.5, -1.0, 3.0, 2.0]).unwrap();
     r.sample(4).unwrap();
     let mut q = RewardWeightedSampler::<Heap>::restore(&r.snapshot().unwrap()).unwrap();
@@ -149,7 +151,10 @@ fn reset_is_new_and_a_bad_reset_changes_nothing() {
     }
     let mut s: AdaptiveBatchSampler<Fixed<64>> = AdaptiveBatchSampler::EMPTY;
     s.reset(AdaptiveConfig::new(50, 0.2)).unwrap();
-    assert_eq!(s.snapshot().unwrap(), AdaptiveBatchSampler::<Fixed<64>>::new(AdaptiveConfig::new(50, 0.2)).unwrap().snapshot().unwrap());
+    assert_eq!(
+        s.snapshot().unwrap(),
+        AdaptiveBatchSampler::<Fixed<64>>::new(AdaptiveConfig::new(50, 0.2)).unwrap().snapshot().unwrap()
+    );
     assert_eq!(s.reset(AdaptiveConfig::new(65, 0.2)), Err(Error::StorageTooSmall { needed: 65, available: 64 }));
     let mut r: RewardWeightedSampler<Fixed<8>> = RewardWeightedSampler::EMPTY;
     r.reset(RewardConfig::new(8)).unwrap();

@@ -53,11 +53,7 @@ fn assert_fits(name: &str, counts: &[u64], probs: &[f64]) {
     // Power: a distribution shifted by 5% of its mass toward the first half
     // must be rejected.
     let half = probs.len() / 2;
-    let wrong: Vec<f64> = probs
-        .iter()
-        .enumerate()
-        .map(|(i, &p)| if i < half { p * 1.05 } else { p })
-        .collect();
+    let wrong: Vec<f64> = probs.iter().enumerate().map(|(i, &p)| if i < half { p * 1.05 } else { p }).collect();
     let z: f64 = wrong.iter().sum();
     let wrong: Vec<f64> = wrong.iter().map(|p| p / z).collect();
     let (stat_wrong, _) = chi2(counts, &wrong);

@@ -178,28 +178,16 @@ pub fn run(
         if step > cfg.learning_starts {
             let batch = replay.sample(cfg.batch)?;
             let n = batch.items.len() as i64;
-            let s = Tensor::from_slice(&rows(&batch.items, |t| &t.obs))
-                .view([n, obs_dim])
-                .to(device);
-            let s2 = Tensor::from_slice(&rows(&batch.items, |t| &t.next_obs))
-                .view([n, obs_dim])
-                .to(device);
-            let a = Tensor::from_slice(&batch.items.iter().map(|t| t.action).collect::<Vec<_>>())
-                .to(device)
-                .unsqueeze(1);
-            let r = Tensor::from_slice(&batch.items.iter().map(|t| t.reward).collect::<Vec<_>>())
-                .to(device);
+            let s = Tensor::from_slice(&rows(&batch.items, |t| &t.obs)).view([n, obs_dim]).to(device);
+            let s2 = Tensor::from_slice(&rows(&batch.items, |t| &t.next_obs)).view([n, obs_dim]).to(device);
+            let a =
+                Tensor::from_slice(&batch.items.iter().map(|t| t.action).collect::<Vec<_>>()).to(device).unsqueeze(1);
+            let r = Tensor::from_slice(&batch.items.iter().map(|t| t.reward).collect::<Vec<_>>()).to(device);
             let live = Tensor::from_slice(
-                &batch
-                    .items
-                    .iter()
-                    .map(|t| if t.terminated { 0f32 } else { 1.0 })
-                    .collect::<Vec<_>>(),
+                &batch.items.iter().map(|t| if t.terminated { 0f32 } else { 1.0 }).collect::<Vec<_>>(),
             )
             .to(device);
-            let w = Tensor::from_slice(&batch.weights)
-                .to_kind(Kind::Float)
-                .to(device);
+            let w = Tensor::from_slice(&batch.weights).to_kind(Kind::Float).to(device);
             let y = tch::no_grad(|| {
                 let next_a = online.forward(&s2).argmax(1, true);
                 let q_next = target.forward(&s2).gather(1, &next_a, false).squeeze_dim(1);
@@ -212,10 +200,7 @@ pub fn run(
             loss.backward();
             opt.clip_grad_norm(cfg.max_grad_norm);
             opt.step();
-            let td: Vec<f64> = Vec::<f32>::try_from(td.detach().to(Device::Cpu))?
-                .into_iter()
-                .map(f64::from)
-                .collect();
+            let td: Vec<f64> = Vec::<f32>::try_from(td.detach().to(Device::Cpu))?.into_iter().map(f64::from).collect();
             let keys = batch.keys.clone();
             drop(batch);
             replay.update(&keys, &td)?;
@@ -235,11 +220,7 @@ pub fn run(
                 return_mean: mean,
                 return_std: std,
                 train_episodes: episodes,
-                loss_mean: if loss_count > 0 {
-                    losses / loss_count as f64
-                } else {
-                    f64::NAN
-                },
+                loss_mean: if loss_count > 0 { losses / loss_count as f64 } else { f64::NAN },
                 epsilon: cfg.epsilon(step),
                 beta: replay.beta(),
                 elapsed_s: start.elapsed().as_secs_f64(),

@@ -49,14 +49,7 @@ impl EnvId {
             EnvId::Acrobot => (4, 6, 3, 500),
             EnvId::MountainCar => (2, 2, 3, 200),
         };
-        Env {
-            id: self,
-            state: vec![0.0; state_dim],
-            obs_dim,
-            actions,
-            limit,
-            elapsed: 0,
-        }
+        Env { id: self, state: vec![0.0; state_dim], obs_dim, actions, limit, elapsed: 0 }
     }
 }
 
@@ -79,14 +72,8 @@ impl Env {
     /// Samples the reset distribution; returns the first observation.
     pub fn reset(&mut self, rng: &mut DefaultRng) -> Vec<f32> {
         match self.id {
-            EnvId::CartPole => self
-                .state
-                .iter_mut()
-                .for_each(|s| *s = uniform(rng, -0.05, 0.05)),
-            EnvId::Acrobot => self
-                .state
-                .iter_mut()
-                .for_each(|s| *s = uniform(rng, -0.1, 0.1)),
+            EnvId::CartPole => self.state.iter_mut().for_each(|s| *s = uniform(rng, -0.05, 0.05)),
+            EnvId::Acrobot => self.state.iter_mut().for_each(|s| *s = uniform(rng, -0.1, 0.1)),
             EnvId::MountainCar => self.state = vec![uniform(rng, -0.6, -0.4), 0.0],
         }
         self.elapsed = 0;
@@ -96,12 +83,7 @@ impl Env {
     /// Sets the raw state (as `env.unwrapped.state = ...`) and restarts the time limit.
     pub fn set_state(&mut self, state: &[f64]) -> Result<()> {
         if state.len() != self.state.len() {
-            bail!(
-                "{} has a state of {} numbers, got {}",
-                self.id.name(),
-                self.state.len(),
-                state.len()
-            );
+            bail!("{} has a state of {} numbers, got {}", self.id.name(), self.state.len(), state.len());
         }
         if let Some(v) = state.iter().find(|v| !v.is_finite()) {
             bail!("state values must be finite, got {v}");
@@ -119,20 +101,15 @@ impl Env {
         let s = &self.state;
         match self.id {
             EnvId::CartPole | EnvId::MountainCar => s.iter().map(|&x| x as f32).collect(),
-            EnvId::Acrobot => [s[0].cos(), s[0].sin(), s[1].cos(), s[1].sin(), s[2], s[3]]
-                .iter()
-                .map(|&x| x as f32)
-                .collect(),
+            EnvId::Acrobot => {
+                [s[0].cos(), s[0].sin(), s[1].cos(), s[1].sin(), s[2], s[3]].iter().map(|&x| x as f32).collect()
+            }
         }
     }
 
     pub fn step(&mut self, action: usize) -> Result<Step> {
         if action >= self.actions {
-            bail!(
-                "{} takes actions 0..{}, got {action}",
-                self.id.name(),
-                self.actions
-            );
+            bail!("{} takes actions 0..{}, got {action}", self.id.name(), self.actions);
         }
         let (reward, terminated) = match self.id {
             EnvId::CartPole => self.cartpole(action),
@@ -140,12 +117,7 @@ impl Env {
             EnvId::MountainCar => self.mountaincar(action),
         };
         self.elapsed += 1;
-        Ok(Step {
-            obs: self.obs(),
-            reward,
-            terminated,
-            truncated: self.elapsed >= self.limit,
-        })
+        Ok(Step { obs: self.obs(), reward, terminated, truncated: self.elapsed >= self.limit })
     }
 
     /// gymnasium/envs/classic_control/cartpole.py (euler integrator).
@@ -159,21 +131,19 @@ impl Env {
         const FORCE_MAG: f64 = 10.0;
         const TAU: f64 = 0.02;
         let theta_threshold = 12.0 * 2.0 * PI / 360.0;
-        let [x, x_dot, theta, theta_dot] =
-            [self.state[0], self.state[1], self.state[2], self.state[3]];
+        let [x, x_dot, theta, theta_dot] = [self.state[0], self.state[1], self.state[2], self.state[3]];
         let force = if action == 1 { FORCE_MAG } else { -FORCE_MAG };
         let (costheta, sintheta) = (theta.cos(), theta.sin());
         let temp = (force + POLEMASS_LENGTH * theta_dot.powi(2) * sintheta) / TOTAL_MASS;
-        let thetaacc = (GRAVITY * sintheta - costheta * temp)
-            / (LENGTH * (4.0 / 3.0 - MASSPOLE * costheta.powi(2) / TOTAL_MASS));
+        let thetaacc =
+            (GRAVITY * sintheta - costheta * temp) / (LENGTH * (4.0 / 3.0 - MASSPOLE * costheta.powi(2) / TOTAL_MASS));
         let xacc = temp - POLEMASS_LENGTH * thetaacc * costheta / TOTAL_MASS;
         let x = x + TAU * x_dot;
         let x_dot = x_dot + TAU * xacc;
         let theta = theta + TAU * theta_dot;
         let theta_dot = theta_dot + TAU * thetaacc;
         self.state.copy_from_slice(&[x, x_dot, theta, theta_dot]);
-        let terminated =
-            !(-2.4..=2.4).contains(&x) || !(-theta_threshold..=theta_threshold).contains(&theta);
+        let terminated = !(-2.4..=2.4).contains(&x) || !(-theta_threshold..=theta_threshold).contains(&theta);
         (1.0, terminated)
     }
 
@@ -182,13 +152,7 @@ impl Env {
         const MAX_VEL_1: f64 = 4.0 * PI;
         const MAX_VEL_2: f64 = 9.0 * PI;
         let torque = [-1.0, 0.0, 1.0][action];
-        let s = [
-            self.state[0],
-            self.state[1],
-            self.state[2],
-            self.state[3],
-            torque,
-        ];
+        let s = [self.state[0], self.state[1], self.state[2], self.state[3], torque];
         let ns = rk4(s, 0.2);
         let wrap = |mut x: f64| {
             let diff = 2.0 * PI;
@@ -237,14 +201,10 @@ fn dsdt(s: [f64; 5]) -> [f64; 5] {
     let (m1, m2, l1, lc1, lc2, i1, i2, g): (f64, f64, f64, f64, f64, f64, f64, f64) =
         (1.0, 1.0, 1.0, 0.5, 0.5, 1.0, 1.0, 9.8);
     let [theta1, theta2, dtheta1, dtheta2, a] = s;
-    let d1 = m1 * lc1.powi(2)
-        + m2 * (l1.powi(2) + lc2.powi(2) + 2.0 * l1 * lc2 * theta2.cos())
-        + i1
-        + i2;
+    let d1 = m1 * lc1.powi(2) + m2 * (l1.powi(2) + lc2.powi(2) + 2.0 * l1 * lc2 * theta2.cos()) + i1 + i2;
     let d2 = m2 * (lc2.powi(2) + l1 * lc2 * theta2.cos()) + i2;
     let phi2 = m2 * lc2 * g * (theta1 + theta2 - PI / 2.0).cos();
-    let phi1 = -m2 * l1 * lc2 * dtheta2.powi(2) * theta2.sin()
-        - 2.0 * m2 * l1 * lc2 * dtheta2 * dtheta1 * theta2.sin()
+    let phi1 = -m2 * l1 * lc2 * dtheta2.powi(2) * theta2.sin() - 2.0 * m2 * l1 * lc2 * dtheta2 * dtheta1 * theta2.sin()
         + (m1 * lc1 + m2 * l1) * g * (theta1 - PI / 2.0).cos()
         + phi2;
     let ddtheta2 = (a + d2 / d1 * phi1 - m2 * l1 * lc2 * dtheta1.powi(2) * theta2.sin() - phi2)
@@ -256,8 +216,7 @@ fn dsdt(s: [f64; 5]) -> [f64; 5] {
 /// One classical Runge-Kutta step of length `dt`, as Gymnasium's `rk4` over `[0, dt]`.
 fn rk4(y0: [f64; 5], dt: f64) -> [f64; 5] {
     let dt2 = dt / 2.0;
-    let add =
-        |y: [f64; 5], h: f64, k: [f64; 5]| -> [f64; 5] { std::array::from_fn(|i| y[i] + h * k[i]) };
+    let add = |y: [f64; 5], h: f64, k: [f64; 5]| -> [f64; 5] { std::array::from_fn(|i| y[i] + h * k[i]) };
     let k1 = dsdt(y0);
     let k2 = dsdt(add(y0, dt2, k1));
     let k3 = dsdt(add(y0, dt2, k2));

@@ -119,19 +119,13 @@ fn parse_list<T: std::str::FromStr>(what: &str, s: &str) -> Result<Vec<T>> {
     s.split(',')
         .map(|x| x.trim())
         .filter(|x| !x.is_empty())
-        .map(|x| {
-            x.parse::<T>()
-                .map_err(|_| anyhow::anyhow!("--{what}: `{x}` is not a number"))
-        })
+        .map(|x| x.parse::<T>().map_err(|_| anyhow::anyhow!("--{what}: `{x}` is not a number")))
         .collect()
 }
 
 fn out_dir(out: Option<PathBuf>, name: &str) -> Result<PathBuf> {
     let dir = out.unwrap_or_else(|| {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         PathBuf::from("runs").join(format!("{name}-{t}"))
     });
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -142,14 +136,7 @@ fn main() -> Result<()> {
     load_cuda();
     let cli = Cli::parse();
     match cli.command {
-        Command::Env {
-            command:
-                EnvCommand::Replay {
-                    env,
-                    state,
-                    actions,
-                },
-        } => {
+        Command::Env { command: EnvCommand::Replay { env, state, actions } } => {
             let mut e = env.make();
             e.set_state(&parse_list::<f64>("state", &state)?)?;
             for a in parse_list::<usize>("actions", &actions)? {
@@ -161,23 +148,15 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        Command::Dqn {
-            env,
-            sampler,
-            seeds,
-            steps,
-            quick,
-            jobs,
-        } => {
+        Command::Dqn { env, sampler, seeds, steps, quick, jobs } => {
             let samplers: Vec<Sampler> = if sampler == "all" {
                 Sampler::ALL.to_vec()
             } else {
                 sampler
                     .split(',')
                     .map(|s| {
-                        Sampler::from_str(s.trim(), true).map_err(|_| {
-                            anyhow::anyhow!("--sampler: `{s}` is not uniform, per, rank or all")
-                        })
+                        Sampler::from_str(s.trim(), true)
+                            .map_err(|_| anyhow::anyhow!("--sampler: `{s}` is not uniform, per, rank or all"))
                     })
                     .collect::<Result<_>>()?
             };
@@ -224,17 +203,10 @@ fn run_dqn(
         })?;
     }
     let metrics = Metrics::create(dir)?;
-    let work: Vec<(Sampler, u64)> = samplers
-        .iter()
-        .flat_map(|&s| (0..seeds).map(move |k| (s, seed + k)))
-        .collect();
+    let work: Vec<(Sampler, u64)> = samplers.iter().flat_map(|&s| (0..seeds).map(move |k| (s, seed + k))).collect();
     let total = cfg.steps * work.len() as u64;
     let tty = std::io::stderr().is_terminal();
-    let bar = if tty {
-        ProgressBar::new(total)
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = if tty { ProgressBar::new(total) } else { ProgressBar::hidden() };
     bar.set_style(
         ProgressStyle::with_template(
             "{elapsed_precise} [{bar:40}] {pos}/{len} env steps ({per_sec}, eta {eta}) {msg}",
@@ -296,17 +268,16 @@ fn run_dqn(
     for s in report::summarize(&runs, cfg.threshold()) {
         eprintln!(
             "{:8} final return {:.1} (95% CI ± {:.1}), reached {} in {}/{} seeds, mean steps to reach {:.0}",
-            s.sampler.name(), s.final_return_mean, s.final_return_ci95, cfg.threshold(), s.reached, s.seeds, s.steps_to_threshold_mean
+            s.sampler.name(),
+            s.final_return_mean,
+            s.final_return_ci95,
+            cfg.threshold(),
+            s.reached,
+            s.seeds,
+            s.steps_to_threshold_mean
         );
     }
-    eprintln!(
-        "wrote {}",
-        files
-            .iter()
-            .map(|f| f.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    eprintln!("wrote {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "));
     let errors = errors.into_inner().unwrap_or_default();
     if !errors.is_empty() {
         bail!("{} run(s) failed:\n{}", errors.len(), errors.join("\n"));

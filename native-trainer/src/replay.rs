@@ -34,23 +34,9 @@ impl Sampler {
     /// `beta_steps` samples (the number of gradient updates of the run).
     pub fn config(self, capacity: usize, beta_steps: u64, seed: u64) -> PerConfig {
         match self {
-            Sampler::Uniform => PerConfig {
-                alpha: 0.0,
-                beta: 0.0,
-                beta_final: 0.0,
-                seed,
-                ..PerConfig::new(capacity)
-            },
-            Sampler::Per => PerConfig {
-                beta_steps,
-                seed,
-                ..PerConfig::new(capacity)
-            },
-            Sampler::Rank => PerConfig {
-                beta_steps,
-                seed,
-                ..PerConfig::rank(capacity)
-            },
+            Sampler::Uniform => PerConfig { alpha: 0.0, beta: 0.0, beta_final: 0.0, seed, ..PerConfig::new(capacity) },
+            Sampler::Per => PerConfig { beta_steps, seed, ..PerConfig::new(capacity) },
+            Sampler::Rank => PerConfig { beta_steps, seed, ..PerConfig::rank(capacity) },
         }
     }
 }
@@ -80,10 +66,7 @@ pub struct Replay {
 
 impl Replay {
     pub fn new(config: PerConfig) -> Result<Self> {
-        Ok(Replay {
-            buf: PrioritizedReplayBuffer::new(config)?,
-            draws: Vec::new(),
-        })
+        Ok(Replay { buf: PrioritizedReplayBuffer::new(config)?, draws: Vec::new() })
     }
 
     pub fn len(&self) -> usize {

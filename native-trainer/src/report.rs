@@ -23,9 +23,7 @@ impl Metrics {
     pub fn create(dir: &Path) -> Result<Self> {
         let mut file = File::create(dir.join("metrics.csv")).context("creating metrics.csv")?;
         writeln!(file, "{}", Self::HEADER)?;
-        Ok(Metrics {
-            file: Mutex::new(file),
-        })
+        Ok(Metrics { file: Mutex::new(file) })
     }
 
     pub fn row(&self, sampler: Sampler, seed: u64, p: &EvalPoint) {
@@ -52,9 +50,8 @@ impl Metrics {
 
 /// Two-sided 95% Student-t quantiles for 1..=30 degrees of freedom.
 const T95: [f64; 30] = [
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
-    2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
-    2.052, 2.048, 2.045, 2.042,
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120,
+    2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
 ];
 
 /// Mean and half-width of the 95% confidence interval (t-distribution); the
@@ -90,10 +87,7 @@ pub struct SamplerSummary {
 
 /// The first evaluation step whose mean return reaches `threshold`.
 pub fn steps_to(run: &RunResult, threshold: f64) -> Option<u64> {
-    run.evals
-        .iter()
-        .find(|p| p.return_mean >= threshold)
-        .map(|p| p.env_step)
+    run.evals.iter().find(|p| p.return_mean >= threshold).map(|p| p.env_step)
 }
 
 pub fn summarize(runs: &[RunResult], threshold: f64) -> Vec<SamplerSummary> {
@@ -104,15 +98,8 @@ pub fn summarize(runs: &[RunResult], threshold: f64) -> Vec<SamplerSummary> {
             if mine.is_empty() {
                 return None;
             }
-            let finals: Vec<f64> = mine
-                .iter()
-                .filter_map(|r| r.evals.last().map(|p| p.return_mean))
-                .collect();
-            let reach: Vec<f64> = mine
-                .iter()
-                .filter_map(|r| steps_to(r, threshold))
-                .map(|x| x as f64)
-                .collect();
+            let finals: Vec<f64> = mine.iter().filter_map(|r| r.evals.last().map(|p| p.return_mean)).collect();
+            let reach: Vec<f64> = mine.iter().filter_map(|r| steps_to(r, threshold)).map(|x| x as f64).collect();
             let (fm, fc) = mean_ci(&finals);
             let (sm, sc) = mean_ci(&reach);
             Some(SamplerSummary {
@@ -123,8 +110,7 @@ pub fn summarize(runs: &[RunResult], threshold: f64) -> Vec<SamplerSummary> {
                 reached: reach.len(),
                 steps_to_threshold_mean: sm,
                 steps_to_threshold_ci95: sc,
-                steps_per_second_mean: mine.iter().map(|r| r.steps_per_second).sum::<f64>()
-                    / mine.len() as f64,
+                steps_per_second_mean: mine.iter().map(|r| r.steps_per_second).sum::<f64>() / mine.len() as f64,
             })
         })
         .collect()
@@ -141,22 +127,9 @@ fn color(s: Sampler) -> RGBColor {
 /// Mean eval return vs env steps per sampler, with the 95% band over seeds.
 pub fn plot_returns(path: &Path, title: &str, runs: &[RunResult], threshold: f64) -> Result<()> {
     // The bundled Ubuntu font: plots render the same on any machine.
-    let _ = plotters::style::register_font(
-        "sans-serif",
-        FontStyle::Normal,
-        epaint_default_fonts::UBUNTU_LIGHT,
-    );
-    let max_step = runs
-        .iter()
-        .flat_map(|r| r.evals.iter().map(|p| p.env_step))
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let all: Vec<f64> = runs
-        .iter()
-        .flat_map(|r| r.evals.iter().map(|p| p.return_mean))
-        .chain([threshold])
-        .collect();
+    let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, epaint_default_fonts::UBUNTU_LIGHT);
+    let max_step = runs.iter().flat_map(|r| r.evals.iter().map(|p| p.env_step)).max().unwrap_or(1).max(1);
+    let all: Vec<f64> = runs.iter().flat_map(|r| r.evals.iter().map(|p| p.return_mean)).chain([threshold]).collect();
     let lo = all.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = all.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let pad = ((hi - lo) * 0.05).max(1.0);
@@ -177,18 +150,12 @@ pub fn plot_returns(path: &Path, title: &str, runs: &[RunResult], threshold: f64
         .draw()
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     chart
-        .draw_series(LineSeries::new(
-            [(0.0, threshold), (max_step as f64, threshold)],
-            BLACK.mix(0.4),
-        ))
+        .draw_series(LineSeries::new([(0.0, threshold), (max_step as f64, threshold)], BLACK.mix(0.4)))
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .label(format!("threshold {threshold}"))
         .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLACK.mix(0.4)));
     for s in Sampler::ALL {
-        let mine: Vec<&RunResult> = runs
-            .iter()
-            .filter(|r| r.sampler == s && !r.evals.is_empty())
-            .collect();
+        let mine: Vec<&RunResult> = runs.iter().filter(|r| r.sampler == s && !r.evals.is_empty()).collect();
         if mine.is_empty() {
             continue;
         }
@@ -198,27 +165,15 @@ pub fn plot_returns(path: &Path, title: &str, runs: &[RunResult], threshold: f64
             .map(|k| {
                 let vals: Vec<f64> = mine.iter().map(|r| r.evals[k].return_mean).collect();
                 let (m, ci) = mean_ci(&vals);
-                (
-                    mine[0].evals[k].env_step as f64,
-                    m,
-                    if ci.is_nan() { 0.0 } else { ci },
-                )
+                (mine[0].evals[k].env_step as f64, m, if ci.is_nan() { 0.0 } else { ci })
             })
             .collect();
         let c = color(s);
-        let band: Vec<(f64, f64)> = pts
-            .iter()
-            .map(|&(x, m, ci)| (x, m + ci))
-            .chain(pts.iter().rev().map(|&(x, m, ci)| (x, m - ci)))
-            .collect();
+        let band: Vec<(f64, f64)> =
+            pts.iter().map(|&(x, m, ci)| (x, m + ci)).chain(pts.iter().rev().map(|&(x, m, ci)| (x, m - ci))).collect();
+        chart.draw_series([Polygon::new(band, c.mix(0.15).filled())]).map_err(|e| anyhow::anyhow!("{e}"))?;
         chart
-            .draw_series([Polygon::new(band, c.mix(0.15).filled())])
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        chart
-            .draw_series(LineSeries::new(
-                pts.iter().map(|&(x, m, _)| (x, m)),
-                c.stroke_width(2),
-            ))
+            .draw_series(LineSeries::new(pts.iter().map(|&(x, m, _)| (x, m)), c.stroke_width(2)))
             .map_err(|e| anyhow::anyhow!("{e}"))?
             .label(format!("{} (n={})", s.name(), mine.len()))
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], c.stroke_width(2)));
@@ -246,12 +201,7 @@ fn fmt_ci(m: f64, ci: f64) -> String {
 }
 
 /// `summary.json`, `returns.png` and `report.md`; returns the files written.
-pub fn write_dqn(
-    dir: &Path,
-    cfg: &DqnConfig,
-    device: &str,
-    runs: &[RunResult],
-) -> Result<Vec<PathBuf>> {
+pub fn write_dqn(dir: &Path, cfg: &DqnConfig, device: &str, runs: &[RunResult]) -> Result<Vec<PathBuf>> {
     let threshold = cfg.threshold();
     let summary = summarize(runs, threshold);
     let interrupted = runs.iter().any(|r| r.interrupted);
@@ -274,12 +224,7 @@ pub fn write_dqn(
     let summary_path = dir.join("summary.json");
     std::fs::write(&summary_path, serde_json::to_string_pretty(&json)? + "\n")?;
     let plot_path = dir.join("returns.png");
-    plot_returns(
-        &plot_path,
-        &format!("Double DQN on {}: replay samplers", cfg.env.name()),
-        runs,
-        threshold,
-    )?;
+    plot_returns(&plot_path, &format!("Double DQN on {}: replay samplers", cfg.env.name()), runs, threshold)?;
 
     let mut md = String::new();
     md += &format!("# DQN on {} ({})\n\n", cfg.env.name(), device);
@@ -308,10 +253,5 @@ pub fn write_dqn(
     md += "\n![returns](returns.png)\n\nFiles: `metrics.csv` (every evaluation), `summary.json` (config, per-run and per-sampler results).\n";
     let report_path = dir.join("report.md");
     std::fs::write(&report_path, md)?;
-    Ok(vec![
-        dir.join("metrics.csv"),
-        summary_path,
-        plot_path,
-        report_path,
-    ])
+    Ok(vec![dir.join("metrics.csv"), summary_path, plot_path, report_path])
 }

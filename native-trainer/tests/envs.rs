@@ -10,16 +10,11 @@ use serde_json::Value;
 
 fn fixture(name: &str) -> Value {
     let path = format!("{}/../tests/envs/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
-        .unwrap()
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).unwrap()
 }
 
 fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
+    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
 }
 
 fn check(id: EnvId, tolerance: f64) -> usize {
@@ -28,12 +23,8 @@ fn check(id: EnvId, tolerance: f64) -> usize {
     for (c, case) in fx["cases"].as_array().unwrap().iter().enumerate() {
         let mut env = id.make();
         env.set_state(&floats(&case["state"])).unwrap();
-        let actions: Vec<usize> = case["actions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_u64().unwrap() as usize)
-            .collect();
+        let actions: Vec<usize> =
+            case["actions"].as_array().unwrap().iter().map(|a| a.as_u64().unwrap() as usize).collect();
         let want = case["steps"].as_array().unwrap();
         assert_eq!(actions.len(), want.len());
         for (k, (&a, w)) in actions.iter().zip(want).enumerate() {
@@ -46,24 +37,14 @@ fn check(id: EnvId, tolerance: f64) -> usize {
                     id.name()
                 );
             }
-            assert_eq!(
-                got.reward,
-                w["reward"].as_f64().unwrap(),
-                "{} case {c} step {k} reward",
-                id.name()
-            );
+            assert_eq!(got.reward, w["reward"].as_f64().unwrap(), "{} case {c} step {k} reward", id.name());
             assert_eq!(
                 got.terminated,
                 w["terminated"].as_bool().unwrap(),
                 "{} case {c} step {k} terminated",
                 id.name()
             );
-            assert_eq!(
-                got.truncated,
-                w["truncated"].as_bool().unwrap(),
-                "{} case {c} step {k} truncated",
-                id.name()
-            );
+            assert_eq!(got.truncated, w["truncated"].as_bool().unwrap(), "{} case {c} step {k} truncated", id.name());
             steps_checked += 1;
         }
     }
@@ -79,12 +60,11 @@ fn cartpole_matches_gymnasium() {
 fn mountaincar_matches_gymnasium_including_truncation_at_200() {
     assert!(check(EnvId::MountainCar, 0.0) > 800);
     let fx = fixture("mountaincar-v0");
-    assert!(fx["cases"].as_array().unwrap().iter().any(|c| c["steps"]
+    assert!(fx["cases"]
         .as_array()
         .unwrap()
-        .last()
-        .unwrap()["truncated"]
-        == true));
+        .iter()
+        .any(|c| c["steps"].as_array().unwrap().last().unwrap()["truncated"] == true));
 }
 
 #[test]
@@ -103,13 +83,7 @@ fn reset_states_are_in_gymnasium_ranges() {
         // Gymnasium's own reset states lie in the ranges we sample from...
         for s in fixture(id.name())["reset_states"].as_array().unwrap() {
             for (i, v) in floats(s).into_iter().enumerate() {
-                assert!(
-                    v >= lo[i] && v <= hi[i],
-                    "{}: gymnasium reset {v} outside [{}, {}]",
-                    id.name(),
-                    lo[i],
-                    hi[i]
-                );
+                assert!(v >= lo[i] && v <= hi[i], "{}: gymnasium reset {v} outside [{}, {}]", id.name(), lo[i], hi[i]);
             }
         }
         // ...and ours cover them: within range, spread over it.

@@ -11,8 +11,7 @@ fn batches_and_weights_are_the_cores() {
     for sampler in Sampler::ALL {
         let config = sampler.config(300, 50, 77);
         let mut ours = Replay::new(config).unwrap();
-        let mut core: PrioritizedReplayBuffer<u32, Heap> =
-            PrioritizedReplayBuffer::new(config).unwrap();
+        let mut core: PrioritizedReplayBuffer<u32, Heap> = PrioritizedReplayBuffer::new(config).unwrap();
         for step in 0..400u32 {
             let t = Transition {
                 obs: vec![step as f32; 4],
@@ -26,29 +25,16 @@ fn batches_and_weights_are_the_cores() {
                 let batch = ours.sample(32).unwrap();
                 let mut draws = vec![Draw::default(); 32];
                 core.sample_into(&mut draws).unwrap();
-                assert_eq!(
-                    batch.keys,
-                    draws.iter().map(|d| d.key).collect::<Vec<_>>(),
-                    "{sampler:?} step {step}"
-                );
+                assert_eq!(batch.keys, draws.iter().map(|d| d.key).collect::<Vec<_>>(), "{sampler:?} step {step}");
                 let bits = |w: &[f64]| w.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                assert_eq!(
-                    bits(&batch.weights),
-                    bits(&draws.iter().map(|d| d.weight).collect::<Vec<_>>())
-                );
+                assert_eq!(bits(&batch.weights), bits(&draws.iter().map(|d| d.weight).collect::<Vec<_>>()));
                 // The items are the transitions stored under those keys.
                 for (item, d) in batch.items.iter().zip(&draws) {
                     assert_eq!(item.obs[0] as u32, *core.get(d.key).unwrap());
                 }
                 let keys = batch.keys.clone();
-                let td: Vec<f64> = keys
-                    .iter()
-                    .map(|k| (k.slot as f64 * 0.37 + step as f64).sin())
-                    .collect();
-                assert_eq!(
-                    ours.update(&keys, &td).unwrap(),
-                    core.update_priorities(&keys, &td).unwrap().stale
-                );
+                let td: Vec<f64> = keys.iter().map(|k| (k.slot as f64 * 0.37 + step as f64).sin()).collect();
+                assert_eq!(ours.update(&keys, &td).unwrap(), core.update_priorities(&keys, &td).unwrap().stale);
             }
         }
         if sampler == Sampler::Uniform {

@@ -16,7 +16,8 @@ fn floats(v: &Value) -> String {
 }
 
 fn ints(v: &Value) -> String {
-    let items: Vec<String> = v.as_array().expect("array").iter().map(|x| x.as_u64().expect("int").to_string()).collect();
+    let items: Vec<String> =
+        v.as_array().expect("array").iter().map(|x| x.as_u64().expect("int").to_string()).collect();
     format!("&[{}]", items.join(", "))
 }
 
@@ -41,18 +42,30 @@ fn main() {
     for name in ["per_proportional", "per_rank", "per_fixed1024"] {
         let c = load(name);
         let cfg = &c["config"];
-        writeln!(s, "PerCase {{ name: {name:?}, capacity: {}, alpha: {}, beta: {}, beta_final: {}, beta_steps: {}, epsilon: {}, seed: {}, rank: {}, ops: &[",
-            cfg["capacity"], f(&cfg["alpha"]), f(&cfg["beta"]), f(&cfg["betaFinal"]), cfg["betaSteps"], f(&cfg["epsilon"]), cfg["seed"], cfg["rank"]).unwrap();
+        let kind = if cfg["rank"] == true { "Rank" } else { "Proportional" };
+        writeln!(s, "PerCase {{ name: {name:?}, config: PerConfig {{ capacity: {}, alpha: {}, beta: {}, beta_final: {}, beta_steps: {}, epsilon: {}, seed: {}, \
+            kind: PerKind::{kind}, without_replacement: false, normalization: Normalization::Global }}, ops: &[",
+            cfg["capacity"], f(&cfg["alpha"]), f(&cfg["beta"]), f(&cfg["betaFinal"]), cfg["betaSteps"], f(&cfg["epsilon"]), cfg["seed"]).unwrap();
         for op in c["ops"].as_array().unwrap() {
             match op["op"].as_str().unwrap() {
                 "add" => {
-                    let p: Vec<String> = op["priorities"].as_array().unwrap().iter()
-                        .map(|p| if p.is_null() { "None".into() } else { format!("Some({})", f(p)) }).collect();
+                    let p: Vec<String> = op["priorities"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|p| if p.is_null() { "None".into() } else { format!("Some({})", f(p)) })
+                        .collect();
                     writeln!(s, "PerOp::Add(&[{}]),", p.join(", ")).unwrap();
                 }
                 "sample" => writeln!(s, "PerOp::Sample({}),", op["batch"]).unwrap(),
-                "update" => writeln!(s, "PerOp::Update {{ slots: {}, generations: {}, td_errors: {} }},",
-                    ints(&op["slots"]), ints(&op["generations"]), floats(&op["tdErrors"])).unwrap(),
+                "update" => writeln!(
+                    s,
+                    "PerOp::Update {{ slots: {}, generations: {}, td_errors: {} }},",
+                    ints(&op["slots"]),
+                    ints(&op["generations"]),
+                    floats(&op["tdErrors"])
+                )
+                .unwrap(),
                 other => panic!("{other}"),
             }
         }
@@ -64,13 +77,23 @@ fn main() {
     for name in ["adaptive_ema", "adaptive_adaboost", "adaptive_ohem"] {
         let c = load(name);
         let cfg = &c["config"];
-        let mode = match cfg["mode"].as_str().unwrap() { "ema" => "Ema", "adaboost" => "AdaBoost", _ => "Ohem" };
+        let mode = match cfg["mode"].as_str().unwrap() {
+            "ema" => "Ema",
+            "adaboost" => "AdaBoost",
+            _ => "Ohem",
+        };
         writeln!(s, "AdaptiveCase {{ name: {name:?}, dataset_size: {}, learning_rate: {}, mode: AdaptiveMode::{mode}, seed: {}, ops: &[",
             cfg["datasetSize"], f(&cfg["learningRate"]), cfg["seed"]).unwrap();
         for op in c["ops"].as_array().unwrap() {
             match op["op"].as_str().unwrap() {
                 "sample" => writeln!(s, "AdaptiveOp::Sample({}),", op["batch"]).unwrap(),
-                "update" => writeln!(s, "AdaptiveOp::Update {{ indices: {}, losses: {} }},", ints(&op["indices"]), floats(&op["losses"])).unwrap(),
+                "update" => writeln!(
+                    s,
+                    "AdaptiveOp::Update {{ indices: {}, losses: {} }},",
+                    ints(&op["indices"]),
+                    floats(&op["losses"])
+                )
+                .unwrap(),
                 other => panic!("{other}"),
             }
         }
@@ -80,8 +103,14 @@ fn main() {
 
     let c = load("reward");
     let cfg = &c["config"];
-    writeln!(s, "pub static REWARD_CASE: RewardCase = RewardCase {{ temperature: {}, max_weight: {}, seed: {}, ops: &[",
-        f(&cfg["temperature"]), f(&cfg["maxWeight"]), cfg["seed"]).unwrap();
+    writeln!(
+        s,
+        "pub static REWARD_CASE: RewardCase = RewardCase {{ temperature: {}, max_weight: {}, seed: {}, ops: &[",
+        f(&cfg["temperature"]),
+        f(&cfg["maxWeight"]),
+        cfg["seed"]
+    )
+    .unwrap();
     for op in c["ops"].as_array().unwrap() {
         match op["op"].as_str().unwrap() {
             "extend" => writeln!(s, "RewardOp::Extend({}),", floats(&op["rewards"])).unwrap(),
@@ -93,16 +122,27 @@ fn main() {
 
     s += "pub static IW_OPS: &[IwOp] = &[\n";
     for op in load("iw")["ops"].as_array().unwrap() {
-        let mask: Vec<String> = op["mask"].as_array().unwrap().iter().map(|m| (m.as_u64() != Some(0)).to_string()).collect();
-        writeln!(s, "IwOp {{ token: {}, seq_len: {}, temperature: {}, policy: {}, reference: {}, mask: &[{}] }},",
-            op["mode"] == "token", op["seqLen"], f(&op["temperature"]), floats(&op["policyLogProbs"]), floats(&op["refLogProbs"]), mask.join(", ")).unwrap();
+        let mask: Vec<String> =
+            op["mask"].as_array().unwrap().iter().map(|m| (m.as_u64() != Some(0)).to_string()).collect();
+        writeln!(
+            s,
+            "IwOp {{ token: {}, seq_len: {}, temperature: {}, policy: {}, reference: {}, mask: &[{}] }},",
+            op["mode"] == "token",
+            op["seqLen"],
+            f(&op["temperature"]),
+            floats(&op["policyLogProbs"]),
+            floats(&op["refLogProbs"]),
+            mask.join(", ")
+        )
+        .unwrap();
     }
     s += "];\n";
 
     let rng = load("rng");
     let seed = &rng["config"]["seed"];
     let counts: Vec<String> = rng["ops"].as_array().unwrap().iter().map(|o| o["count"].to_string()).collect();
-    writeln!(s, "pub const RNG_SEED: u64 = {seed};\npub const RNG_COUNTS: [usize; 2] = [{}];", counts.join(", ")).unwrap();
+    writeln!(s, "pub const RNG_SEED: u64 = {seed};\npub const RNG_COUNTS: [usize; 2] = [{}];", counts.join(", "))
+        .unwrap();
 
     fs::write(out.join("golden.rs"), s).unwrap();
 }

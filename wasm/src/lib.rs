@@ -125,7 +125,10 @@ fn check_keys(what: &str, value: &JsValue, known: &[&str]) -> JsResult<()> {
     for key in Object::keys(value.unchecked_ref::<Object>()).iter() {
         let k = key.as_string().unwrap_or_default();
         if !known.contains(&k.as_str()) {
-            return Err(js_error("InvalidConfig", &format!("{what}: unknown option `{k}` (known: {})", known.join(", "))));
+            return Err(js_error(
+                "InvalidConfig",
+                &format!("{what}: unknown option `{k}` (known: {})", known.join(", ")),
+            ));
         }
     }
     Ok(())
@@ -146,11 +149,7 @@ fn numbers(name: &'static str, value: &JsValue) -> JsResult<Vec<f64>> {
     }
     if Array::is_array(value) {
         let a: &Array = value.unchecked_ref();
-        return a
-            .iter()
-            .enumerate()
-            .map(|(k, v)| v.as_f64().ok_or_else(|| bad_argument(name, k, f64::NAN)))
-            .collect();
+        return a.iter().enumerate().map(|(k, v)| v.as_f64().ok_or_else(|| bad_argument(name, k, f64::NAN))).collect();
     }
     let typed = js_sys::ArrayBuffer::is_view(value)
         && !value.is_instance_of::<js_sys::DataView>()
@@ -299,7 +298,9 @@ pub struct PrioritizedReplayBuffer {
 impl PrioritizedReplayBuffer {
     /// A buffer; see `PerOptions` for the options and their defaults.
     #[wasm_bindgen(constructor)]
-    pub fn new(#[wasm_bindgen(unchecked_param_type = "PerOptions")] options: JsValue) -> JsResult<PrioritizedReplayBuffer> {
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "PerOptions")] options: JsValue,
+    ) -> JsResult<PrioritizedReplayBuffer> {
         let o: PerOptions = self::options("PrioritizedReplayBuffer", options, PER_KEYS)?;
         let base = if o.rank == Some(true) { PerConfig::rank(o.capacity) } else { PerConfig::new(o.capacity) };
         let config = PerConfig {
@@ -430,14 +431,19 @@ pub struct AdaptiveBatchSampler {
 impl AdaptiveBatchSampler {
     /// A sampler; see `AdaptiveOptions`.
     #[wasm_bindgen(constructor)]
-    pub fn new(#[wasm_bindgen(unchecked_param_type = "AdaptiveOptions")] options: JsValue) -> JsResult<AdaptiveBatchSampler> {
-        let o: AdaptiveOptions = self::options("AdaptiveBatchSampler", options, &["datasetSize", "learningRate", "mode", "seed"])?;
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "AdaptiveOptions")] options: JsValue,
+    ) -> JsResult<AdaptiveBatchSampler> {
+        let o: AdaptiveOptions =
+            self::options("AdaptiveBatchSampler", options, &["datasetSize", "learningRate", "mode", "seed"])?;
         let base = AdaptiveConfig::new(o.dataset_size, o.learning_rate.unwrap_or(0.1));
         let mode = match o.mode.as_deref() {
             None | Some("ema") => AdaptiveMode::Ema,
             Some("adaboost") => AdaptiveMode::AdaBoost,
             Some("ohem") => AdaptiveMode::Ohem,
-            Some(_) => return Err(throw(Error::InvalidConfig { field: "mode", expected: "'ema', 'adaboost' or 'ohem'" })),
+            Some(_) => {
+                return Err(throw(Error::InvalidConfig { field: "mode", expected: "'ema', 'adaboost' or 'ohem'" }))
+            }
         };
         let config = AdaptiveConfig { mode, seed: o.seed.unwrap_or(0), ..base };
         Ok(AdaptiveBatchSampler { inner: CoreAdaptive::new(config).or_throw()? })
@@ -491,9 +497,14 @@ pub struct RewardWeightedSampler {
 impl RewardWeightedSampler {
     /// A sampler; see `RewardOptions`.
     #[wasm_bindgen(constructor)]
-    pub fn new(#[wasm_bindgen(unchecked_param_type = "RewardOptions | undefined")] options: JsValue) -> JsResult<RewardWeightedSampler> {
-        let o: RewardOptions =
-            if options.is_undefined() { RewardOptions { temperature: None, max_weight: None, seed: None } } else { self::options("RewardWeightedSampler", options, &["temperature", "maxWeight", "seed"])? };
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "RewardOptions | undefined")] options: JsValue,
+    ) -> JsResult<RewardWeightedSampler> {
+        let o: RewardOptions = if options.is_undefined() {
+            RewardOptions { temperature: None, max_weight: None, seed: None }
+        } else {
+            self::options("RewardWeightedSampler", options, &["temperature", "maxWeight", "seed"])?
+        };
         // The tree grows with the rewards, so the largest capacity costs nothing.
         let base = RewardConfig::new(u32::MAX as usize);
         let config = RewardConfig {
@@ -538,7 +549,9 @@ const IW_KEYS: [&str; 6] = ["policyLogProbs", "refLogProbs", "mask", "seqLen", "
 /// iw-SFT importance weights (paper direction: pi_theta / pi_ref), one per
 /// sequence or one per token.
 #[wasm_bindgen(js_name = iwSftWeights)]
-pub fn iw_sft_weights(#[wasm_bindgen(unchecked_param_type = "IwSftOptions")] options: JsValue) -> JsResult<Float64Array> {
+pub fn iw_sft_weights(
+    #[wasm_bindgen(unchecked_param_type = "IwSftOptions")] options: JsValue,
+) -> JsResult<Float64Array> {
     check_keys("iwSftWeights", &options, &IW_KEYS)?;
     let get = |k: &str| Reflect::get(&options, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
     let policy = numbers("policyLogProbs", &get("policyLogProbs"))?;
@@ -559,7 +572,9 @@ pub fn iw_sft_weights(#[wasm_bindgen(unchecked_param_type = "IwSftOptions")] opt
     let temperature = if temperature_value.is_undefined() {
         1.0
     } else {
-        temperature_value.as_f64().ok_or_else(|| js_error("InvalidConfig", "iwSftWeights: `temperature` must be a number"))?
+        temperature_value
+            .as_f64()
+            .ok_or_else(|| js_error("InvalidConfig", "iwSftWeights: `temperature` must be a number"))?
     };
     let mode = match get("mode").as_string().as_deref() {
         None if get("mode").is_undefined() => IwMode::Sequence,

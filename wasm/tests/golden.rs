@@ -69,11 +69,14 @@ fn golden_per() {
                     assert_eq!(u32s(&field(&s, "generations")), want_u32(&e["generations"]));
                     assert_eq!(bits(&f64s(&field(&s, "probabilities"))), bits(&want_f64(&e["probabilities"])));
                     assert_eq!(bits(&f64s(&field(&s, "weights"))), bits(&want_f64(&e["weights"])));
-                    let items: Vec<u32> = js_sys::Array::from(&field(&s, "items")).iter().map(|v| v.as_f64().unwrap() as u32).collect();
+                    let items: Vec<u32> =
+                        js_sys::Array::from(&field(&s, "items")).iter().map(|v| v.as_f64().unwrap() as u32).collect();
                     assert_eq!(items, want_u32(&e["items"]));
                 }
                 "update" => {
-                    let stale = b.update_priorities(js(&op["slots"]), js(&op["tdErrors"]), Some(js(&op["generations"]))).unwrap();
+                    let stale = b
+                        .update_priorities(js(&op["slots"]), js(&op["tdErrors"]), Some(js(&op["generations"])))
+                        .unwrap();
                     assert_eq!(stale as u64, e["stale"].as_u64().unwrap());
                 }
                 other => panic!("{other}"),
@@ -143,8 +146,14 @@ fn errors_are_thrown_with_codes_and_state_survives() {
     b.add(JsValue::from_str("a"), None).unwrap();
     assert_eq!(code(b.add(JsValue::NULL, Some(f64::NAN)).err().unwrap()), "InvalidPriority");
     assert_eq!(code(b.sample(-1.0).err().unwrap()), "InvalidArgument");
-    assert_eq!(code(b.update_priorities(js(&serde_json::json!([3])), js(&serde_json::json!([1.0])), None).err().unwrap()), "IndexOutOfRange");
-    assert_eq!(code(PrioritizedReplayBuffer::new(js(&serde_json::json!({ "capacity": 4, "alpah": 1 }))).err().unwrap()), "InvalidConfig");
+    assert_eq!(
+        code(b.update_priorities(js(&serde_json::json!([3])), js(&serde_json::json!([1.0])), None).err().unwrap()),
+        "IndexOutOfRange"
+    );
+    assert_eq!(
+        code(PrioritizedReplayBuffer::new(js(&serde_json::json!({ "capacity": 4, "alpah": 1 }))).err().unwrap()),
+        "InvalidConfig"
+    );
     assert_eq!(code(PrioritizedReplayBuffer::restore(&[1, 2, 3]).err().unwrap()), "CorruptSnapshot");
     assert_eq!(b.size(), 1);
     assert_eq!(b.sample(2.0).is_ok(), true);

@@ -17,7 +17,7 @@
 
 use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveConfig, AdaptiveMode};
 use adasample::iw::{self, IwMode, IwSftConfig};
-use adasample::per::{Draw, Key, PerConfig, PerKind, PrioritizedReplayBuffer};
+use adasample::per::{Draw, Key, PrioritizedReplayBuffer};
 use adasample::reward::{RewardConfig, RewardWeightedSampler};
 use adasample::rng::unit_f64;
 use adasample::storage::Fixed;
@@ -28,16 +28,10 @@ use rand_core::{RngCore, SeedableRng};
 
 mod golden {
     use super::AdaptiveMode;
+    use adasample::per::{Normalization, PerConfig, PerKind};
     pub struct PerCase {
         pub name: &'static str,
-        pub capacity: usize,
-        pub alpha: f64,
-        pub beta: f64,
-        pub beta_final: f64,
-        pub beta_steps: u64,
-        pub epsilon: f64,
-        pub seed: u64,
-        pub rank: bool,
+        pub config: PerConfig,
         pub ops: &'static [PerOp],
     }
     pub enum PerOp {
@@ -114,19 +108,7 @@ fn fail(what: &str, e: adasample::Error) -> ! {
 }
 
 fn run_per(per: &mut Per, case: &PerCase) {
-    let kind = if case.rank { PerKind::Rank } else { PerKind::Proportional };
-    let config = PerConfig {
-        capacity: case.capacity,
-        alpha: case.alpha,
-        beta: case.beta,
-        beta_final: case.beta_final,
-        beta_steps: case.beta_steps,
-        epsilon: case.epsilon,
-        seed: case.seed,
-        kind,
-        ..PerConfig::new(case.capacity)
-    };
-    per.reset(config).unwrap_or_else(|e| fail(case.name, e));
+    per.reset(case.config).unwrap_or_else(|e| fail(case.name, e));
     let mut item = 0u32;
     let mut draws = [Draw::default(); MAX_BATCH];
     let mut keys = [Key::default(); MAX_BATCH];
@@ -160,7 +142,8 @@ fn run_per(per: &mut Per, case: &PerCase) {
                 for (key, (&slot, &generation)) in keys.iter_mut().zip(slots.iter().zip(generations.iter())) {
                     *key = Key { slot, generation };
                 }
-                let report = per.update_priorities(&keys[..slots.len()], td_errors).unwrap_or_else(|e| fail(case.name, e));
+                let report =
+                    per.update_priorities(&keys[..slots.len()], td_errors).unwrap_or_else(|e| fail(case.name, e));
                 dec("stale", prefix, core::iter::once(report.stale as u64));
             }
         }
@@ -168,7 +151,11 @@ fn run_per(per: &mut Per, case: &PerCase) {
 }
 
 fn run_adaptive(s: &mut Adaptive, case: &AdaptiveCase) {
-    let config = AdaptiveConfig { mode: case.mode, seed: case.seed, ..AdaptiveConfig::new(case.dataset_size, case.learning_rate) };
+    let config = AdaptiveConfig {
+        mode: case.mode,
+        seed: case.seed,
+        ..AdaptiveConfig::new(case.dataset_size, case.learning_rate)
+    };
     s.reset(config).unwrap_or_else(|e| fail(case.name, e));
     let mut idx = [0usize; MAX_BATCH];
     let mut w = [0.0f64; MAX_BATCH];
@@ -196,7 +183,8 @@ fn run_adaptive(s: &mut Adaptive, case: &AdaptiveCase) {
 
 fn run_reward(s: &mut Reward) {
     let c = &REWARD_CASE;
-    let config = RewardConfig { temperature: c.temperature, max_weight: c.max_weight, seed: c.seed, ..RewardConfig::new(CAP) };
+    let config =
+        RewardConfig { temperature: c.temperature, max_weight: c.max_weight, seed: c.seed, ..RewardConfig::new(CAP) };
     s.reset(config).unwrap_or_else(|e| fail("reward", e));
     let mut idx = [0usize; MAX_BATCH];
     let mut w = [0.0f64; MAX_BATCH];
@@ -219,7 +207,8 @@ fn run_iw() {
         let mode = if op.token { IwMode::Token } else { IwMode::Sequence };
         let config = IwSftConfig { mode, temperature: op.temperature, ..IwSftConfig::default() };
         let n = config.output_len(op.policy.len(), op.seq_len);
-        iw::weights(&config, op.policy, op.reference, Some(op.mask), op.seq_len, &mut out[..n]).unwrap_or_else(|e| fail("iw", e));
+        iw::weights(&config, op.policy, op.reference, Some(op.mask), op.seq_len, &mut out[..n])
+            .unwrap_or_else(|e| fail("iw", e));
         hex("weights", &heapless_prefix("iw", k), out[..n].iter().copied());
     }
 }
@@ -267,7 +256,7 @@ fn main() -> ! {
     hprintln!("adasample firmware: CAP {}", CAP);
     // SAFETY: single-threaded, no interrupts touch these; one &mut each.
     let (per, adaptive, reward) = unsafe { (&mut *&raw mut PER, &mut *&raw mut ADAPTIVE, &mut *&raw mut REWARD) };
-    for case in PER_CASES.iter().filter(|c| c.capacity <= CAP) {
+    for case in PER_CASES.iter().filter(|c| c.config.capacity <= CAP) {
         run_per(per, case);
     }
     for case in ADAPTIVE_CASES.iter().filter(|c| c.dataset_size <= CAP) {

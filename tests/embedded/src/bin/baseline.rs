@@ -15,6 +15,12 @@ fn main() -> ! {
     if v < 0.0 {
         hprintln!("error {}", core::hint::black_box("code"));
     }
-    hprintln!("footprint {} storage {} stack {} buffers {}", CAP, core::hint::black_box(0usize), adasample_firmware::stack_high_water_mark(), 0);
+    hprintln!(
+        "footprint {} storage {} stack {} buffers {}",
+        CAP,
+        core::hint::black_box(0usize),
+        adasample_firmware::stack_high_water_mark(),
+        0
+    );
     adasample_firmware::exit(v > 0.0)
 }

@@ -35,7 +35,9 @@ static mut REWARD: Reward = Reward::EMPTY;
 
 /// Bytes of the caller's own batch buffers in `exercise` (on the stack, and
 /// counted in its high-water mark, though they are not the library's).
-const CALLER_BUFFERS: usize = B * (core::mem::size_of::<Draw>() + core::mem::size_of::<Key>() + 8 + core::mem::size_of::<usize>() + 8) + 2 * 16 * 8;
+const CALLER_BUFFERS: usize = B
+    * (core::mem::size_of::<Draw>() + core::mem::size_of::<Key>() + 8 + core::mem::size_of::<usize>() + 8)
+    + 2 * 16 * 8;
 
 fn exercise() -> Result<f64, adasample::Error> {
     // SAFETY: single-threaded; one &mut each.
@@ -44,7 +46,9 @@ fn exercise() -> Result<f64, adasample::Error> {
     let mut draws = [Draw::default(); B];
     let mut keys = [Key::default(); B];
     let mut td = [0.0f64; B];
-    for config in [PerConfig::new(CAP), PerConfig::rank(CAP), PerConfig { without_replacement: true, ..PerConfig::new(CAP) }] {
+    for config in
+        [PerConfig::new(CAP), PerConfig::rank(CAP), PerConfig { without_replacement: true, ..PerConfig::new(CAP) }]
+    {
         per.reset(black_box(config))?;
         for i in 0..CAP as u32 + 10 {
             per.add(black_box(i))?;
@@ -101,6 +105,12 @@ fn main() -> ! {
     #[cfg(not(feature = "reward"))]
     let reward_storage = 0;
     let storage = core::mem::size_of::<Per>() + core::mem::size_of::<Adaptive>() + reward_storage;
-    hprintln!("footprint {} storage {} stack {} buffers {}", CAP, storage, adasample_firmware::stack_high_water_mark(), CALLER_BUFFERS);
+    hprintln!(
+        "footprint {} storage {} stack {} buffers {}",
+        CAP,
+        storage,
+        adasample_firmware::stack_high_water_mark(),
+        CALLER_BUFFERS
+    );
     adasample_firmware::exit(ok)
 }
