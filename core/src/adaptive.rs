@@ -185,6 +185,18 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
     /// Re-configures the sampler in place, as if new. Errors as
     /// [`new`](Self::new), checked before anything changes; only a heap
     /// allocation failure can leave it emptied (0 examples).
+    ///
+    /// ```
+    /// use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveConfig, AdaptiveMode};
+    /// use adasample::storage::Heap;
+    /// let mut s: AdaptiveBatchSampler<Heap> = AdaptiveBatchSampler::new(AdaptiveConfig::new(4, 0.5))?;
+    /// s.reset(AdaptiveConfig { mode: AdaptiveMode::Ohem, ..AdaptiveConfig::new(10, 1.0) })?;
+    /// s.update_weights(&[7], &[5.0])?;
+    /// let (hard, w) = s.sample(1)?;
+    /// assert_eq!(w, vec![1.0]); // OHEM: no importance weights
+    /// assert!(hard[0] < 10);
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
     pub fn reset(&mut self, config: AdaptiveConfig) -> Result<()> {
         config.validate()?;
         let n = config.dataset_size;
@@ -232,6 +244,18 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
     }
 
     /// Writes `P_i` of every example into `out` (length N).
+    ///
+    /// ```
+    /// use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveConfig, AdaptiveMode};
+    /// use adasample::storage::Heap;
+    /// let mut s: AdaptiveBatchSampler<Heap> = AdaptiveBatchSampler::new(AdaptiveConfig::new(4, 0.5))?;
+    /// s.update_weights(&[0], &[7.0])?; // score 4, the others 1
+    /// let mut p = [0.0; 4];
+    /// s.probabilities_into(&mut p)?;
+    /// assert!((p[0] - (0.9 * 4.0 / 7.0 + 0.1 / 4.0)).abs() < 1e-15);
+    /// assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-15);
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
     pub fn probabilities_into(&self, out: &mut [f64]) -> Result<()> {
         check_len(self.config.dataset_size, out.len())?;
         for (o, &t) in out.iter_mut().zip(self.tree.leaves()) {
@@ -298,6 +322,17 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
     /// Feeds back the losses of a batch. Losses must be finite and `>= 0`.
     /// Errors, with nothing changed: [`Error::LengthMismatch`],
     /// [`Error::IndexOutOfRange`], [`Error::InvalidArgument`] naming `loss`.
+    ///
+    /// ```
+    /// use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveConfig, AdaptiveMode};
+    /// use adasample::storage::Heap;
+    /// let mut s: AdaptiveBatchSampler<Heap> = AdaptiveBatchSampler::new(AdaptiveConfig::new(4, 0.5))?;
+    /// s.update_weights(&[0, 1], &[3.0, 0.0])?;
+    /// assert_eq!(s.scores(), &[2.0, 0.5, 1.0, 1.0]); // (1 - 0.5) * 1 + 0.5 * loss
+    /// assert!(s.update_weights(&[2], &[-1.0]).is_err()); // losses are >= 0
+    /// assert_eq!(s.scores()[2], 1.0);
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
     pub fn update_weights(&mut self, indices: &[usize], losses: &[f64]) -> Result<()> {
         check_len(indices.len(), losses.len())?;
         for (k, (&i, &loss)) in indices.iter().zip(losses).enumerate() {

@@ -102,6 +102,14 @@ impl IwSftConfig {
     }
 
     /// Number of weights for `values` inputs of `seq_len` tokens per row.
+    ///
+    /// ```
+    /// use adasample::iw::{IwMode, IwSftConfig};
+    /// let seq = IwSftConfig::default();
+    /// assert_eq!(seq.output_len(12, 4), 3); // one weight per sequence
+    /// let tok = IwSftConfig { mode: IwMode::Token, ..seq };
+    /// assert_eq!(tok.output_len(12, 4), 12); // one per token
+    /// ```
     pub fn output_len(&self, values: usize, seq_len: usize) -> usize {
         match self.mode {
             IwMode::Sequence => values.checked_div(seq_len).unwrap_or(0),

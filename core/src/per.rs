@@ -122,6 +122,13 @@ impl PerConfig {
     }
 
     /// Checks every field; see the field docs for the ranges.
+    ///
+    /// ```
+    /// use adasample::per::PerConfig;
+    /// assert!(PerConfig::new(8).validate().is_ok());
+    /// let e = PerConfig { beta: 1.5, ..PerConfig::new(8) }.validate().unwrap_err();
+    /// assert_eq!(e.to_string(), "invalid config: `beta` must be in [0, 1]");
+    /// ```
     pub fn validate(&self) -> Result<()> {
         ensure(self.capacity >= 1, "capacity", "at least 1")?;
         ensure(self.capacity <= u32::MAX as usize, "capacity", "at most 2^32 - 1")?;
@@ -319,6 +326,18 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     /// dropped, generations restart at 0, the generator is re-seeded). Errors
     /// as [`new`](Self::new), checked before anything changes; only a heap
     /// allocation failure can leave the buffer emptied (capacity 0).
+    ///
+    /// ```
+    /// use adasample::per::{PerConfig, PrioritizedReplayBuffer};
+    /// use adasample::storage::Heap;
+    /// let mut b: PrioritizedReplayBuffer<&str, Heap> = PrioritizedReplayBuffer::new(PerConfig::new(4))?;
+    /// b.add("a")?;
+    /// b.reset(PerConfig::rank(8))?;
+    /// assert_eq!((b.len(), b.capacity()), (0, 8));
+    /// assert!(b.reset(PerConfig { alpha: 2.0, ..PerConfig::new(8) }).is_err()); // nothing changed
+    /// assert_eq!(b.capacity(), 8);
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
     pub fn reset(&mut self, config: PerConfig) -> Result<()> {
         config.validate()?;
         check_fits::<S>(config.capacity)?;
@@ -365,6 +384,20 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     }
 
     /// The beta the next `sample` will use.
+    ///
+    /// ```
+    /// use adasample::per::{PerConfig, PrioritizedReplayBuffer};
+    /// use adasample::storage::Heap;
+    /// let mut b: PrioritizedReplayBuffer<&str, Heap> = PrioritizedReplayBuffer::new(PerConfig::new(4))?;
+    /// b.reset(PerConfig { beta: 0.4, beta_final: 1.0, beta_steps: 2, ..PerConfig::new(4) })?;
+    /// b.add("a")?;
+    /// assert_eq!(b.beta(), 0.4);
+    /// b.sample(1)?;
+    /// assert!((b.beta() - 0.7).abs() < 1e-15);
+    /// b.sample(1)?;
+    /// assert_eq!((b.beta(), b.step()), (1.0, 2));
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
     pub fn beta(&self) -> f64 {
         self.config.beta_schedule().value(self.step)
     }
@@ -376,6 +409,17 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
 
     /// Sum of the stored priorities `p_i` (for sharded sampling: pick a shard
     /// with probability `total_s / sum`).
+    ///
+    /// ```
+    /// use adasample::per::{PerConfig, PrioritizedReplayBuffer};
+    /// use adasample::storage::Heap;
+    /// let mut b: PrioritizedReplayBuffer<&str, Heap> = PrioritizedReplayBuffer::new(PerConfig::new(4))?;
+    /// b.reset(PerConfig { alpha: 1.0, epsilon: 0.0, ..PerConfig::new(4) })?;
+    /// b.add_with_priority("a", 1.0)?;
+    /// b.add_with_priority("b", 3.0)?;
+    /// assert_eq!((b.total_priority(), b.min_priority(), b.max_raw_priority()), (4.0, Some(1.0), 3.0));
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
     pub fn total_priority(&self) -> f64 {
         self.tree.total()
     }
@@ -392,6 +436,18 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     }
 
     /// The item under `key`, if the slot still holds that generation.
+    ///
+    /// ```
+    /// use adasample::per::{PerConfig, PrioritizedReplayBuffer};
+    /// use adasample::storage::Heap;
+    /// let mut b: PrioritizedReplayBuffer<&str, Heap> = PrioritizedReplayBuffer::new(PerConfig::new(4))?;
+    /// let k = b.add("a")?;
+    /// assert_eq!(b.get(k), Some(&"a"));
+    /// for x in ["b", "c", "d", "e"] { b.add(x)?; } // slot 0 is overwritten by "e"
+    /// assert_eq!(b.get(k), None);
+    /// assert_eq!(b.get(b.key(0).unwrap()), Some(&"e"));
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
     pub fn get(&self, key: Key) -> Option<&T> {
         let s = key.slot as usize;
         if self.generations.as_ref().get(s) == Some(&key.generation) {
@@ -407,6 +463,17 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     }
 
     /// `P(i)` of the item under `key` now; `None` if the key is stale or empty.
+    ///
+    /// ```
+    /// use adasample::per::{PerConfig, PrioritizedReplayBuffer};
+    /// use adasample::storage::Heap;
+    /// let mut b: PrioritizedReplayBuffer<&str, Heap> = PrioritizedReplayBuffer::new(PerConfig::new(4))?;
+    /// let a = b.add("a")?;
+    /// let c = b.add("c")?;
+    /// assert_eq!(b.probability(a), Some(0.5)); // both have the initial max priority
+    /// assert_eq!(b.probability(c), Some(0.5));
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
     pub fn probability(&self, key: Key) -> Option<f64> {
         self.get(key)?;
         let p = self.tree.get(self.position_of(key.slot as usize)?).ok()?;
@@ -427,6 +494,17 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     /// Adds an item with raw priority `priority` (like a `|TD error|`), transformed
     /// as in [`update_priorities`](Self::update_priorities). Errors:
     /// [`Error::InvalidPriority`] for NaN, infinite or negative (nothing added).
+    ///
+    /// ```
+    /// use adasample::per::{PerConfig, PrioritizedReplayBuffer};
+    /// use adasample::storage::Heap;
+    /// let mut b: PrioritizedReplayBuffer<&str, Heap> = PrioritizedReplayBuffer::new(PerConfig::new(4))?;
+    /// let k = b.add_with_priority("a", 2.5)?;
+    /// assert_eq!(b.raw_priorities()[k.slot as usize], 2.5);
+    /// assert!(b.add_with_priority("b", -1.0).is_err());
+    /// assert_eq!(b.len(), 1);
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
     pub fn add_with_priority(&mut self, item: T, priority: f64) -> Result<Key> {
         check_priority(0, priority)?;
         self.insert(item, priority)
@@ -477,6 +555,20 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     /// counted. Errors, with nothing changed: [`Error::LengthMismatch`],
     /// [`Error::IndexOutOfRange`] for a slot never written,
     /// [`Error::InvalidPriority`] for a NaN or infinite TD error.
+    ///
+    /// ```
+    /// use adasample::per::{PerConfig, PrioritizedReplayBuffer};
+    /// use adasample::storage::Heap;
+    /// let mut b: PrioritizedReplayBuffer<&str, Heap> = PrioritizedReplayBuffer::new(PerConfig::new(4))?;
+    /// for x in ["a", "b", "c"] { b.add(x)?; }
+    /// let keys = b.sample(2)?.indices;
+    /// b.add("d")?;
+    /// b.add("e")?; // overwrites slot 0: a key sampled for "a" is now stale
+    /// let report = b.update_priorities(&keys, &[-0.5, 2.0])?; // signs are ignored
+    /// assert_eq!(report.applied + report.stale, 2);
+    /// assert!(b.update_priorities(&keys, &[f64::NAN, 1.0]).is_err()); // nothing applied
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
     pub fn update_priorities(&mut self, indices: &[Key], td_errors: &[f64]) -> Result<UpdateReport> {
         check_len(indices.len(), td_errors.len())?;
         let len = self.len();
@@ -523,6 +615,20 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     /// Errors, with nothing changed (the schedule does not advance):
     /// [`Error::Empty`] when there is nothing to draw; [`Error::BatchTooLarge`]
     /// without replacement when `out.len()` exceeds the items of non-zero priority.
+    ///
+    /// ```
+    /// use adasample::per::{PerConfig, PrioritizedReplayBuffer};
+    /// use adasample::storage::Heap;
+    /// let mut b: PrioritizedReplayBuffer<&str, Heap> = PrioritizedReplayBuffer::new(PerConfig::new(4))?;
+    /// use adasample::per::Draw;
+    /// use rand_core::SeedableRng;
+    /// for x in ["a", "b", "c"] { b.add(x)?; }
+    /// let mut rng = adasample::DefaultRng::seed_from_u64(9);
+    /// let mut draws = [Draw::default(); 4];
+    /// b.sample_with(&mut rng, &mut draws)?;
+    /// assert!(draws.iter().all(|d| d.probability > 0.0 && d.weight <= 1.0));
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
     pub fn sample_with<R: RngCore + ?Sized>(&mut self, rng: &mut R, out: &mut [Draw]) -> Result<()> {
         let total = self.tree.total();
         if self.is_empty() || total <= 0.0 {

@@ -213,6 +213,17 @@ impl<S: Storage> RewardWeightedSampler<S> {
 
     /// Appends one reward; returns its index. Errors: [`Error::InvalidArgument`]
     /// for a non-finite reward, [`Error::StorageTooSmall`] when full.
+    ///
+    /// ```
+    /// use adasample::reward::{RewardConfig, RewardWeightedSampler};
+    /// use adasample::storage::Heap;
+    /// let mut s: RewardWeightedSampler<Heap> = RewardWeightedSampler::new(RewardConfig::new(8))?;
+    /// assert_eq!(s.push(1.5)?, 0);
+    /// assert_eq!(s.push(-2.0)?, 1);
+    /// assert!(s.push(f64::NAN).is_err());
+    /// assert_eq!(s.rewards(), &[1.5, -2.0]);
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
     pub fn push(&mut self, reward: f64) -> Result<usize> {
         self.extend(&[reward])?;
         Ok(self.len() - 1)
@@ -233,6 +244,17 @@ impl<S: Storage> RewardWeightedSampler<S> {
     }
 
     /// Removes every reward (the generator keeps its state).
+    ///
+    /// ```
+    /// use adasample::reward::{RewardConfig, RewardWeightedSampler};
+    /// use adasample::storage::Heap;
+    /// let mut s: RewardWeightedSampler<Heap> = RewardWeightedSampler::new(RewardConfig::new(8))?;
+    /// s.extend(&[1.0, 2.0])?;
+    /// s.clear();
+    /// assert!(s.is_empty());
+    /// assert!(s.sample(1).is_err());
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
     pub fn clear(&mut self) {
         self.rewards.clear();
         self.tree.clear();
@@ -240,6 +262,18 @@ impl<S: Storage> RewardWeightedSampler<S> {
     }
 
     /// `P_i` of every pushed reward, into `out` (length `len()`).
+    ///
+    /// ```
+    /// use adasample::reward::{RewardConfig, RewardWeightedSampler};
+    /// use adasample::storage::Heap;
+    /// let mut s: RewardWeightedSampler<Heap> = RewardWeightedSampler::new(RewardConfig::new(8))?;
+    /// s.extend(&[0.0, 1.0])?;
+    /// let mut p = [0.0; 2];
+    /// s.probabilities_into(&mut p)?;
+    /// let e = 1f64.exp();
+    /// assert!((p[1] - e / (1.0 + e)).abs() < 1e-15);
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
     pub fn probabilities_into(&mut self, out: &mut [f64]) -> Result<()> {
         crate::error::check_len(self.len(), out.len())?;
         self.refresh()?;

@@ -121,6 +121,18 @@ pub(crate) fn commit_on_ok<S, T>(
 
 /// A uniform float in `[0, 1)`: the top 53 bits of one `next_u64`, times 2^-53.
 /// Exact on every target (no rounding happens).
+///
+/// ```
+/// use adasample::rng::{below, unit_f64};
+/// use adasample::DefaultRng;
+/// use rand_core::SeedableRng;
+/// let mut r = DefaultRng::seed_from_u64(1);
+/// let u = unit_f64(&mut r);
+/// assert!((0.0..1.0).contains(&u));
+/// assert!(below(&mut r, 6) < 6);
+/// let saved = r.state();
+/// assert_eq!(unit_f64(&mut r), unit_f64(&mut DefaultRng::from_state(saved)));
+/// ```
 pub fn unit_f64<R: RngCore + ?Sized>(rng: &mut R) -> f64 {
     (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }

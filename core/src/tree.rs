@@ -130,6 +130,15 @@ impl<S: Storage> SumTree<S> {
     /// storage in a `static`, this avoids a stack copy of the whole tree).
     /// Errors as [`new`](Self::new), checked before anything changes; only an
     /// allocation failure on the heap can leave the tree emptied (capacity 0).
+    ///
+    /// ```
+    /// use adasample::{tree::SumTree, storage::Heap};
+    /// let mut t: SumTree<Heap> = SumTree::new(4)?;
+    /// t.set(0, 1.0)?;
+    /// t.reset(8)?;
+    /// assert_eq!((t.capacity(), t.total()), (8, 0.0));
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
     pub fn reset(&mut self, capacity: usize) -> Result<()> {
         Self::check_capacity(capacity)?;
         let size = tree_size(capacity);
@@ -175,6 +184,15 @@ impl<S: Storage> SumTree<S> {
     }
 
     /// Number of slots with a non-zero priority.
+    ///
+    /// ```
+    /// use adasample::{tree::SumTree, storage::Heap};
+    /// let mut t: SumTree<Heap> = SumTree::new(4)?;
+    /// t.set(0, 1.0)?;
+    /// t.set(1, 0.0)?;
+    /// assert_eq!(t.nonzero(), 1);
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
     pub fn nonzero(&self) -> usize {
         self.nonzero
     }
@@ -200,6 +218,15 @@ impl<S: Storage> SumTree<S> {
     }
 
     /// The priority of slot `i`.
+    ///
+    /// ```
+    /// use adasample::{tree::SumTree, storage::Heap};
+    /// let mut t: SumTree<Heap> = SumTree::new(4)?;
+    /// t.set(2, 0.5)?;
+    /// assert_eq!(t.get(2)?, 0.5);
+    /// assert!(t.get(4).is_err());
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
     pub fn get(&self, i: usize) -> Result<f64> {
         self.leaf.as_ref().get(i).copied().ok_or(Error::IndexOutOfRange { index: i, len: self.capacity })
     }
@@ -214,6 +241,17 @@ impl<S: Storage> SumTree<S> {
 
     /// Sets many slots at once. Every index and priority is checked first; on an
     /// error nothing is changed. Later entries win over earlier ones for the same slot.
+    ///
+    /// ```
+    /// use adasample::{tree::SumTree, storage::Heap};
+    /// let mut t: SumTree<Heap> = SumTree::new(4)?;
+    /// t.set_many(&[0, 3], &[1.0, 2.0])?;
+    /// assert_eq!(t.total(), 3.0);
+    /// // One bad value: nothing changes.
+    /// assert!(t.set_many(&[1, 2], &[1.0, f64::NAN]).is_err());
+    /// assert_eq!(t.leaves(), &[1.0, 0.0, 0.0, 2.0]);
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
     pub fn set_many(&mut self, indices: &[usize], priorities: &[f64]) -> Result<()> {
         check_len(indices.len(), priorities.len())?;
         for (k, (&i, &p)) in indices.iter().zip(priorities).enumerate() {
@@ -252,6 +290,17 @@ impl<S: Storage> SumTree<S> {
     }
 
     /// One draw with probability `p_i / total`. Errors: [`Error::Empty`].
+    ///
+    /// ```
+    /// use adasample::{tree::SumTree, storage::Heap};
+    /// let mut t: SumTree<Heap> = SumTree::new(4)?;
+    /// use rand_core::SeedableRng;
+    /// let mut rng = adasample::DefaultRng::seed_from_u64(3);
+    /// assert!(t.sample(&mut rng).is_err()); // all zero: Empty
+    /// t.set(1, 2.0)?;
+    /// assert_eq!(t.sample(&mut rng)?, 1);
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
     pub fn sample<R: RngCore + ?Sized>(&self, rng: &mut R) -> Result<usize> {
         let total = self.total();
         if total <= 0.0 {
@@ -293,6 +342,14 @@ impl<S: Storage> SumTree<S> {
     /// The total recomputed from the leaves, bottom-up in the tree's own
     /// pairwise order: equal to [`total`](Self::total) bit for bit (the drift check).
     /// O(n), no storage needed.
+    ///
+    /// ```
+    /// use adasample::{tree::SumTree, storage::Heap};
+    /// let mut t: SumTree<Heap> = SumTree::new(4)?;
+    /// for i in 0..4 { t.set(i, 0.1 * (i + 1) as f64)?; }
+    /// assert_eq!(t.total().to_bits(), t.recomputed_total().to_bits());
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
     pub fn recomputed_total(&self) -> f64 {
         self.subtree_sum(1)
     }
