@@ -18,7 +18,7 @@ LIBTORCH = $(shell ls -d $(VENV)/lib/python3*/site-packages/torch 2>/dev/null)
 TORCH_ENV = LIBTORCH=$(LIBTORCH) LIBTORCH_CXX11_ABI=1 LD_LIBRARY_PATH=$(LIBTORCH)/lib
 TRAINER := target/release/adasample-trainer
 
-.PHONY: demo test setup venv trainer test-trainer wasm-tools browser qemu npm test-core test-wasm embedded embedded-footprint check-no-std clippy doc drift-1e8 golden-bless
+.PHONY: demo test setup venv trainer test-trainer web-deps web web-dev test-web wasm-tools browser qemu npm test-core test-wasm embedded embedded-footprint check-no-std clippy doc drift-1e8 golden-bless
 
 demo: setup trainer
 	$(CARGO) run --release -q -p adasample --example per_session --features serde
@@ -26,7 +26,7 @@ demo: setup trainer
 	$(TORCH_ENV) $(TRAINER) dqn --quick --seeds 2 --out runs/demo
 	@echo; cat runs/demo/report.md
 
-test: setup test-core check-no-std clippy doc test-wasm embedded test-trainer
+test: setup test-core check-no-std clippy doc test-wasm test-web embedded test-trainer
 	@echo "make test: all suites passed"
 
 setup:
@@ -87,6 +87,23 @@ embedded-footprint: setup qemu
 npm: wasm-tools
 	cd wasm && wasm-pack --quiet build --target web --profile wasm-release --out-dir pkg-web --out-name adasample --mode no-install
 	cd wasm && node js/build-package.mjs
+
+# The demo site (Vite) over the package built from wasm/, into web/dist/.
+web-deps: npm
+	@cd web && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; }
+
+web: web-deps
+	cd web && npx vite build --logLevel warn
+	@echo "web/dist/ is built: open it through any static server (make web-dev for development)"
+
+web-dev: web-deps
+	cd web && npx vite --host 127.0.0.1
+
+# Page logic with Vitest, then the built site in headless Chromium (every
+# page, no console error, demos run to the end, screenshots in web/test-results/).
+test-web: web-deps browser
+	cd web && npx vitest run
+	cd web && node --test tests/e2e.test.mjs
 
 # Unit, doc, property, statistical, drift, bad-input, snapshot and golden tests.
 test-core:

@@ -2,13 +2,15 @@
 //!
 //! Rollout rewards `R_i` are pushed in order (indices count pushes from 0). A
 //! sample draws `i` with
-//! `P_i ∝ w_i = min(exp((R_i - mean R) / tau), w_max)`, which without clipping is
-//! the same distribution as `exp((R_i - max R) / tau)`; with
-//! [`RewardConfig::normalize_advantages`] the advantage `R_i - mean` is divided by
-//! the standard deviation first (AWR-style). Everything is computed in log space
-//! (`log w_i = min(a_i / tau, ln w_max)`, shifted by its maximum before `exp`),
-//! so no reward or temperature overflows; a weight below `e^-745` times the
-//! largest rounds to 0 and is never drawn.
+//! - RWR (default): `P_i ∝ exp((R_i - max R) / tau)`: the weights are at most 1,
+//!   and a low temperature concentrates on the best rollouts;
+//! - AWR ([`RewardConfig::normalize_advantages`]): `P_i ∝ min(exp(A_i / tau), w_max)`
+//!   with the normalised advantage `A_i = (R_i - mean R) / std R`; the clip
+//!   `w_max` [20] (Peng et al.'s) keeps a few rollouts from taking all the mass.
+//!
+//! Everything is computed in log space (`log w_i`, shifted by its maximum
+//! before `exp`), so no reward or temperature overflows; a weight below
+//! `e^-745` times the largest rounds to 0 and is never drawn.
 //!
 //! Batches are stratified over the total weight. Each draw also carries an
 //! importance weight `(N P_i)^-beta / max_j (N P_j)^-beta` [beta 0: all 1, since
@@ -34,9 +36,10 @@ pub struct RewardConfig {
     pub capacity: usize,
     /// Temperature `tau`, finite and `> 0`; lower is greedier. Default: 1.0.
     pub temperature: f64,
-    /// Weight clip `w_max`, finite and `>= 1`. Default: 20.
+    /// AWR weight clip `w_max`, finite and `>= 1` (binds only with
+    /// `normalize_advantages`). Default: 20.
     pub max_weight: f64,
-    /// Divide advantages by their standard deviation (AWR). Default: false.
+    /// AWR: weights from normalised advantages, clipped at `max_weight`. Default: false.
     pub normalize_advantages: bool,
     /// Importance-weight exponent in `[0, 1]`. Default: 0.
     pub beta: f64,
@@ -60,9 +63,9 @@ impl RewardConfig {
     }
 }
 
-/// Writes the RWR/AWR log-weights `log w_i = min(a_i / tau, ln w_max)` of
-/// `rewards` into `out` (same length), `a_i` the advantage over the mean
-/// (divided by the standard deviation when `normalize_advantages`; a zero
+/// Writes the RWR/AWR log-weights of `rewards` into `out` (same length):
+/// `(R_i - max R) / tau` (RWR), or `min(A_i / tau, ln w_max)` with
+/// `A_i = (R_i - mean) / std` when `normalize_advantages` (AWR; a zero
 /// deviation leaves the advantages at 0). Errors: [`Error::LengthMismatch`],
 /// [`Error::InvalidArgument`] for a non-finite reward, [`Error::InvalidConfig`].
 ///
@@ -70,30 +73,33 @@ impl RewardConfig {
 /// use adasample::reward::{log_weights, RewardConfig};
 /// let mut lw = [0.0; 3];
 /// log_weights(&RewardConfig::new(3), &[0.0, 1.0, 2.0], &mut lw)?;
-/// assert_eq!(lw, [-1.0, 0.0, 1.0]);
+/// assert_eq!(lw, [-2.0, -1.0, 0.0]);
+/// let awr = RewardConfig { normalize_advantages: true, temperature: 0.1, ..RewardConfig::new(3) };
+/// log_weights(&awr, &[0.0, 1.0, 2.0], &mut lw)?;
+/// assert_eq!(lw[2], 20f64.ln()); // clipped at w_max
 /// # Ok::<(), adasample::Error>(())
 /// ```
 pub fn log_weights(config: &RewardConfig, rewards: &[f64], out: &mut [f64]) -> Result<()> {
     config.validate()?;
     crate::error::check_len(rewards.len(), out.len())?;
     check_finite("reward", rewards)?;
-    let n = rewards.len().max(1) as f64;
-    // Sum of r / n: cannot overflow for finite rewards.
-    let mean = rewards.iter().map(|r| r / n).sum::<f64>();
-    let scale = if config.normalize_advantages {
-        let var = rewards.iter().map(|r| (r - mean) * (r - mean) / n).sum::<f64>();
-        let sd = libm::sqrt(var);
-        if sd > 0.0 {
-            1.0 / sd
-        } else {
-            0.0
+    if !config.normalize_advantages {
+        let top = rewards.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        for (o, &r) in out.iter_mut().zip(rewards) {
+            // r - top <= 0; near f64::MAX it can reach -inf: weight 0, never drawn.
+            *o = (r - top) / config.temperature;
         }
-    } else {
-        1.0
-    };
+        return Ok(());
+    }
+    let n = rewards.len().max(1) as f64;
+    // Sums of r / n: no overflow for finite rewards.
+    let mean = rewards.iter().map(|r| r / n).sum::<f64>();
+    let var = rewards.iter().map(|r| (r - mean) * (r - mean) / n).sum::<f64>();
+    let sd = libm::sqrt(var);
+    let scale = if sd > 0.0 { 1.0 / sd } else { 0.0 };
     let cap = libm::log(config.max_weight);
     for (o, &r) in out.iter_mut().zip(rewards) {
-        // Near f64::MAX, r - mean can overflow (then min() clips +inf) and a zero
+        // Near f64::MAX, r - mean can overflow (min() clips +inf) and a zero
         // scale times inf is NaN: that advantage is 0.
         let a = (r - mean) * scale / config.temperature;
         *o = if a.is_nan() { 0.0 } else { a.min(cap) };

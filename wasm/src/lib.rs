@@ -63,7 +63,7 @@ export interface AdaptiveOptions {
 export interface RewardOptions {
   /** Default 1. */
   temperature?: number;
-  /** Weight clip w_max (>= 1). Default 20. */
+  /** AWR weight clip w_max (>= 1); RWR weights are at most 1, so it does not bind here. Default 20. */
   maxWeight?: number;
   seed?: number;
 }
