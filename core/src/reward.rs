@@ -6,7 +6,7 @@
 //!   and a low temperature concentrates on the best rollouts;
 //! - AWR ([`RewardConfig::normalize_advantages`]): `P_i ∝ min(exp(A_i / tau), w_max)`
 //!   with the normalised advantage `A_i = (R_i - mean R) / std R`; the clip
-//!   `w_max` [20] (Peng et al.'s) keeps a few rollouts from taking all the mass.
+//!   `w_max` (default 20, Peng et al.'s) keeps a few rollouts from taking all the mass.
 //!
 //! Everything is computed in log space (`log w_i`, shifted by its maximum
 //! before `exp`), so no reward or temperature overflows; a weight below
