@@ -93,6 +93,17 @@ impl Env {
         Ok(())
     }
 
+    /// The observation space's bounds (Gymnasium's `observation_space.low/high`,
+    /// float32; infinite where unbounded).
+    pub fn observation_bounds(&self) -> (Vec<f32>, Vec<f32>) {
+        let high: Vec<f32> = match self.id {
+            EnvId::CartPole => vec![2.4 * 2.0, f32::INFINITY, (12.0 * 2.0 * PI / 360.0 * 2.0) as f32, f32::INFINITY],
+            EnvId::Acrobot => vec![1.0, 1.0, 1.0, 1.0, (4.0 * PI) as f32, (9.0 * PI) as f32],
+            EnvId::MountainCar => return (vec![-1.2, -0.07], vec![0.6, 0.07]),
+        };
+        (high.iter().map(|h| -h).collect(), high)
+    }
+
     pub fn state(&self) -> &[f64] {
         &self.state
     }

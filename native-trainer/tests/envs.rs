@@ -117,3 +117,23 @@ fn bad_actions_and_states_are_errors() {
     assert!(env.set_state(&[0.0; 3]).is_err());
     assert!(env.set_state(&[0.0, f64::NAN, 0.0, 0.0]).is_err());
 }
+
+#[test]
+fn observation_bounds_match_gymnasium_and_hold() {
+    for id in [EnvId::CartPole, EnvId::Acrobot, EnvId::MountainCar] {
+        let fx = fixture(id.name());
+        let side = |k: &str, sign: f32| -> Vec<f32> {
+            fx[k].as_array().unwrap().iter().map(|v| v.as_f64().map_or(sign * f32::INFINITY, |x| x as f32)).collect()
+        };
+        let (lo, hi) = id.make().observation_bounds();
+        assert_eq!(lo, side("observation_low", -1.0), "{} low", id.name());
+        assert_eq!(hi, side("observation_high", 1.0), "{} high", id.name());
+        for case in fx["cases"].as_array().unwrap() {
+            for step in case["steps"].as_array().unwrap() {
+                for (i, o) in floats(&step["obs"]).into_iter().enumerate() {
+                    assert!(o as f32 >= lo[i] && o as f32 <= hi[i], "{} obs[{i}] = {o}", id.name());
+                }
+            }
+        }
+    }
+}

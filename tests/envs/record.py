@@ -58,7 +58,11 @@ def main():
             cases.append(run(env_id, state, actions))
         # Pushing right forever: MountainCar reaches the goal or the limit.
         cases.append(run(env_id, reset_states(env_id, 1)[0], [n_actions - 1] * (limit + 5)))
+        space = gym.make(env_id).observation_space
         fixture = {"env": name, "gymnasium": gym.__version__, "step_limit": limit,
+                   # JSON has no infinity: an unbounded side is null.
+                   "observation_low": [None if np.isinf(x) else float(x) for x in space.low],
+                   "observation_high": [None if np.isinf(x) else float(x) for x in space.high],
                    "reset_states": reset_states(env_id, 50), "cases": cases}
         (HERE / f"{name}.json").write_text(json.dumps(fixture) + "\n")
         print(name, [len(c["steps"]) for c in cases])
