@@ -476,7 +476,7 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     /// ```
     pub fn probability(&self, key: Key) -> Option<f64> {
         self.get(key)?;
-        let p = self.tree.get(self.position_of(key.slot as usize)?).ok()?;
+        let p = self.tree.get(self.position_of(key.slot as usize)).ok()?;
         let total = self.tree.total();
         Some(if p > 0.0 { p / total } else { 0.0 })
     }
@@ -737,11 +737,12 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     }
 
     /// The tree leaf holding `slot`'s mass.
-    fn position_of(&self, slot: usize) -> Option<usize> {
+    fn position_of(&self, slot: usize) -> usize {
         if self.is_rank() {
-            Some(self.order.rank_of(slot as u32, &by_priority(self.raw.as_ref())) as usize)
+            self.order.rank_of(slot as u32, &by_priority(self.raw.as_ref())) as usize
         } else {
-            Some(slot)
+            slot
         }
     }
+
 }

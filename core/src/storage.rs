@@ -30,8 +30,6 @@ pub trait Buffer<T>: AsRef<[T]> + AsMut<[T]> + Sized + sealed::Sealed {
     fn push(&mut self, value: T) -> core::result::Result<(), T>;
     /// Removes every element.
     fn clear(&mut self);
-    /// Shortens the buffer to `len` elements (no-op if already shorter).
-    fn truncate(&mut self, len: usize);
     /// Makes room for `additional` more elements up front; `false` when the
     /// storage (or the allocator) cannot provide it.
     fn try_reserve(&mut self, additional: usize) -> bool;
@@ -90,9 +88,6 @@ impl<T> Buffer<T> for alloc::vec::Vec<T> {
     fn clear(&mut self) {
         alloc::vec::Vec::clear(self)
     }
-    fn truncate(&mut self, len: usize) {
-        alloc::vec::Vec::truncate(self, len)
-    }
     fn try_reserve(&mut self, additional: usize) -> bool {
         alloc::vec::Vec::try_reserve_exact(self, additional).is_ok()
     }
@@ -106,9 +101,6 @@ impl<T, const N: usize> Buffer<T> for heapless::Vec<T, N> {
     }
     fn clear(&mut self) {
         heapless::Vec::clear(self)
-    }
-    fn truncate(&mut self, len: usize) {
-        heapless::Vec::truncate(self, len)
     }
     fn try_reserve(&mut self, additional: usize) -> bool {
         N - self.len() >= additional
