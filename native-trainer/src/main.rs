@@ -7,17 +7,16 @@
 //! Every run writes metrics.csv, summary.json, PNG plots and report.md into
 //! --out; Ctrl-C stops early and still writes them.
 
-use adasample_trainer::dqn::{self, DqnConfig, RunResult};
+use adasample_trainer::classifier::{self, ClsConfig, ClsSampler};
+use adasample_trainer::datasets::{self, Split};
+use adasample_trainer::dqn::{self, DqnConfig};
 use adasample_trainer::envs::EnvId;
 use adasample_trainer::replay::Sampler;
 use adasample_trainer::report::{self, Metrics};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
-use std::io::IsTerminal;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use adasample_trainer::runner::{self, Progress};
+use std::path::{Path, PathBuf};
 use tch::Device;
 
 #[derive(Parser)]
@@ -69,11 +68,51 @@ enum Command {
         #[arg(long)]
         jobs: Option<usize>,
     },
+    /// An MLP classifier on imbalanced data, batches from uniform, adaptive
+    /// (EMA of losses), AdaBoost or OHEM sampling.
+    Classifier {
+        /// Samplers to compare (comma-separated), or `all`.
+        #[arg(long, default_value = "all")]
+        sampler: String,
+        #[arg(long, value_enum, default_value_t = DatasetArg::WineQuality)]
+        dataset: DatasetArg,
+        /// long-tail: largest over smallest class size.
+        #[arg(long, default_value_t = 100.0)]
+        imbalance: f64,
+        /// long-tail: number of classes.
+        #[arg(long, default_value_t = 10)]
+        classes: usize,
+        /// A CSV file with a header row (overrides --dataset).
+        #[arg(long, requires = "label_column")]
+        csv: Option<PathBuf>,
+        /// The label column of --csv; every other column is a numeric feature.
+        #[arg(long)]
+        label_column: Option<String>,
+        /// Seeds per sampler (default 5; --quick 2).
+        #[arg(long)]
+        seeds: Option<u64>,
+        /// Epochs per run (default 60; --quick 6).
+        #[arg(long)]
+        epochs: Option<usize>,
+        /// A short run that checks the whole pipeline in seconds.
+        #[arg(long)]
+        quick: bool,
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
     /// Environment tools.
     Env {
         #[command(subcommand)]
         command: EnvCommand,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DatasetArg {
+    /// Red wine quality (1,599 wines, 6 classes of 10..681), shipped in linfa-datasets.
+    WineQuality,
+    /// Long-tailed Gaussian classes, balanced test set.
+    LongTail,
 }
 
 #[derive(Subcommand)]
@@ -123,6 +162,16 @@ fn parse_list<T: std::str::FromStr>(what: &str, s: &str) -> Result<Vec<T>> {
         .collect()
 }
 
+/// A comma-separated list of samplers, or `all`.
+fn parse_samplers<T: ValueEnum + Copy>(list: &str, all: &[T], expected: &str) -> Result<Vec<T>> {
+    if list == "all" {
+        return Ok(all.to_vec());
+    }
+    list.split(',')
+        .map(|s| T::from_str(s.trim(), true).map_err(|_| anyhow::anyhow!("--sampler: `{s}` is not {expected}")))
+        .collect()
+}
+
 fn out_dir(out: Option<PathBuf>, name: &str) -> Result<PathBuf> {
     let dir = out.unwrap_or_else(|| {
         let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
@@ -149,17 +198,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Dqn { env, sampler, seeds, steps, quick, jobs } => {
-            let samplers: Vec<Sampler> = if sampler == "all" {
-                Sampler::ALL.to_vec()
-            } else {
-                sampler
-                    .split(',')
-                    .map(|s| {
-                        Sampler::from_str(s.trim(), true)
-                            .map_err(|_| anyhow::anyhow!("--sampler: `{s}` is not uniform, per, rank or all"))
-                    })
-                    .collect::<Result<_>>()?
-            };
+            let samplers = parse_samplers(&sampler, &Sampler::ALL, "uniform, per, rank or all")?;
             if seeds == 0 {
                 bail!("--seeds must be at least 1");
             }
@@ -171,14 +210,41 @@ fn main() -> Result<()> {
                 cfg.eval_episodes = 3;
             }
             let dir = out_dir(cli.out, &format!("dqn-{}", env.name()))?;
-            let jobs = jobs
-                .unwrap_or(if device == Device::Cpu {
-                    std::thread::available_parallelism().map_or(1, |n| n.get())
-                } else {
-                    1
-                })
-                .max(1);
-            run_dqn(&cfg, &samplers, cli.seed, seeds, device, jobs, &dir)
+            let jobs = jobs.unwrap_or(runner::default_jobs(device)).max(1);
+            run_dqn(&cfg, &samplers, cli.seed, seeds, device, jobs, &dir).map(drop)
+        }
+        Command::Classifier {
+            sampler,
+            dataset,
+            imbalance,
+            classes,
+            csv,
+            label_column,
+            seeds,
+            epochs,
+            quick,
+            jobs,
+        } => {
+            let samplers = parse_samplers(&sampler, &ClsSampler::ALL, "uniform, adaptive, adaboost, ohem or all")?;
+            let seeds = seeds.unwrap_or(if quick { 2 } else { 5 });
+            if seeds == 0 {
+                bail!("--seeds must be at least 1");
+            }
+            let split = match (csv, label_column) {
+                (Some(path), Some(label)) => datasets::csv_file(&path, &label)?,
+                _ => match dataset {
+                    DatasetArg::WineQuality => datasets::wine_quality(),
+                    DatasetArg::LongTail => datasets::long_tail(classes, imbalance, 500, 100)?,
+                },
+            };
+            let cfg = ClsConfig { epochs: epochs.unwrap_or(if quick { 6 } else { 60 }), ..ClsConfig::default() };
+            if cfg.epochs == 0 {
+                bail!("--epochs must be at least 1");
+            }
+            let device = device(cli.device)?;
+            let dir = out_dir(cli.out, &format!("classifier-{}", split.name))?;
+            let jobs = jobs.unwrap_or(runner::default_jobs(device)).max(1);
+            run_classifier(&cfg, &split, &samplers, cli.seed, seeds, device, jobs, &dir).map(drop)
         }
     }
 }
@@ -190,29 +256,14 @@ fn run_dqn(
     seeds: u64,
     device: Device,
     jobs: usize,
-    dir: &std::path::Path,
-) -> Result<()> {
+    dir: &Path,
+) -> Result<Vec<dqn::RunResult>> {
     // Small networks: one intra-op thread per run, runs in parallel instead.
     tch::set_num_threads(1);
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        ctrlc::set_handler(move || {
-            eprintln!("\ninterrupted: finishing the current step and writing the run folder");
-            stop.store(true, Ordering::Relaxed);
-        })?;
-    }
-    let metrics = Metrics::create(dir)?;
+    let stop = runner::stop_flag();
+    let metrics = Metrics::create(dir, report::DQN_HEADER)?;
     let work: Vec<(Sampler, u64)> = samplers.iter().flat_map(|&s| (0..seeds).map(move |k| (s, seed + k))).collect();
-    let total = cfg.steps * work.len() as u64;
-    let tty = std::io::stderr().is_terminal();
-    let bar = if tty { ProgressBar::new(total) } else { ProgressBar::hidden() };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:40}] {pos}/{len} env steps ({per_sec}, eta {eta}) {msg}",
-        )?
-        .progress_chars("=> "),
-    );
+    let progress = Progress::new(cfg.steps * work.len() as u64, "env steps")?;
     let device_name = format!("{device:?}");
     eprintln!(
         "dqn on {}: {} runs ({} x {} seeds), {} steps each, device {device_name}, {jobs} in parallel -> {}",
@@ -223,46 +274,41 @@ fn run_dqn(
         cfg.steps,
         dir.display()
     );
-    let queue = Mutex::new(work.into_iter());
-    let results = Mutex::new(Vec::<RunResult>::new());
-    let errors = Mutex::new(Vec::<String>::new());
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            scope.spawn(|| {
-                while let Some((sampler, seed)) = queue.lock().ok().and_then(|mut q| q.next()) {
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                let mut last = 0;
-                let r = dqn::run(
-                    cfg,
-                    sampler,
-                    seed,
-                    device,
-                    &stop,
-                    |step| {
-                        if step % 100 == 0 {
-                            bar.inc(step - last);
-                            last = step;
-                        }
-                    },
-                    |p| {
-                        metrics.row(sampler, seed, p);
-                        let line = format!("[{} seed {seed}] step {}: eval return {:.1} ± {:.1}, loss {:.4}, eps {:.3}, beta {:.3}",
-                            sampler.name(), p.env_step, p.return_mean, p.return_std, p.loss_mean, p.epsilon, p.beta);
-                        if tty { bar.set_message(line) } else { eprintln!("{line}") }
-                    },
-                );
-                match r {
-                    Ok(r) => results.lock().map(|mut v| v.push(r)).unwrap_or(()),
-                    Err(e) => errors.lock().map(|mut v| v.push(format!("{} seed {seed}: {e:#}", sampler.name()))).unwrap_or(()),
-                }
-                }
-            });
-        }
-    });
-    bar.finish_and_clear();
-    let mut runs = results.into_inner().unwrap_or_default();
+    let (mut runs, errors) = runner::parallel(
+        work,
+        jobs,
+        |&(s, seed)| format!("{} seed {seed}", s.name()),
+        |&(sampler, seed)| {
+            let mut last = 0;
+            dqn::run(
+                cfg,
+                sampler,
+                seed,
+                device,
+                stop,
+                |step| {
+                    if step % 100 == 0 {
+                        progress.inc(step - last);
+                        last = step;
+                    }
+                },
+                |p| {
+                    metrics.row(&report::dqn_row(sampler, seed, p));
+                    progress.log(format!(
+                        "[{} seed {seed}] step {}: eval return {:.1} ± {:.1}, loss {:.4}, eps {:.3}, beta {:.3}",
+                        sampler.name(),
+                        p.env_step,
+                        p.return_mean,
+                        p.return_std,
+                        p.loss_mean,
+                        p.epsilon,
+                        p.beta
+                    ));
+                },
+            )
+        },
+    );
+    progress.finish();
     runs.sort_by_key(|r| (r.sampler.name(), r.seed));
     let files = report::write_dqn(dir, cfg, &device_name, &runs)?;
     for s in report::summarize(&runs, cfg.threshold()) {
@@ -277,10 +323,88 @@ fn run_dqn(
             s.steps_to_threshold_mean
         );
     }
+    wrote(&files);
+    fail_on(errors)?;
+    Ok(runs)
+}
+
+fn wrote(files: &[PathBuf]) {
     eprintln!("wrote {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "));
-    let errors = errors.into_inner().unwrap_or_default();
+}
+
+fn fail_on(errors: Vec<String>) -> Result<()> {
     if !errors.is_empty() {
         bail!("{} run(s) failed:\n{}", errors.len(), errors.join("\n"));
     }
     Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_classifier(
+    cfg: &ClsConfig,
+    split: &Split,
+    samplers: &[ClsSampler],
+    seed: u64,
+    seeds: u64,
+    device: Device,
+    jobs: usize,
+    dir: &Path,
+) -> Result<Vec<report::ClsSummary>> {
+    tch::set_num_threads(1);
+    let stop = runner::stop_flag();
+    let metrics = Metrics::create(dir, &report::cls_header(split))?;
+    let work: Vec<(ClsSampler, u64)> = samplers.iter().flat_map(|&s| (0..seeds).map(move |k| (s, seed + k))).collect();
+    let progress = Progress::new((cfg.epochs * work.len()) as u64, "epochs")?;
+    let device_name = format!("{device:?}");
+    let k = split.classes();
+    eprintln!(
+        "classifier on {} (train {:?}, test {:?}): {} runs ({} x {} seeds), {} epochs each, device {device_name}, {jobs} in parallel -> {}",
+        split.name,
+        split.train.counts(k),
+        split.test.counts(k),
+        work.len(),
+        samplers.iter().map(|s| s.name()).collect::<Vec<_>>().join("/"),
+        seeds,
+        cfg.epochs,
+        dir.display()
+    );
+    let (mut runs, errors) = runner::parallel(
+        work,
+        jobs,
+        |&(s, seed)| format!("{} seed {seed}", s.name()),
+        |&(sampler, seed)| {
+            classifier::run(cfg, split, sampler, seed, device, stop, |p| {
+                metrics.row(&report::cls_row(sampler, seed, p));
+                progress.inc(1);
+                if p.epoch % 10 == 0 || p.epoch == cfg.epochs {
+                    progress.log(format!(
+                        "[{} seed {seed}] epoch {}: loss {:.4}, accuracy {:.3}, balanced {:.3}, macro-F1 {:.3}",
+                        sampler.name(),
+                        p.epoch,
+                        p.train_loss,
+                        p.accuracy,
+                        p.balanced_accuracy,
+                        p.macro_f1
+                    ));
+                }
+            })
+        },
+    );
+    progress.finish();
+    runs.sort_by_key(|r| (r.sampler.name(), r.seed));
+    let (files, summary) = report::write_classifier(dir, cfg, split, &device_name, &runs)?;
+    for s in &summary {
+        eprintln!(
+            "{:9} balanced accuracy {:.3} (95% CI ± {:.3}), accuracy {:.3}, macro-F1 {:.3} over {} seeds",
+            s.sampler.name(),
+            s.balanced_accuracy.0,
+            s.balanced_accuracy.1,
+            s.accuracy.0,
+            s.macro_f1.0,
+            s.seeds
+        );
+    }
+    wrote(&files);
+    fail_on(errors)?;
+    Ok(summary)
 }
