@@ -1,11 +1,22 @@
-//! The adasample trainer's library: environments, the replay memory over the
-//! `adasample` core, Double DQN, and the run-folder reports. The binary
-//! (`src/main.rs`) is the command line over these.
+//! The adasample trainer's library: the three scenarios of the seed on
+//! libtorch, with every sampling decision made by the `adasample` core.
+//! - DQN: environments (`envs`), the replay memory (`replay`), Double DQN (`dqn`);
+//! - classifier: data (`datasets`), adaptive batches and the MLP (`classifier`);
+//! - iw-SFT: the task (`arith`), GPT-2 (`gpt`), its tokenizer (`tokenizer`),
+//!   the loss (`iwloss`) and the pipeline (`sft`);
+//! - shared: parallel runs and Ctrl-C (`runner`), run folders (`report`).
+//!
+//! The binary (`src/main.rs`) is the command line over these.
 
+pub mod arith;
 pub mod classifier;
 pub mod datasets;
 pub mod dqn;
 pub mod envs;
+pub mod gpt;
+pub mod iwloss;
 pub mod replay;
 pub mod report;
 pub mod runner;
+pub mod sft;
+pub mod tokenizer;

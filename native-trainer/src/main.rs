@@ -7,7 +7,10 @@
 //! Every run writes metrics.csv, summary.json, PNG plots and report.md into
 //! --out; Ctrl-C stops early and still writes them.
 
+use adasample::iw::{IwDirection, IwMode, IwSftConfig};
+use adasample_trainer::arith::Task;
 use adasample_trainer::classifier::{self, ClsConfig, ClsSampler};
+use adasample_trainer::sft::{self, Hooks, Method, SftConfig};
 use adasample_trainer::datasets::{self, Split};
 use adasample_trainer::dqn::{self, DqnConfig};
 use adasample_trainer::envs::EnvId;
@@ -100,6 +103,44 @@ enum Command {
         #[arg(long)]
         jobs: Option<usize>,
     },
+    /// SFT vs importance-weighted SFT on reward-curated data of a task with a
+    /// checkable answer (addition), with a GPT trained here or loaded from disk.
+    IwSft {
+        #[arg(long, value_enum, default_value_t = MethodArg::Both)]
+        method: MethodArg,
+        /// One weight per sequence (the paper's default) or per token.
+        #[arg(long, value_enum, default_value_t = ModeArg::Sequence)]
+        mode: ModeArg,
+        /// The log ratio is divided by T (the published code multiplies by its `temp` = 1/T).
+        #[arg(long, default_value_t = 1.0)]
+        temperature: f64,
+        /// Label smoothing of the loss (the seed's `epsilon`; the paper's runs use 0).
+        #[arg(long, default_value_t = 0.0)]
+        epsilon: f64,
+        /// `seed-inverse` weighs by pi_ref / pi_theta as the seed's sketch does: NOT the paper's method.
+        #[arg(long, value_enum, default_value_t = DirectionArg::Paper)]
+        direction: DirectionArg,
+        /// A Hugging Face GPT-2 folder (config.json, model.safetensors, tokenizer.json) to use as the reference.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Digits per operand (default 2; --quick 1).
+        #[arg(long)]
+        digits: Option<u32>,
+        /// Fine-tuning steps (default 600; --quick 60).
+        #[arg(long)]
+        steps: Option<usize>,
+        /// Pre-training steps of the reference (default 3000; --quick 1000).
+        #[arg(long)]
+        pretrain_steps: Option<usize>,
+        /// Seeds (default 3; --quick 1).
+        #[arg(long)]
+        seeds: Option<u64>,
+        /// A small run that checks the whole pipeline in seconds.
+        #[arg(long)]
+        quick: bool,
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
     /// Environment tools.
     Env {
         #[command(subcommand)]
@@ -113,6 +154,25 @@ enum DatasetArg {
     WineQuality,
     /// Long-tailed Gaussian classes, balanced test set.
     LongTail,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MethodArg {
+    Sft,
+    IwSft,
+    Both,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ModeArg {
+    Sequence,
+    Token,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DirectionArg {
+    Paper,
+    SeedInverse,
 }
 
 #[derive(Subcommand)]
@@ -212,6 +272,63 @@ fn main() -> Result<()> {
             let dir = out_dir(cli.out, &format!("dqn-{}", env.name()))?;
             let jobs = jobs.unwrap_or(runner::default_jobs(device)).max(1);
             run_dqn(&cfg, &samplers, cli.seed, seeds, device, jobs, &dir).map(drop)
+        }
+        Command::IwSft {
+            method,
+            mode,
+            temperature,
+            epsilon,
+            direction,
+            model,
+            digits,
+            steps,
+            pretrain_steps,
+            seeds,
+            quick,
+            jobs,
+        } => {
+            let iw = IwSftConfig {
+                temperature,
+                epsilon,
+                mode: match mode {
+                    ModeArg::Sequence => IwMode::Sequence,
+                    ModeArg::Token => IwMode::Token,
+                },
+                direction: match direction {
+                    DirectionArg::Paper => IwDirection::Paper,
+                    DirectionArg::SeedInverse => IwDirection::SeedInverse,
+                },
+                ..IwSftConfig::default()
+            };
+            iw.validate().map_err(|e| anyhow::anyhow!("--temperature/--epsilon: {e}"))?;
+            let methods = match method {
+                MethodArg::Sft => vec![Method::Sft],
+                MethodArg::IwSft => vec![Method::IwSft],
+                MethodArg::Both => vec![Method::Sft, Method::IwSft],
+            };
+            let mut cfg = if quick { SftConfig::quick(iw, methods) } else { SftConfig::standard(iw, methods) };
+            if let Some(d) = digits {
+                cfg.task = Task::new(d)?;
+            }
+            cfg.finetune_steps = steps.unwrap_or(cfg.finetune_steps);
+            cfg.pretrain_steps = pretrain_steps.unwrap_or(cfg.pretrain_steps);
+            cfg.eval_every = cfg.eval_every.min(cfg.finetune_steps.max(1));
+            if let Some(dir) = &model {
+                for f in ["config.json", "model.safetensors", "tokenizer.json"] {
+                    if !dir.join(f).is_file() {
+                        bail!("--model {}: no {f} there (a Hugging Face GPT-2 folder has config.json, model.safetensors, tokenizer.json)", dir.display());
+                    }
+                }
+            }
+            cfg.model_dir = model;
+            let seeds = seeds.unwrap_or(if quick { 1 } else { 3 });
+            if seeds == 0 {
+                bail!("--seeds must be at least 1");
+            }
+            let device = device(cli.device)?;
+            let dir = out_dir(cli.out, "iw-sft")?;
+            let jobs = jobs.unwrap_or(runner::default_jobs(device)).max(1);
+            run_sft(&cfg, cli.seed, seeds, device, jobs, &dir).map(drop)
         }
         Command::Classifier {
             sampler,
@@ -407,4 +524,68 @@ fn run_classifier(
     wrote(&files);
     fail_on(errors)?;
     Ok(summary)
+}
+
+fn run_sft(cfg: &SftConfig, seed: u64, seeds: u64, device: Device, jobs: usize, dir: &Path) -> Result<Vec<report::SftSummary>> {
+    tch::set_num_threads(if device == Device::Cpu { (num_cpus() / jobs.min(seeds as usize)).max(1) as i32 } else { 1 });
+    let stop = runner::stop_flag();
+    let metrics = Metrics::create(dir, report::SFT_HEADER)?;
+    let per_seed = if cfg.model_dir.is_some() { 0 } else { cfg.pretrain_steps } + cfg.methods.len() * cfg.finetune_steps;
+    let progress = Progress::new(per_seed as u64 * seeds, "steps")?;
+    let device_name = format!("{device:?}");
+    eprintln!(
+        "iw-sft: {} seed(s), {}-digit addition, {} pre-training + {} fine-tuning steps ({}), device {device_name} -> {}",
+        seeds,
+        cfg.task.digits,
+        if cfg.model_dir.is_some() { 0 } else { cfg.pretrain_steps },
+        cfg.finetune_steps,
+        cfg.methods.iter().map(|m| m.name()).collect::<Vec<_>>().join(" and "),
+        dir.display()
+    );
+    let tick = |n: u64| progress.inc(n);
+    let log = |line: String| progress.log(line);
+    let point = |seed: u64, m: Method, p: &sft::Point| {
+        metrics.row(&report::sft_row(seed, m, p));
+        progress.log(format!(
+            "[seed {seed} {}] step {}: greedy {:.3}, sampled {:.3}, loss {:.4}, mean weight {:.3}",
+            m.name(),
+            p.step,
+            p.greedy,
+            p.sampled,
+            p.loss,
+            p.mean_weight
+        ));
+    };
+    let hooks = Hooks { stop, tick: &tick, point: &point, log: &log };
+    let (mut runs, errors) = runner::parallel(
+        (seed..seed + seeds).collect(),
+        jobs,
+        |s| format!("seed {s}"),
+        |&s| {
+            let save = (s == seed && cfg.model_dir.is_none()).then(|| dir.join(format!("reference-seed{s}")));
+            sft::run_seed(cfg, s, device, save.as_deref(), &hooks)
+        },
+    );
+    progress.finish();
+    runs.sort_by_key(|r| r.seed);
+    let (files, summary) = report::write_sft(dir, cfg, &device_name, &runs)?;
+    for s in &summary {
+        eprintln!(
+            "{:7} held-out greedy accuracy {:.3} (95% CI ± {:.3}), sampled {:.3} (± {:.3}), {:.1} ms/step over {} seed(s)",
+            s.method.name(),
+            s.greedy.0,
+            s.greedy.1,
+            s.sampled.0,
+            s.sampled.1,
+            s.ms_per_step,
+            s.seeds
+        );
+    }
+    wrote(&files);
+    fail_on(errors)?;
+    Ok(summary)
+}
+
+fn num_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
