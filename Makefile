@@ -18,12 +18,12 @@ LIBTORCH = $(shell ls -d $(VENV)/lib/python3*/site-packages/torch 2>/dev/null)
 TORCH_ENV = LIBTORCH=$(LIBTORCH) LIBTORCH_CXX11_ABI=1 LD_LIBRARY_PATH=$(LIBTORCH)/lib
 TRAINER := target/release/adasample-trainer
 
-.PHONY: demo test setup venv trainer test-trainer web-deps web web-dev test-web wasm-tools browser qemu npm test-core test-wasm embedded embedded-footprint check-no-std clippy doc drift-1e8 golden-bless
+.PHONY: demo test setup venv trainer test-trainer web-deps web web-dev test-web wasm-tools browser qemu npm test-core test-wasm embedded embedded-footprint check-no-std clippy doc drift-1e8 golden-bless env-fixtures iwsft-golden
 
 demo: setup trainer
 	$(CARGO) run --release -q -p adasample --example per_session --features serde
 	@echo
-	$(TORCH_ENV) $(TRAINER) dqn --quick --seeds 2 --out runs/demo
+	$(TORCH_ENV) $(TRAINER) all --quick --out runs/demo
 	@echo; cat runs/demo/report.md
 
 test: setup test-core check-no-std clippy doc test-wasm test-web embedded test-trainer
@@ -60,6 +60,13 @@ test-trainer: trainer
 env-fixtures: venv
 	$(VENV)/bin/pip install -q gymnasium==1.2.2 numpy
 	$(VENV)/bin/python tests/envs/record.py
+
+# Golden values of the iw-SFT loss and GPT-2 forward (tests/iwsft/*.json), from
+# an independent PyTorch script. `import torch` needs the wheel's CUDA
+# dependencies (about 3 GB), so this uses its own venv, not the build's.
+iwsft-golden:
+	test -x .venv-golden/bin/python || (python3 -m venv .venv-golden && .venv-golden/bin/pip install -q torch==2.11.0 numpy)
+	.venv-golden/bin/python tests/iwsft/golden.py
 
 # Debian's Chromium and its driver, for the browser tests.
 browser:

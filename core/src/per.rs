@@ -744,5 +744,4 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
             slot
         }
     }
-
 }

@@ -29,7 +29,8 @@ pub enum ClsSampler {
 }
 
 impl ClsSampler {
-    pub const ALL: [ClsSampler; 4] = [ClsSampler::Uniform, ClsSampler::Adaptive, ClsSampler::Adaboost, ClsSampler::Ohem];
+    pub const ALL: [ClsSampler; 4] =
+        [ClsSampler::Uniform, ClsSampler::Adaptive, ClsSampler::Adaboost, ClsSampler::Ohem];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -67,7 +68,14 @@ pub struct ClsConfig {
 
 impl Default for ClsConfig {
     fn default() -> Self {
-        ClsConfig { epochs: 60, batch: 64, hidden: 64, learning_rate: 2e-3, weight_decay: 1e-4, sampler_learning_rate: 0.3 }
+        ClsConfig {
+            epochs: 60,
+            batch: 64,
+            hidden: 64,
+            learning_rate: 2e-3,
+            weight_decay: 1e-4,
+            sampler_learning_rate: 0.3,
+        }
     }
 }
 
@@ -182,7 +190,8 @@ pub fn run(
             opt.zero_grad();
             loss.backward();
             opt.step();
-            let losses: Vec<f64> = Vec::<f32>::try_from(ce.detach().to(Device::Cpu))?.into_iter().map(f64::from).collect();
+            let losses: Vec<f64> =
+                Vec::<f32>::try_from(ce.detach().to(Device::Cpu))?.into_iter().map(f64::from).collect();
             batches.update_weights(&idx, &losses)?;
             loss_sum += loss.double_value(&[]);
             steps += 1;

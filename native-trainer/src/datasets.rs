@@ -132,11 +132,7 @@ pub fn wine_quality() -> Split {
     let records = ds.records();
     let raw: Vec<String> = ds.targets().iter().map(|q| q.to_string()).collect();
     let (labels, names) = index_labels(&raw);
-    let table = Table {
-        features: records.iter().map(|&x| x as f32).collect(),
-        dim: records.ncols(),
-        labels,
-    };
+    let table = Table { features: records.iter().map(|&x| x as f32).collect(), dim: records.ncols(), labels };
     stratified_split("wine-quality", names.into_iter().map(|q| format!("q{q}")).collect(), &table, TEST_FRACTION)
 }
 
@@ -210,7 +206,12 @@ pub fn csv_file(path: &Path, label_column: &str) -> Result<Split> {
         let line = k + 2;
         let record = record.with_context(|| format!("--csv {}: line {line}", path.display()))?;
         if record.len() != headers.len() {
-            bail!("--csv {}: line {line} has {} fields, the header has {}", path.display(), record.len(), headers.len());
+            bail!(
+                "--csv {}: line {line} has {} fields, the header has {}",
+                path.display(),
+                record.len(),
+                headers.len()
+            );
         }
         for (j, field) in record.iter().enumerate() {
             if j == label_at {
@@ -229,7 +230,11 @@ pub fn csv_file(path: &Path, label_column: &str) -> Result<Split> {
     }
     let (labels, names) = index_labels(&raw);
     if names.len() < 2 {
-        bail!("--csv {}: column `{label_column}` has {} distinct label(s); need at least 2", path.display(), names.len());
+        bail!(
+            "--csv {}: column `{label_column}` has {} distinct label(s); need at least 2",
+            path.display(),
+            names.len()
+        );
     }
     let table = Table { features, dim, labels };
     let name = path.file_stem().map_or("csv".into(), |s| s.to_string_lossy().into_owned());

@@ -137,11 +137,24 @@ impl Gpt {
         let c = &self.config;
         let (e, nh) = (c.n_embd, c.n_head);
         let pos = Tensor::arange(t, (Kind::Int64, ids.device()));
-        let mut x = Tensor::embedding(&self.wte, ids, -1, false, false) + Tensor::embedding(&self.wpe, &pos, -1, false, false);
+        let mut x =
+            Tensor::embedding(&self.wte, ids, -1, false, false) + Tensor::embedding(&self.wpe, &pos, -1, false, false);
+        // `x = x + f(x)`, not `x += f(x)`: an in-place add would overwrite the
+        // input that layer_norm saved for the backward pass.
+        #[allow(clippy::assign_op_pattern)]
         for blk in &self.blocks {
             let qkv = blk.c_attn.forward(&blk.ln_1.forward(&x, c.layer_norm_epsilon));
             let heads = |k: i64| qkv.narrow(2, k * e, e).view([b, t, nh, e / nh]).transpose(1, 2);
-            let y = Tensor::scaled_dot_product_attention::<Tensor>(&heads(0), &heads(1), &heads(2), None, 0.0, true, None, false);
+            let y = Tensor::scaled_dot_product_attention::<Tensor>(
+                &heads(0),
+                &heads(1),
+                &heads(2),
+                None,
+                0.0,
+                true,
+                None,
+                false,
+            );
             x = x + blk.attn_proj.forward(&y.transpose(1, 2).contiguous().view([b, t, e]));
             let m = blk.c_fc.forward(&blk.ln_2.forward(&x, c.layer_norm_epsilon)).gelu("tanh");
             x = x + blk.mlp_proj.forward(&m);
@@ -162,8 +175,8 @@ impl Gpt {
         let vs = nn::VarStore::new(device);
         let gpt = Gpt::new(&vs.root(), &config)?;
         let weights_path = dir.join("model.safetensors");
-        let tensors = Tensor::read_safetensors(&weights_path)
-            .with_context(|| format!("reading {}", weights_path.display()))?;
+        let tensors =
+            Tensor::read_safetensors(&weights_path).with_context(|| format!("reading {}", weights_path.display()))?;
         let named: std::collections::HashMap<String, Tensor> = tensors
             .into_iter()
             .map(|(k, v)| (k.strip_prefix("transformer.").map(str::to_string).unwrap_or(k), v))
@@ -177,7 +190,12 @@ impl Gpt {
             };
             let dst = &vars[name];
             if src.size() != dst.size() {
-                bail!("{}: `{name}` has shape {:?}, the config needs {:?}", weights_path.display(), src.size(), dst.size());
+                bail!(
+                    "{}: `{name}` has shape {:?}, the config needs {:?}",
+                    weights_path.display(),
+                    src.size(),
+                    dst.size()
+                );
             }
         }
         tch::no_grad(|| -> Result<()> {

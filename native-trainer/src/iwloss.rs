@@ -43,7 +43,11 @@ fn to_f64(t: &Tensor) -> Result<Vec<f64>> {
 /// mask `[B, T]` as floats, and the policy's token log-probabilities.
 fn token_terms(logits: &Tensor, labels: &Tensor, epsilon: f64) -> Result<(Tensor, Tensor, Tensor)> {
     let (Ok((b, t, _)), Ok((lb, lt))) = (logits.size3(), labels.size2()) else {
-        bail!("iw-SFT loss: logits must be [B, T, V] and labels [B, T], got {:?} and {:?}", logits.size(), labels.size());
+        bail!(
+            "iw-SFT loss: logits must be [B, T, V] and labels [B, T], got {:?} and {:?}",
+            logits.size(),
+            labels.size()
+        );
     };
     if (b, t) != (lb, lt) {
         bail!("iw-SFT loss: logits {:?} and labels {:?} disagree on [B, T]", logits.size(), labels.size());
@@ -91,7 +95,8 @@ impl IwSftLoss {
             bail!("iw-SFT loss: ref_log_probs {:?} must match labels {:?}", ref_log_probs.size(), labels.size());
         }
         let (b, t) = labels.size2()?;
-        let mask: Vec<bool> = Vec::<i64>::try_from(labels.to(Device::Cpu).flatten(0, -1))?.iter().map(|&l| l >= 0).collect();
+        let mask: Vec<bool> =
+            Vec::<i64>::try_from(labels.to(Device::Cpu).flatten(0, -1))?.iter().map(|&l| l >= 0).collect();
         let mut weights = vec![0.0; self.config.output_len(mask.len(), t as usize)];
         iw::weights(&self.config, &to_f64(&token_lp)?, &to_f64(ref_log_probs)?, Some(&mask), t as usize, &mut weights)?;
         let shape: &[i64] = match self.config.mode {

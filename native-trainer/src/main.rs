@@ -10,15 +10,15 @@
 use adasample::iw::{IwDirection, IwMode, IwSftConfig};
 use adasample_trainer::arith::Task;
 use adasample_trainer::classifier::{self, ClsConfig, ClsSampler};
-use adasample_trainer::sft::{self, Hooks, Method, SftConfig};
 use adasample_trainer::datasets::{self, Split};
 use adasample_trainer::dqn::{self, DqnConfig};
 use adasample_trainer::envs::EnvId;
 use adasample_trainer::replay::Sampler;
 use adasample_trainer::report::{self, Metrics};
+use adasample_trainer::runner::{self, Progress};
+use adasample_trainer::sft::{self, Hooks, Method, SftConfig};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use adasample_trainer::runner::{self, Progress};
 use std::path::{Path, PathBuf};
 use tch::Device;
 
@@ -141,6 +141,16 @@ enum Command {
         #[arg(long)]
         jobs: Option<usize>,
     },
+    /// The seed's `training_example.py`: DQN with PER on CartPole, iw-SFT, and
+    /// the adaptive classifier on wine quality, in sequence, with one combined
+    /// report linking the three run folders.
+    All {
+        /// Small sizes: a few minutes on 2 CPU cores.
+        #[arg(long)]
+        quick: bool,
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
     /// Environment tools.
     Env {
         #[command(subcommand)]
@@ -222,6 +232,16 @@ fn parse_list<T: std::str::FromStr>(what: &str, s: &str) -> Result<Vec<T>> {
         .collect()
 }
 
+fn dqn_config(env: EnvId, steps: Option<u64>, quick: bool) -> DqnConfig {
+    let mut cfg = DqnConfig::new(env, steps.unwrap_or(if quick { 4_000 } else { 60_000 }));
+    if quick {
+        cfg.learning_starts = 500;
+        cfg.eval_every = 1_000;
+        cfg.eval_episodes = 3;
+    }
+    cfg
+}
+
 /// A comma-separated list of samplers, or `all`.
 fn parse_samplers<T: ValueEnum + Copy>(list: &str, all: &[T], expected: &str) -> Result<Vec<T>> {
     if list == "all" {
@@ -263,12 +283,7 @@ fn main() -> Result<()> {
                 bail!("--seeds must be at least 1");
             }
             let device = device(cli.device)?;
-            let mut cfg = DqnConfig::new(env, steps.unwrap_or(if quick { 4_000 } else { 60_000 }));
-            if quick {
-                cfg.learning_starts = 500;
-                cfg.eval_every = 1_000;
-                cfg.eval_episodes = 3;
-            }
+            let cfg = dqn_config(env, steps, quick);
             let dir = out_dir(cli.out, &format!("dqn-{}", env.name()))?;
             let jobs = jobs.unwrap_or(runner::default_jobs(device)).max(1);
             run_dqn(&cfg, &samplers, cli.seed, seeds, device, jobs, &dir).map(drop)
@@ -330,18 +345,13 @@ fn main() -> Result<()> {
             let jobs = jobs.unwrap_or(runner::default_jobs(device)).max(1);
             run_sft(&cfg, cli.seed, seeds, device, jobs, &dir).map(drop)
         }
-        Command::Classifier {
-            sampler,
-            dataset,
-            imbalance,
-            classes,
-            csv,
-            label_column,
-            seeds,
-            epochs,
-            quick,
-            jobs,
-        } => {
+        Command::All { quick, jobs } => {
+            let device = device(cli.device)?;
+            let dir = out_dir(cli.out, "all")?;
+            let jobs = jobs.unwrap_or(runner::default_jobs(device)).max(1);
+            run_all(quick, cli.seed, device, jobs, &dir)
+        }
+        Command::Classifier { sampler, dataset, imbalance, classes, csv, label_column, seeds, epochs, quick, jobs } => {
             let samplers = parse_samplers(&sampler, &ClsSampler::ALL, "uniform, adaptive, adaboost, ohem or all")?;
             let seeds = seeds.unwrap_or(if quick { 2 } else { 5 });
             if seeds == 0 {
@@ -526,11 +536,19 @@ fn run_classifier(
     Ok(summary)
 }
 
-fn run_sft(cfg: &SftConfig, seed: u64, seeds: u64, device: Device, jobs: usize, dir: &Path) -> Result<Vec<report::SftSummary>> {
+fn run_sft(
+    cfg: &SftConfig,
+    seed: u64,
+    seeds: u64,
+    device: Device,
+    jobs: usize,
+    dir: &Path,
+) -> Result<Vec<report::SftSummary>> {
     tch::set_num_threads(if device == Device::Cpu { (num_cpus() / jobs.min(seeds as usize)).max(1) as i32 } else { 1 });
     let stop = runner::stop_flag();
     let metrics = Metrics::create(dir, report::SFT_HEADER)?;
-    let per_seed = if cfg.model_dir.is_some() { 0 } else { cfg.pretrain_steps } + cfg.methods.len() * cfg.finetune_steps;
+    let per_seed =
+        if cfg.model_dir.is_some() { 0 } else { cfg.pretrain_steps } + cfg.methods.len() * cfg.finetune_steps;
     let progress = Progress::new(per_seed as u64 * seeds, "steps")?;
     let device_name = format!("{device:?}");
     eprintln!(
@@ -588,4 +606,78 @@ fn run_sft(cfg: &SftConfig, seed: u64, seeds: u64, device: Device, jobs: usize, 
 
 fn num_cpus() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The three scenarios in sequence; after Ctrl-C the remaining ones are skipped
+/// and the combined report says so.
+fn run_all(quick: bool, seed: u64, device: Device, jobs: usize, dir: &Path) -> Result<()> {
+    let start = std::time::Instant::now();
+    let (dqn_seeds, sft_seeds, cls_seeds) = if quick { (2, 1, 2) } else { (3, 3, 5) };
+    let mut sections = Vec::new();
+
+    let dqn_cfg = dqn_config(EnvId::CartPole, None, quick);
+    let dqn_dir = out_dir(Some(dir.join("dqn")), "")?;
+    let runs = run_dqn(&dqn_cfg, &Sampler::ALL, seed, dqn_seeds, device, jobs, &dqn_dir)?;
+    let mut md = String::from("| sampler | final eval return | reached 475 |\n|---|---:|---:|\n");
+    for s in report::summarize(&runs, dqn_cfg.threshold()) {
+        md += &format!(
+            "| {} | {} | {}/{} |\n",
+            s.sampler.name(),
+            report::fmt_ci(s.final_return_mean, s.final_return_ci95, 1),
+            s.reached,
+            s.seeds
+        );
+    }
+    sections.push(report::Section {
+        title: "Double DQN with prioritized replay (CartPole-v1)",
+        folder: "dqn",
+        table: md,
+    });
+
+    if !runner::stopped() {
+        let cfg = if quick { SftConfig::quick } else { SftConfig::standard }(
+            IwSftConfig::default(),
+            vec![Method::Sft, Method::IwSft],
+        );
+        let sft_dir = out_dir(Some(dir.join("iw-sft")), "")?;
+        let summary = run_sft(&cfg, seed, sft_seeds, device, jobs, &sft_dir)?;
+        let mut md = String::from("| method | greedy accuracy | sampled accuracy |\n|---|---:|---:|\n");
+        for s in summary {
+            md += &format!(
+                "| {} | {} | {} |\n",
+                s.method.name(),
+                report::fmt_ci(s.greedy.0, s.greedy.1, 3),
+                report::fmt_ci(s.sampled.0, s.sampled.1, 3)
+            );
+        }
+        sections.push(report::Section {
+            title: "SFT vs iw-SFT on curated data (addition)",
+            folder: "iw-sft",
+            table: md,
+        });
+    }
+
+    if !runner::stopped() {
+        let cfg = ClsConfig { epochs: if quick { 6 } else { 60 }, ..ClsConfig::default() };
+        let split = datasets::wine_quality();
+        let cls_dir = out_dir(Some(dir.join("classifier")), "")?;
+        let summary = run_classifier(&cfg, &split, &ClsSampler::ALL, seed, cls_seeds, device, jobs, &cls_dir)?;
+        let mut md = String::from("| sampler | balanced accuracy | macro-F1 |\n|---|---:|---:|\n");
+        for s in summary {
+            md += &format!(
+                "| {} | {} | {} |\n",
+                s.sampler.name(),
+                report::fmt_ci(s.balanced_accuracy.0, s.balanced_accuracy.1, 3),
+                report::fmt_ci(s.macro_f1.0, s.macro_f1.1, 3)
+            );
+        }
+        sections.push(report::Section {
+            title: "Adaptive batch sampling (wine quality)",
+            folder: "classifier",
+            table: md,
+        });
+    }
+    let files = report::write_all(dir, quick, &format!("{device:?}"), start.elapsed().as_secs_f64(), &sections)?;
+    wrote(&files);
+    Ok(())
 }

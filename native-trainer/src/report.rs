@@ -5,8 +5,8 @@
 use crate::classifier::{ClsConfig, ClsRun, ClsSampler, EpochPoint};
 use crate::datasets::Split;
 use crate::dqn::{DqnConfig, EvalPoint, RunResult};
-use crate::sft::{Method, MethodRun, Point as SftPoint, SeedRun, SftConfig};
 use crate::replay::Sampler;
+use crate::sft::{Method, MethodRun, Point as SftPoint, SeedRun, SftConfig};
 use anyhow::{Context, Result};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -430,7 +430,10 @@ pub fn plot_confusion(path: &Path, split: &Split, runs: &[ClsRun]) -> Result<()>
                 let share = v as f64 / support;
                 let shade = (255.0 * (1.0 - share)) as u8;
                 let y = k - 1 - a;
-                let cell = [(SegmentValue::Exact(b), SegmentValue::Exact(y)), (SegmentValue::Exact(b + 1), SegmentValue::Exact(y + 1))];
+                let cell = [
+                    (SegmentValue::Exact(b), SegmentValue::Exact(y)),
+                    (SegmentValue::Exact(b + 1), SegmentValue::Exact(y + 1)),
+                ];
                 chart.draw_series([Rectangle::new(cell, RGBColor(shade, shade, 255).filled())]).map_err(plot_err)?;
                 if k <= 12 {
                     let ink = if share > 0.5 { WHITE } else { BLACK };
@@ -537,7 +540,11 @@ pub fn write_classifier(
             s.steps_per_second
         );
     }
-    md += &format!("\nPer-class recall:\n\n| sampler | {} |\n|---|{}\n", split.class_names.join(" | "), "---:|".repeat(k));
+    md += &format!(
+        "\nPer-class recall:\n\n| sampler | {} |\n|---|{}\n",
+        split.class_names.join(" | "),
+        "---:|".repeat(k)
+    );
     for s in &summary {
         let cells: Vec<String> = s.recall.iter().map(|&(m, ci)| fmt_ci(m, ci, 2)).collect();
         md += &format!("| {} | {} |\n", s.sampler.name(), cells.join(" | "));
@@ -604,7 +611,12 @@ pub fn summarize_sft(runs: &[SeedRun]) -> Vec<SftSummary> {
 }
 
 /// `summary.json`, `accuracy_greedy.png`, `accuracy_sampled.png`, `report.md`.
-pub fn write_sft(dir: &Path, cfg: &SftConfig, device: &str, runs: &[SeedRun]) -> Result<(Vec<PathBuf>, Vec<SftSummary>)> {
+pub fn write_sft(
+    dir: &Path,
+    cfg: &SftConfig,
+    device: &str,
+    runs: &[SeedRun],
+) -> Result<(Vec<PathBuf>, Vec<SftSummary>)> {
     let summary = summarize_sft(runs);
     let interrupted = runs.iter().any(|r| r.interrupted);
     let reference = (
@@ -706,6 +718,20 @@ pub fn write_sft(dir: &Path, cfg: &SftConfig, device: &str, runs: &[SeedRun]) ->
             s.ms_per_step
         );
     }
+    // Same seed, same reference, same batches: the paired difference is the sharper comparison.
+    let final_of = |r: &SeedRun, m: Method| r.methods.iter().find(|x| x.method == m).and_then(|x| x.points.last().cloned());
+    let pairs: Vec<(SftPoint, SftPoint)> =
+        runs.iter().filter_map(|r| Some((final_of(r, Method::IwSft)?, final_of(r, Method::Sft)?))).collect();
+    if !pairs.is_empty() {
+        let diff = |f: fn(&SftPoint) -> f64| mean_ci(&pairs.iter().map(|(a, b)| f(a) - f(b)).collect::<Vec<_>>());
+        let (g, smp) = (diff(|p| p.greedy), diff(|p| p.sampled));
+        md += &format!(
+            "| iw-sft − sft (paired by seed) | {} | {} | {} | |\n",
+            pairs.len(),
+            fmt_ci(g.0, g.1, 3),
+            fmt_ci(smp.0, smp.1, 3)
+        );
+    }
     md += "\n![greedy](accuracy_greedy.png)\n\n![sampled](accuracy_sampled.png)\n\n\
            Files: `metrics.csv` (every evaluation), `summary.json` (config, per-seed curves), \
            `reference-seed*/` (the first seed's reference as a Hugging Face GPT-2 folder, when trained here).\n";
@@ -713,4 +739,49 @@ pub fn write_sft(dir: &Path, cfg: &SftConfig, device: &str, runs: &[SeedRun]) ->
     std::fs::write(&report_path, md)?;
     files.push(report_path);
     Ok((files, summary))
+}
+
+// ---------------------------------------------------------------- all
+
+/// One scenario of `all`: its folder and headline table.
+pub struct Section {
+    pub title: &'static str,
+    pub folder: &'static str,
+    pub table: String,
+}
+
+/// The combined `report.md` and `summary.json` of `all`, linking each scenario's folder.
+pub fn write_all(dir: &Path, quick: bool, device: &str, seconds: f64, sections: &[Section]) -> Result<Vec<PathBuf>> {
+    let mut md = format!(
+        "# adasample: the three scenarios{} ({device}, {:.0} s)\n\n\
+         The seed's `training_example.py`, with every sampling decision made by the `adasample` core. \
+         Each folder holds its own `report.md`, `metrics.csv`, `summary.json` and plots.\n\n",
+        if quick { ", quick sizes" } else { "" },
+        seconds
+    );
+    for s in sections {
+        md += &format!("## {}\n\n{}\nDetails: [{}/report.md]({}/report.md)\n\n", s.title, s.table, s.folder, s.folder);
+    }
+    let run = ["dqn", "iw-sft", "classifier"];
+    let missing: Vec<&str> = run.iter().copied().filter(|f| !sections.iter().any(|s| s.folder == *f)).collect();
+    if !missing.is_empty() {
+        md += &format!("**Interrupted**: not run: {}.\n", missing.join(", "));
+    }
+    if quick {
+        md += "Quick sizes check the pipeline; they are too small to compare the samplers. Run `all` without \
+               `--quick`, or each scenario with more seeds, for numbers worth reading.\n";
+    }
+    let report_path = dir.join("report.md");
+    std::fs::write(&report_path, md)?;
+    let json = serde_json::json!({
+        "scenario": "all",
+        "quick": quick,
+        "device": device,
+        "seconds": seconds,
+        "folders": sections.iter().map(|s| s.folder).collect::<Vec<_>>(),
+        "interrupted": !missing.is_empty(),
+    });
+    let summary_path = dir.join("summary.json");
+    std::fs::write(&summary_path, serde_json::to_string_pretty(&json)? + "\n")?;
+    Ok(vec![summary_path, report_path])
 }

@@ -74,7 +74,14 @@ impl SftConfig {
     pub fn standard(iw: IwSftConfig, methods: Vec<Method>) -> Self {
         SftConfig {
             task: Task { digits: 2 },
-            gpt: GptConfig { vocab_size: ALPHABET.len() as i64, n_positions: 16, n_embd: 64, n_layer: 2, n_head: 4, layer_norm_epsilon: 1e-5 },
+            gpt: GptConfig {
+                vocab_size: ALPHABET.len() as i64,
+                n_positions: 16,
+                n_embd: 64,
+                n_layer: 2,
+                n_head: 4,
+                layer_norm_epsilon: 1e-5,
+            },
             model_dir: None,
             pretrain_steps: 3_000,
             pretrain_correct: 0.4,
@@ -196,15 +203,26 @@ impl Rows {
     }
 
     fn tensors(&self, pick: &[usize], device: Device) -> (Tensor, Tensor) {
-        let gather = |v: &[i64]| pick.iter().flat_map(|&i| v[i * self.len..(i + 1) * self.len].iter().copied()).collect::<Vec<_>>();
+        let gather = |v: &[i64]| {
+            pick.iter().flat_map(|&i| v[i * self.len..(i + 1) * self.len].iter().copied()).collect::<Vec<_>>()
+        };
         let shape = [pick.len() as i64, self.len as i64];
-        (Tensor::from_slice(&gather(&self.ids)).view(shape).to(device), Tensor::from_slice(&gather(&self.targets)).view(shape).to(device))
+        (
+            Tensor::from_slice(&gather(&self.ids)).view(shape).to(device),
+            Tensor::from_slice(&gather(&self.targets)).view(shape).to(device),
+        )
     }
 }
 
 /// Completions of `prompts` (text up to and including the first newline, or
 /// what came before running out of tokens), greedy or sampled at `temperature`.
-pub fn generate(lm: &Lm, prompts: &[String], max_new: usize, temperature: Option<f64>, rng: &mut DefaultRng) -> Result<Vec<String>> {
+pub fn generate(
+    lm: &Lm,
+    prompts: &[String],
+    max_new: usize,
+    temperature: Option<f64>,
+    rng: &mut DefaultRng,
+) -> Result<Vec<String>> {
     let device = lm.vs.device();
     let encoded: Vec<Vec<i64>> = prompts.iter().map(|p| lm.tok.encode(p)).collect::<Result<_>>()?;
     let mut out = vec![String::new(); prompts.len()];
@@ -224,7 +242,9 @@ pub fn generate(lm: &Lm, prompts: &[String], max_new: usize, temperature: Option
                 None => Vec::<i64>::try_from(logits.argmax(-1, false).to(Device::Cpu))?,
                 Some(t) => {
                     let v = logits.size()[1] as usize;
-                    let probs = Vec::<f64>::try_from((logits.to_kind(Kind::Double) / t).softmax(-1, Kind::Double).to(Device::Cpu).flatten(0, -1))?;
+                    let probs = Vec::<f64>::try_from(
+                        (logits.to_kind(Kind::Double) / t).softmax(-1, Kind::Double).to(Device::Cpu).flatten(0, -1),
+                    )?;
                     probs.chunks(v).map(|p| sample_index(p, unit_f64(rng)) as i64).collect()
                 }
             };
@@ -261,8 +281,13 @@ pub fn evaluate(lm: &Lm, task: &Task, problems: &[Problem], seed: u64) -> Result
     let prompts: Vec<String> = problems.iter().map(|&p| task.prompt(p)).collect();
     let max_new = task.answer(Problem { a: 0, b: 0 }).len() + 2;
     let mut rng = DefaultRng::seed_from_u64(seed ^ 0xE7A1);
-    let score = |outs: Vec<String>| outs.iter().zip(problems).filter(|(o, &p)| task.reward(p, o)).count() as f64 / problems.len().max(1) as f64;
-    Ok((score(generate(lm, &prompts, max_new, None, &mut rng)?), score(generate(lm, &prompts, max_new, Some(1.0), &mut rng)?)))
+    let score = |outs: Vec<String>| {
+        outs.iter().zip(problems).filter(|(o, &p)| task.reward(p, o)).count() as f64 / problems.len().max(1) as f64
+    };
+    Ok((
+        score(generate(lm, &prompts, max_new, None, &mut rng)?),
+        score(generate(lm, &prompts, max_new, Some(1.0), &mut rng)?),
+    ))
 }
 
 /// One evaluation during fine-tuning.
@@ -321,7 +346,11 @@ fn pretrain(cfg: &SftConfig, lm: &Lm, train: &[Problem], rng: &mut DefaultRng, h
         let pairs: Vec<(String, String)> = (0..cfg.batch)
             .map(|_| {
                 let p = train[below(rng, train.len())];
-                let answer = if unit_f64(rng) < cfg.pretrain_correct { cfg.task.answer(p) } else { cfg.task.wrong_answer(p, rng) };
+                let answer = if unit_f64(rng) < cfg.pretrain_correct {
+                    cfg.task.answer(p)
+                } else {
+                    cfg.task.wrong_answer(p, rng)
+                };
                 (cfg.task.prompt(p), answer)
             })
             .collect();
@@ -368,7 +397,19 @@ fn curate(cfg: &SftConfig, lm: &Lm, problems: &[Problem], rng: &mut DefaultRng) 
     Ok(kept)
 }
 
-fn finetune(cfg: &SftConfig, reference: &Lm, method: Method, data: &Rows, ref_lp: &Tensor, eval: &[Problem], seed: u64, h: &Hooks) -> Result<MethodRun> {
+/// What every fine-tuning run of a seed shares.
+struct Curated<'a> {
+    reference: &'a Lm,
+    data: Rows,
+    /// The reference's log-probabilities of `data`'s targets, `[rows, len]`.
+    ref_lp: Tensor,
+    eval: &'a [Problem],
+    seed: u64,
+}
+
+fn finetune(cfg: &SftConfig, c: &Curated, method: Method, h: &Hooks) -> Result<MethodRun> {
+    let Curated { reference, data, ref_lp, eval, seed } = c;
+    let (eval, seed) = (*eval, *seed);
     let lm = reference.copy()?;
     let device = lm.vs.device();
     let mut opt = nn::AdamW { wd: 0.0, ..Default::default() }.build(&lm.vs, cfg.finetune_lr)?;
@@ -408,7 +449,14 @@ fn finetune(cfg: &SftConfig, reference: &Lm, method: Method, data: &Rows, ref_lp
         (h.tick)(1);
         if step % cfg.eval_every == 0 || step == cfg.finetune_steps {
             let (greedy, sampled) = evaluate(&lm, &cfg.task, eval, seed)?;
-            let p = Point { step, greedy, sampled, loss: loss_sum / n as f64, mean_weight: weight_sum / n as f64, elapsed_s: start.elapsed().as_secs_f64() };
+            let p = Point {
+                step,
+                greedy,
+                sampled,
+                loss: loss_sum / n as f64,
+                mean_weight: weight_sum / n as f64,
+                elapsed_s: start.elapsed().as_secs_f64(),
+            };
             (h.point)(seed, method, &p);
             points.push(p);
             (loss_sum, weight_sum, n) = (0.0, 0.0, 0);
@@ -419,7 +467,13 @@ fn finetune(cfg: &SftConfig, reference: &Lm, method: Method, data: &Rows, ref_lp
 
 /// The whole pipeline for one seed. With `save_reference`, the reference is
 /// written there as a Hugging Face GPT-2 folder.
-pub fn run_seed(cfg: &SftConfig, seed: u64, device: Device, save_reference: Option<&Path>, h: &Hooks) -> Result<SeedRun> {
+pub fn run_seed(
+    cfg: &SftConfig,
+    seed: u64,
+    device: Device,
+    save_reference: Option<&Path>,
+    h: &Hooks,
+) -> Result<SeedRun> {
     let (train, eval) = cfg.task.split(cfg.eval_problems)?;
     let mut rng = DefaultRng::seed_from_u64(seed);
     let (reference, pretrain_ms) = match &cfg.model_dir {
@@ -435,7 +489,8 @@ pub fn run_seed(cfg: &SftConfig, seed: u64, device: Device, save_reference: Opti
     }
     let (reference_greedy, reference_sampled) = evaluate(&reference, &cfg.task, &eval, seed)?;
     (h.log)(format!("[seed {seed}] reference: greedy {reference_greedy:.3}, sampled {reference_sampled:.3}"));
-    let pool: Vec<Problem> = (0..cfg.curate_problems.min(train.len())).map(|_| train[below(&mut rng, train.len())]).collect();
+    let pool: Vec<Problem> =
+        (0..cfg.curate_problems.min(train.len())).map(|_| train[below(&mut rng, train.len())]).collect();
     let curated = curate(cfg, &reference, &pool, &mut rng)?;
     let curation_samples = pool.len() * cfg.samples_per_problem;
     if curated.is_empty() {
@@ -446,12 +501,22 @@ pub fn run_seed(cfg: &SftConfig, seed: u64, device: Device, save_reference: Opti
     let all: Vec<usize> = (0..data.count).collect();
     let (ids, targets) = data.tensors(&all, device);
     let ref_lp = tch::no_grad(|| token_log_probs(&reference.gpt.forward(&ids), &targets));
+    let shared = Curated { reference: &reference, data, ref_lp, eval: &eval, seed };
     let mut methods = Vec::new();
     for &m in &cfg.methods {
         if !stopped(h) {
-            methods.push(finetune(cfg, &reference, m, &data, &ref_lp, &eval, seed, h)?);
+            methods.push(finetune(cfg, &shared, m, h)?);
         }
     }
     let interrupted = stopped(h);
-    Ok(SeedRun { seed, reference_greedy, reference_sampled, pretrain_ms_per_step: pretrain_ms, curated: curated.len(), curation_samples, methods, interrupted })
+    Ok(SeedRun {
+        seed,
+        reference_greedy,
+        reference_sampled,
+        pretrain_ms_per_step: pretrain_ms,
+        curated: curated.len(),
+        curation_samples,
+        methods,
+        interrupted,
+    })
 }

@@ -76,7 +76,9 @@ pub fn pre_tokenize(text: &str) -> Vec<&str> {
         // Contractions.
         if c == '\'' {
             let rest = &text[chars[k].0..];
-            if let Some(len) = ["'s", "'t", "'re", "'ve", "'m", "'ll", "'d"].iter().find(|s| rest.starts_with(**s)).map(|s| s.len()) {
+            if let Some(len) =
+                ["'s", "'t", "'re", "'ve", "'m", "'ll", "'d"].iter().find(|s| rest.starts_with(**s)).map(|s| s.len())
+            {
                 out.push(&rest[..len]);
                 k = chars.partition_point(|x| x.0 < chars[start].0 + len);
                 continue;
@@ -231,7 +233,11 @@ impl Tokenizer {
         let mut rest = text;
         while !rest.is_empty() {
             // The earliest special token, if any.
-            let next = self.added.iter().filter_map(|(t, id)| rest.find(t.as_str()).map(|at| (at, t.len(), *id))).min_by_key(|x| x.0);
+            let next = self
+                .added
+                .iter()
+                .filter_map(|(t, id)| rest.find(t.as_str()).map(|at| (at, t.len(), *id)))
+                .min_by_key(|x| x.0);
             let (plain, special) = match next {
                 Some((at, len, id)) => (&rest[..at], Some((len + at, id))),
                 None => (rest, None),
@@ -270,7 +276,10 @@ mod tests {
 
     #[test]
     fn pre_tokenize_follows_gpt2s_pattern() {
-        assert_eq!(pre_tokenize("Hello world's  12+34=\n"), ["Hello", " world", "'s", " ", " 12", "+", "34", "=", "\n"]);
+        assert_eq!(
+            pre_tokenize("Hello world's  12+34=\n"),
+            ["Hello", " world", "'s", " ", " 12", "+", "34", "=", "\n"]
+        );
         assert_eq!(pre_tokenize("a \nb  "), ["a", " ", "\n", "b", "  "]);
         assert_eq!(pre_tokenize("x\n\ny"), ["x", "\n", "\n", "y"]);
     }

@@ -70,8 +70,8 @@ fn check_folder(dir: &Path, runs: usize, classes: usize) -> serde_json::Value {
     for line in lines {
         let cols: Vec<&str> = line.split(',').collect();
         assert_eq!(cols.len(), header.len(), "{line}");
-        for c in 4..7 {
-            let v: f64 = cols[c].parse().unwrap();
+        for v in &cols[4..7] {
+            let v: f64 = v.parse().unwrap();
             assert!((0.0..=1.0).contains(&v), "{line}");
         }
     }
@@ -126,9 +126,15 @@ fn classifier_reads_a_csv_and_names_what_is_wrong() {
     std::fs::write(dir.join("one.csv"), "x,y,kind\n1,2,a\n3,4,a\n").unwrap();
     let csv = |f: &str| dir.join(f).display().to_string();
     for (args, needle) in [
-        (vec!["--csv".to_string(), csv("good.csv"), "--label-column".into(), "label".into()], "no column named `label`"),
+        (
+            vec!["--csv".to_string(), csv("good.csv"), "--label-column".into(), "label".into()],
+            "no column named `label`",
+        ),
         (vec!["--csv".into(), csv("ragged.csv"), "--label-column".into(), "kind".into()], "line 3"),
-        (vec!["--csv".into(), csv("text.csv"), "--label-column".into(), "kind".into()], "`oops` is not a finite number"),
+        (
+            vec!["--csv".into(), csv("text.csv"), "--label-column".into(), "kind".into()],
+            "`oops` is not a finite number",
+        ),
         (vec!["--csv".into(), csv("one.csv"), "--label-column".into(), "kind".into()], "1 distinct label"),
         (vec!["--csv".into(), csv("missing.csv"), "--label-column".into(), "kind".into()], "cannot open"),
         (vec!["--csv".into(), csv("good.csv")], "--label-column"),

@@ -138,3 +138,27 @@ fn bad_arguments_are_clear_errors() {
         assert!(err.contains(needle), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn all_quick_writes_the_three_folders_and_a_combined_report() {
+    let dir = tmp("all");
+    run_ok(&["all", "--quick", "--device", "cpu"], Some(&dir));
+    check_folder(&dir.join("dqn"), 6);
+    for (folder, files) in [
+        ("iw-sft", vec!["metrics.csv", "summary.json", "accuracy_greedy.png", "accuracy_sampled.png", "report.md"]),
+        ("classifier", vec!["metrics.csv", "summary.json", "balanced_accuracy.png", "confusion.png", "report.md"]),
+    ] {
+        for f in files {
+            assert!(dir.join(folder).join(f).is_file(), "{folder}/{f} missing");
+        }
+    }
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    for link in ["(dqn/report.md)", "(iw-sft/report.md)", "(classifier/report.md)"] {
+        assert!(report.contains(link), "{link} missing from the combined report");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["folders"], serde_json::json!(["dqn", "iw-sft", "classifier"]));
+    assert_eq!(summary["interrupted"], false);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -230,7 +230,8 @@ fn iw_sft_quick_writes_every_output_and_reloads_its_reference() {
     let png = std::fs::read(run.join("accuracy_greedy.png")).unwrap();
     assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
     let summary: Value = serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
-    let methods: Vec<&str> = summary["methods"].as_array().unwrap().iter().map(|m| m["method"].as_str().unwrap()).collect();
+    let methods: Vec<&str> =
+        summary["methods"].as_array().unwrap().iter().map(|m| m["method"].as_str().unwrap()).collect();
     assert_eq!(methods, ["sft", "iw-sft"]);
     let seed = &summary["runs"][0];
     assert!(seed["curated"].as_u64().unwrap() > 0);
@@ -253,7 +254,8 @@ fn iw_sft_quick_writes_every_output_and_reloads_its_reference() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let summary: Value = serde_json::from_str(&std::fs::read_to_string(reloaded.join("summary.json")).unwrap()).unwrap();
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(reloaded.join("summary.json")).unwrap()).unwrap();
     // Same reference weights, same evaluation seed: the same reference accuracy.
     let first: Value = serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["runs"][0]["reference_greedy"], first["runs"][0]["reference_greedy"]);
