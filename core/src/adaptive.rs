@@ -218,7 +218,7 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
             self.config.dataset_size = 0;
             return Err(e);
         }
-        let mass = libm::pow(config.initial_score, config.alpha);
+        let mass = crate::math::pow(config.initial_score, config.alpha);
         self.tree.leaves_mut().fill(mass);
         self.tree.rebuild();
         self.config = config;
@@ -356,7 +356,7 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
                 }
             };
             self.scores.as_mut()[i] = s;
-            self.tree.write(i, libm::pow(s, c.alpha));
+            self.tree.write(i, crate::math::pow(s, c.alpha));
         }
         Ok(())
     }

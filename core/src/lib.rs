@@ -44,6 +44,7 @@ extern crate alloc;
 pub mod adaptive;
 pub mod error;
 pub mod iw;
+mod math;
 mod order;
 pub mod per;
 pub mod reward;

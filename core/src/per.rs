@@ -142,7 +142,7 @@ impl PerConfig {
 /// The normalised importance weight `(N P)^-beta / (N P_min)^-beta`, written
 /// as `(p_min / p)^beta`: N and the total cancel, so it is exact to one `pow`.
 pub(crate) fn is_weight(p_min: f64, p: f64, beta: f64) -> f64 {
-    libm::pow(p_min / p, beta)
+    crate::math::pow(p_min / p, beta)
 }
 
 fn in_unit(x: f64) -> bool {
@@ -724,12 +724,12 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
 
     /// `p = (raw + eps)^alpha`.
     fn transform(&self, raw: f64) -> f64 {
-        libm::pow(raw + self.config.epsilon, self.config.alpha)
+        crate::math::pow(raw + self.config.epsilon, self.config.alpha)
     }
 
     /// Mass of 1-based rank `r`: `r^-alpha`.
     fn rank_mass(&self, r: usize) -> f64 {
-        libm::pow(r as f64, -self.config.alpha)
+        crate::math::pow(r as f64, -self.config.alpha)
     }
 
     fn is_rank(&self) -> bool {

@@ -242,7 +242,7 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
         s.scores.as_mut().copy_from_slice(&st.scores);
         s.perm.as_mut().copy_from_slice(&st.perm);
         for (leaf, &score) in s.tree.leaves_mut().iter_mut().zip(&st.scores) {
-            *leaf = libm::pow(score, st.config.alpha);
+            *leaf = crate::math::pow(score, st.config.alpha);
         }
         s.tree.rebuild();
         s.rng = DefaultRng::from_state(st.rng);
