@@ -139,6 +139,11 @@ impl PerConfig {
     }
 }
 
+/// `p = (raw + eps)^alpha`.
+fn transform(config: &PerConfig, raw: f64) -> f64 {
+    crate::math::pow(raw + config.epsilon, config.alpha)
+}
+
 /// The normalised importance weight `(N P)^-beta / (N P_min)^-beta`, written
 /// as `(p_min / p)^beta`: N and the total cancel, so it is exact to one `pow`.
 pub(crate) fn is_weight(p_min: f64, p: f64, beta: f64) -> f64 {
@@ -250,6 +255,8 @@ pub struct PrioritizedReplayBuffer<T, S: Storage> {
     pub(crate) order: RankOrder<S>,
     pub(crate) next: usize,
     pub(crate) max_raw: f64,
+    /// The last `(raw, transform(raw))` (see `transform_memo`).
+    memo: (f64, f64),
     pub(crate) step: u64,
     pub(crate) rng: DefaultRng,
 }
@@ -268,6 +275,7 @@ where
             order: self.order.clone(),
             next: self.next,
             max_raw: self.max_raw,
+            memo: self.memo,
             step: self.step,
             rng: self.rng.clone(),
         }
@@ -310,6 +318,7 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
         order: RankOrder::EMPTY,
         next: 0,
         max_raw: 0.0,
+        memo: (f64::NAN, f64::NAN),
         step: 0,
         rng: DefaultRng::ZERO,
     };
@@ -358,6 +367,7 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
         self.config = config;
         self.next = 0;
         self.max_raw = 1.0;
+        self.memo = (f64::NAN, f64::NAN);
         self.step = 0;
         self.rng = DefaultRng::new(config.seed);
         Ok(())
@@ -511,6 +521,18 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     }
 
     fn insert(&mut self, item: T, raw: f64) -> Result<Key> {
+        self.check_ready()?;
+        let slot = self.place(item, raw)?;
+        if self.is_rank() {
+            self.order.insert(slot as u32, &by_priority(self.raw.as_ref()));
+        } else {
+            let p = self.transform_memo(raw);
+            self.tree.write(slot, p);
+        }
+        Ok(Key { slot: slot as u32, generation: self.generations.as_ref()[slot] })
+    }
+
+    fn check_ready(&self) -> Result<()> {
         if self.config.capacity == 0 {
             // `EMPTY`, or a failed `reset`.
             return Err(Error::InvalidConfig {
@@ -518,6 +540,13 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
                 expected: "at least 1 (reset the EMPTY buffer first)",
             });
         }
+        Ok(())
+    }
+
+    /// Stores `item` with raw priority `raw` in the next slot of the ring
+    /// (taking an overwritten slot out of the rank order), advances the ring
+    /// and returns the slot; the caller sets its priority.
+    fn place(&mut self, item: T, raw: f64) -> Result<usize> {
         let slot = self.next;
         let len = self.len();
         if slot == len {
@@ -540,14 +569,58 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
             let g = &mut self.generations.as_mut()[slot];
             *g = g.wrapping_add(1);
         }
-        if self.is_rank() {
-            self.order.insert(slot as u32, &by_priority(self.raw.as_ref()));
-        } else {
-            self.tree.write(slot, self.transform(raw));
-        }
         self.max_raw = self.max_raw.max(raw);
         self.next = (slot + 1) % self.config.capacity;
-        Ok(Key { slot: slot as u32, generation: self.generations.as_ref()[slot] })
+        Ok(slot)
+    }
+
+    /// `transform(raw)`, remembering the last one: `add` transforms the same
+    /// maximum again and again, and a `pow` costs more than the rest of an add.
+    fn transform_memo(&mut self, raw: f64) -> f64 {
+        if raw.to_bits() != self.memo.0.to_bits() {
+            self.memo = (raw, self.transform(raw));
+        }
+        self.memo.1
+    }
+
+    /// Adds every item, each with the largest raw priority seen so far, exactly
+    /// as [`add`](Self::add) one after another would (same slots, generations
+    /// and tree, bit for bit), but recomputes the tree once per group of 32
+    /// items instead of once per item. Returns the number added. Errors:
+    /// [`Error::InvalidConfig`] on an `EMPTY` buffer (nothing added).
+    ///
+    /// ```
+    /// use adasample::per::{PerConfig, PrioritizedReplayBuffer};
+    /// use adasample::storage::Heap;
+    /// let mut b: PrioritizedReplayBuffer<u32, Heap> = PrioritizedReplayBuffer::new(PerConfig::new(100))?;
+    /// assert_eq!(b.extend(0..250)?, 250); // a full ring, overwritten one and a half times
+    /// assert_eq!(b.len(), 100);
+    /// assert_eq!(b.sample(1)?.indices[0].generation, 2);
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
+    pub fn extend<I: IntoIterator<Item = T>>(&mut self, items: I) -> Result<usize> {
+        self.check_ready()?;
+        let mut added = 0;
+        if self.is_rank() {
+            for item in items {
+                self.insert(item, self.max_raw)?;
+                added += 1;
+            }
+            return Ok(added);
+        }
+        let p = self.transform_memo(self.max_raw);
+        let mut slots = [0usize; crate::tree::LANES];
+        let mut items = items.into_iter().peekable();
+        while items.peek().is_some() {
+            let mut n = 0;
+            for item in items.by_ref().take(slots.len()) {
+                slots[n] = self.place(item, self.max_raw)?;
+                n += 1;
+            }
+            self.tree.write_many(slots[..n].iter().map(|&slot| (slot, p)));
+            added += n;
+        }
+        Ok(added)
     }
 
     /// Updates priorities from TD errors (their magnitudes are used; the sign is
@@ -581,23 +654,30 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
             }
         }
         let mut report = UpdateReport::default();
-        for (key, &td) in indices.iter().zip(td_errors) {
-            let slot = key.slot as usize;
-            if self.generations.as_ref()[slot] != key.generation {
-                report.stale += 1;
-                continue;
-            }
-            let raw = libm::fabs(td);
-            if self.is_rank() {
+        let fresh = indices.iter().zip(td_errors).filter(|(key, _)| {
+            let ok = self.generations.as_ref()[key.slot as usize] == key.generation;
+            report.stale += usize::from(!ok);
+            ok
+        });
+        if self.is_rank() {
+            for (key, &td) in fresh {
+                let raw = libm::fabs(td);
                 self.order.remove(key.slot, &by_priority(self.raw.as_ref()));
-                self.raw.as_mut()[slot] = raw;
+                self.raw.as_mut()[key.slot as usize] = raw;
                 self.order.insert(key.slot, &by_priority(self.raw.as_ref()));
-            } else {
-                self.raw.as_mut()[slot] = raw;
-                self.tree.write(slot, self.transform(raw));
+                self.max_raw = self.max_raw.max(raw);
+                report.applied += 1;
             }
-            self.max_raw = self.max_raw.max(raw);
-            report.applied += 1;
+        } else {
+            let (raw_buf, config, max_raw) = (self.raw.as_mut(), &self.config, &mut self.max_raw);
+            let applied = &mut report.applied;
+            self.tree.write_many(fresh.map(|(key, &td)| {
+                let (slot, raw) = (key.slot as usize, libm::fabs(td));
+                raw_buf[slot] = raw;
+                *max_raw = max_raw.max(raw);
+                *applied += 1;
+                (slot, transform(config, raw))
+            }));
         }
         Ok(report)
     }
@@ -661,12 +741,11 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
             }
             result?;
         } else {
-            let segments = out.len();
-            for (j, d) in out.iter_mut().enumerate() {
-                let pos = self.tree.draw_in_segment(rng, j, segments, total);
-                d.key.slot = pos as u32;
-                d.probability = self.tree.leaves()[pos];
-            }
+            let leaves = self.tree.leaves();
+            self.tree.draw_segments(rng, out.len(), total, |j, pos| {
+                out[j].key.slot = pos as u32;
+                out[j].probability = leaves[pos];
+            });
         }
         // Positions -> slots, and weights.
         let beta = self.beta();
@@ -724,7 +803,7 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
 
     /// `p = (raw + eps)^alpha`.
     fn transform(&self, raw: f64) -> f64 {
-        crate::math::pow(raw + self.config.epsilon, self.config.alpha)
+        transform(&self.config, raw)
     }
 
     /// Mass of 1-based rank `r`: `r^-alpha`.

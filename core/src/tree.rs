@@ -319,24 +319,43 @@ impl<S: Storage> SumTree<S> {
         if total <= 0.0 {
             return Err(Error::Empty);
         }
-        let segments = out.len();
-        for (j, o) in out.iter_mut().enumerate() {
-            *o = self.draw_in_segment(rng, j, segments, total);
-        }
+        self.draw_segments(rng, out.len(), total, |j, pos| out[j] = pos);
         Ok(())
     }
 
-    /// One uniform draw in segment `j` of `segments` equal segments of `total`
-    /// (`total == self.total() > 0`).
-    pub(crate) fn draw_in_segment<R: RngCore + ?Sized>(
+    /// Stratified draws: for `j` in `0..segments`, in order, one uniform point
+    /// `(j + U) * total / segments` (clamped below `total == self.total() > 0`),
+    /// and `emit(j, slot)` for the slot holding it.
+    ///
+    /// The draws descend together, level by level, in groups of [`LANES`]: the
+    /// loads of different draws are independent, so the memory system serves
+    /// many at once instead of one dependent miss after another (the tree is
+    /// past the cache from about 2^18 slots). Each draw still takes exactly
+    /// the decisions of [`descend`](Self::descend), so the result is the same,
+    /// bit for bit, as one draw at a time.
+    pub(crate) fn draw_segments<R: RngCore + ?Sized>(
         &self,
         rng: &mut R,
-        j: usize,
         segments: usize,
         total: f64,
-    ) -> usize {
-        let u = (j as f64 + unit_f64(rng)) * (total / segments as f64);
-        self.descend(clamp_below(u, total))
+        mut emit: impl FnMut(usize, usize),
+    ) {
+        let width = total / segments as f64;
+        let mut u = [0.0f64; LANES];
+        let mut k = [1usize; LANES];
+        let mut start = 0;
+        while start < segments {
+            let n = LANES.min(segments - start);
+            for (l, (ul, kl)) in u[..n].iter_mut().zip(k[..n].iter_mut()).enumerate() {
+                *ul = clamp_below(((start + l) as f64 + unit_f64(rng)) * width, total);
+                *kl = 1;
+            }
+            self.descend_lanes(&mut u[..n], &mut k[..n]);
+            for (l, &kl) in k[..n].iter().enumerate() {
+                emit(start + l, kl - self.size);
+            }
+            start += n;
+        }
     }
 
     /// The total recomputed from the leaves, bottom-up in the tree's own
@@ -388,6 +407,42 @@ impl<S: Storage> SumTree<S> {
         }
     }
 
+    /// Writes validated priorities to many slots (later entries win), then
+    /// recomputes their ancestors level by level in groups of [`LANES`], each
+    /// shared ancestor once when the slots come sorted (as stratified draws
+    /// do). A parent is always recomputed from its final children, so the tree
+    /// is bit for bit what one [`write`](Self::write) after another leaves.
+    pub(crate) fn write_many(&mut self, slots: impl Iterator<Item = (usize, f64)>) {
+        let mut nodes = [0usize; LANES];
+        let mut n = 0;
+        for (i, p) in slots {
+            let old = self.leaf.as_ref()[i];
+            self.nonzero = self.nonzero + usize::from(p > 0.0) - usize::from(old > 0.0);
+            self.leaf.as_mut()[i] = p;
+            nodes[n] = self.size + i;
+            n += 1;
+            if n == LANES {
+                self.recompute_ancestors(&mut nodes);
+                n = 0;
+            }
+        }
+        self.recompute_ancestors(&mut nodes[..n]);
+    }
+
+    /// Recomputes the ancestors of `nodes` (all on one level), level by level.
+    fn recompute_ancestors(&mut self, nodes: &mut [usize]) {
+        while nodes.first().is_some_and(|&k| k > 1) {
+            let mut last = 0;
+            for k in nodes.iter_mut() {
+                *k /= 2;
+                if *k != last {
+                    self.recompute(*k);
+                    last = *k;
+                }
+            }
+        }
+    }
+
     /// Recomputes every internal node from the leaves, O(n).
     pub(crate) fn rebuild(&mut self) {
         for k in (1..self.size).rev() {
@@ -429,29 +484,74 @@ impl<S: Storage> SumTree<S> {
     }
 
     /// Prefix search for `0 <= u < total`.
+    fn descend(&self, u: f64) -> usize {
+        let (mut u, mut k) = ([u], [1]);
+        self.descend_lanes(&mut u, &mut k);
+        k[0] - self.size
+    }
+
+    /// Prefix searches of every `u[j]` (each `0 <= u < total`, with `k[j] == 1`),
+    /// level by level; `k[j]` ends at the leaf node. One step at node `k`:
     ///
     /// Invariant: `u < sum(k)` at every visited node `k`. Going left keeps it
     /// (`u < left`). Going right, `u >= left` and `u < fl(left + right)`, so
     /// `right > 0` (else `fl(left + 0) = left <= u`); `u - left` is exact-or-rounded
     /// into `[0, right]`, and is clamped below `right`. At a leaf, `0 <= u < p`
     /// so `p > 0`: zero-priority and padding leaves are unreachable.
-    fn descend(&self, mut u: f64) -> usize {
-        let mut k = 1;
-        while k < self.size {
-            let left = self.node_sum(2 * k);
-            if u < left {
-                k *= 2;
-            } else {
-                u -= left;
-                k = 2 * k + 1;
-                let right = self.node_sum(k);
-                if u >= right {
-                    u = below_float(right);
-                }
+    ///
+    /// The step is written without a data-dependent branch (the side is a 0/1
+    /// index, the clamp almost never fires), as a random descent mispredicts
+    /// half its branches.
+    fn descend_lanes(&self, u: &mut [f64], k: &mut [usize]) {
+        let sum = self.sum.as_ref();
+        let leaf = self.leaf.as_ref();
+        let mut level = 1;
+        // Internal levels: the children of a node at `level` are internal while 2 * level < size.
+        while 2 * level < self.size {
+            for (uj, kj) in u.iter_mut().zip(k.iter_mut()) {
+                let c = 2 * *kj;
+                let (left, right) = (sum[c], sum[c + 1]);
+                *kj = step(uj, c, left, right);
+                prefetch(sum, 2 * *kj);
+            }
+            level *= 2;
+        }
+        // The last level: the children are leaves (padding leaves past the capacity are 0).
+        if self.size > 1 {
+            for (uj, kj) in u.iter_mut().zip(k.iter_mut()) {
+                let c = 2 * *kj;
+                let at = |node: usize| leaf.get(node - self.size).copied().unwrap_or(0.0);
+                *kj = step(uj, c, at(c), at(c + 1));
             }
         }
-        k - self.size
     }
+}
+
+/// Number of draws that descend together.
+pub(crate) const LANES: usize = 32;
+
+/// One descent step from the node whose children are `c` and `c + 1` with
+/// sums `left` and `right`: returns the child to enter and updates `u`.
+#[inline(always)]
+fn step(u: &mut f64, c: usize, left: f64, right: f64) -> usize {
+    let go_right = *u >= left;
+    let (v, bound) = if go_right { (*u - left, right) } else { (*u, left) };
+    *u = if v >= bound { below_float(bound) } else { v };
+    c + usize::from(go_right)
+}
+
+/// Asks for `nodes[i]`'s cache line ahead of its use (x86_64 only; elsewhere
+/// nothing). Never reads, so out-of-range indices are skipped, not faults.
+#[inline(always)]
+fn prefetch(nodes: &[f64], i: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if i < nodes.len() {
+        // SAFETY: `i` is in bounds, so the pointer is valid; a prefetch has no
+        // effect on program state.
+        unsafe { core::arch::x86_64::_mm_prefetch(nodes.as_ptr().add(i).cast::<i8>(), core::arch::x86_64::_MM_HINT_T0) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (nodes, i);
 }
 
 /// `u` if below `total`, else the largest float below `total` (`total > 0`).

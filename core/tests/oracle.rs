@@ -480,3 +480,45 @@ fn ohem_takes_the_hardest_when_the_pool_is_everything() {
     assert_eq!(idx, vec![1, 4, 7]);
     assert_eq!(w, vec![1.0; 3]);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// `extend` is `add` one after another: same state, same tree to the bit,
+    /// same next batch; also after updates moved the maximum, and for rank PER.
+    #[test]
+    fn extend_is_add_after_add(
+        cfg in per_config(),
+        first in 0usize..300,
+        tds in prop::collection::vec(td(), 0..20),
+        then in 0usize..300,
+    ) {
+        let mut a: PrioritizedReplayBuffer<u32, Heap> = PrioritizedReplayBuffer::new(cfg).unwrap();
+        let mut b: PrioritizedReplayBuffer<u32, Heap> = PrioritizedReplayBuffer::new(cfg).unwrap();
+        for i in 0..first as u32 {
+            a.add(i).unwrap();
+        }
+        prop_assert_eq!(b.extend(0..first as u32).unwrap(), first);
+        if first > 0 && !tds.is_empty() {
+            let keys: Vec<Key> = (0..tds.len()).map(|k| Key { slot: (k % a.len()) as u32, generation: 0 }).collect();
+            // Debug text: an error's NaN value is not equal to itself.
+            let (ra, rb) = (a.update_priorities(&keys, &tds), b.update_priorities(&keys, &tds));
+            prop_assert_eq!(format!("{ra:?}"), format!("{rb:?}"));
+        }
+        for i in 0..then as u32 {
+            a.add(1000 + i).unwrap();
+        }
+        b.extend(1000..1000 + then as u32).unwrap();
+        prop_assert_eq!(a.snapshot().unwrap(), b.snapshot().unwrap());
+        prop_assert_eq!(a.total_priority().to_bits(), b.total_priority().to_bits());
+        prop_assert_eq!(a.min_priority().map(f64::to_bits), b.min_priority().map(f64::to_bits));
+        if a.total_priority() > 0.0 {
+            let (mut da, mut db) = ([Draw::default(); 7], [Draw::default(); 7]);
+            let (ra, rb) = (a.sample_into(&mut da), b.sample_into(&mut db));
+            prop_assert_eq!(ra.is_ok(), rb.is_ok());
+            for (x, y) in da.iter().zip(&db) {
+                prop_assert_eq!((x.key, x.weight.to_bits(), x.probability.to_bits()), (y.key, y.weight.to_bits(), y.probability.to_bits()));
+            }
+        }
+    }
+}
