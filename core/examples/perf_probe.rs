@@ -6,6 +6,29 @@ fn main() {
     let b: usize = std::env::args().nth(2).map(|s| s.parse().unwrap()).unwrap_or(256);
     let mut per: PrioritizedReplayBuffer<u32, Heap> =
         PrioritizedReplayBuffer::new(PerConfig { alpha: 0.6, beta: 0.4, seed: 1, ..PerConfig::new(n) }).unwrap();
+    if std::env::var("ONLY_STEP").is_ok() {
+        for i in 0..n as u32 { per.add_with_priority(i, ((i % 1000) as f64 + 1.0) * 0.01).unwrap(); }
+        let mut draws = vec![Draw::default(); b];
+        let mut keys = vec![Key::default(); b];
+        let mut td = vec![0.0; b];
+        let mut x = 0.37f64;
+        let t = Instant::now();
+        for _ in 0..10000 {
+            per.sample_into(&mut draws).unwrap();
+            for (j, d) in draws.iter().enumerate() { keys[j] = d.key; x = (x * 3.7) % 1.0; td[j] = x * 2.0 + 0.01; }
+            per.update_priorities(&keys, &td).unwrap();
+        }
+        println!("step only: {:.0} steps/s", 10000.0 / t.elapsed().as_secs_f64());
+        return;
+    }
+    if std::env::var("ONLY_SAMPLE").is_ok() {
+        for i in 0..n as u32 { per.add_with_priority(i, ((i % 1000) as f64 + 1.0) * 0.01).unwrap(); }
+        let mut draws = vec![Draw::default(); b];
+        let t = Instant::now();
+        for _ in 0..20000 { per.sample_into(&mut draws).unwrap(); }
+        println!("sample only: {:.1} ns/index", t.elapsed().as_secs_f64() / (20000 * b) as f64 * 1e9);
+        return;
+    }
     let t = Instant::now();
     for i in 0..n as u32 { per.add_with_priority(i, ((i % 1000) as f64 + 1.0) * 0.01).unwrap(); }
     let t_fill = t.elapsed().as_secs_f64();

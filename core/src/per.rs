@@ -753,11 +753,20 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
             Normalization::Global => self.tree.min().unwrap_or(1.0),
             Normalization::Batch => out.iter().map(|d| d.probability).fold(f64::INFINITY, f64::min),
         };
+        // Two passes: the generation lookups (cache misses at large capacities)
+        // in a tight loop, where many are in flight at once; then the weights,
+        // whose `exp` and `log` would otherwise stand between the misses.
+        // The raw priorities are asked for too: an update of these keys
+        // usually follows.
+        let generations = self.generations.as_ref();
         for d in out.iter_mut() {
             let pos = d.key.slot as usize;
             let slot = if self.is_rank() { self.order.select(pos as u32).map_or(pos, |s| s as usize) } else { pos };
+            crate::tree::prefetch(self.raw.as_ref(), slot);
+            d.key = Key { slot: slot as u32, generation: generations[slot] };
+        }
+        for d in out.iter_mut() {
             let p = d.probability;
-            d.key = Key { slot: slot as u32, generation: self.generations.as_ref()[slot] };
             d.probability = p / total;
             d.weight = is_weight(p_min, p, beta);
         }

@@ -4,8 +4,8 @@
 //! # Cost
 //! - `set`: O(log n); `get`, `total`, `min`: O(1); `find` and one draw: O(log n);
 //!   a stratified batch of B: O(B log n).
-//! - Memory: `2 * next_power_of_two(n) + n` `f64`s (internal sum and min nodes,
-//!   then the leaves).
+//! - Memory: about `next_power_of_two(n) * 5 / 4 + n` `f64`s: the internal sum
+//!   nodes, a min tree over blocks of 8 leaves, the leaves.
 //!
 //! # Numerics
 //! - Priorities are `f64`, finite and `>= 0`; NaN, infinities and negatives are
@@ -63,10 +63,19 @@ pub struct SumTree<S: Storage> {
     pub(crate) size: usize,
     /// Internal nodes `1..size` (index 0 unused).
     pub(crate) sum: S::F64,
+    /// The min tree, over blocks of [`BLOCK`] leaves: a 0-based heap of
+    /// `2 * msize - 1` nodes whose last `msize` are the blocks' minima.
     pub(crate) min: S::F64,
+    pub(crate) msize: usize,
     pub(crate) leaf: S::F64,
     pub(crate) nonzero: usize,
 }
+
+/// Leaves per block of the min tree: one cache line of `f64`. A block's
+/// minimum is recomputed from its leaves (the written one is in cache
+/// already), so the min tree is 8 times smaller than the sum tree and mostly
+/// stays in cache.
+const BLOCK: usize = 8;
 
 impl<S: Storage> Clone for SumTree<S> {
     fn clone(&self) -> Self {
@@ -75,6 +84,7 @@ impl<S: Storage> Clone for SumTree<S> {
             size: self.size,
             sum: self.sum.clone(),
             min: self.min.clone(),
+            msize: self.msize,
             leaf: self.leaf.clone(),
             nonzero: self.nonzero,
         }
@@ -112,6 +122,7 @@ impl<S: Storage> SumTree<S> {
         size: 0,
         sum: <S::F64 as Buffer<f64>>::EMPTY,
         min: <S::F64 as Buffer<f64>>::EMPTY,
+        msize: 0,
         leaf: <S::F64 as Buffer<f64>>::EMPTY,
         nonzero: 0,
     };
@@ -141,9 +152,9 @@ impl<S: Storage> SumTree<S> {
     /// ```
     pub fn reset(&mut self, capacity: usize) -> Result<()> {
         Self::check_capacity(capacity)?;
-        let size = tree_size(capacity);
+        let (size, msize) = (tree_size(capacity), min_size(capacity));
         let filled = refill(&mut self.sum, size, 0.0)
-            .and_then(|()| refill(&mut self.min, size, f64::INFINITY))
+            .and_then(|()| refill(&mut self.min, 2 * msize - 1, f64::INFINITY))
             .and_then(|()| refill(&mut self.leaf, capacity, 0.0));
         if let Err(e) = filled {
             self.make_empty();
@@ -151,6 +162,7 @@ impl<S: Storage> SumTree<S> {
         }
         self.capacity = capacity;
         self.size = size;
+        self.msize = msize;
         self.nonzero = 0;
         Ok(())
     }
@@ -163,6 +175,7 @@ impl<S: Storage> SumTree<S> {
         self.leaf.clear();
         self.capacity = 0;
         self.size = 0;
+        self.msize = 0;
         self.nonzero = 0;
     }
 
@@ -172,6 +185,7 @@ impl<S: Storage> SumTree<S> {
         crate::error::ensure(capacity <= u32::MAX as usize, "capacity", "at most 2^32 - 1")?;
         let size = tree_size(capacity);
         check_fits::<S>(size)?;
+        check_fits::<S>(2 * min_size(capacity) - 1)?;
         if size == usize::MAX {
             return Err(Error::StorageTooSmall { needed: size, available: capacity });
         }
@@ -209,7 +223,7 @@ impl<S: Storage> SumTree<S> {
 
     /// Smallest non-zero priority, O(1); `None` when every priority is 0.
     pub fn min(&self) -> Option<f64> {
-        let m = self.node_min(1);
+        let m = self.min.as_ref().first().copied().unwrap_or(f64::INFINITY);
         if m.is_finite() {
             Some(m)
         } else {
@@ -400,6 +414,7 @@ impl<S: Storage> SumTree<S> {
         let old = self.leaf.as_ref()[i];
         self.nonzero = self.nonzero + usize::from(p > 0.0) - usize::from(old > 0.0);
         self.leaf.as_mut()[i] = p;
+        self.update_min(i / BLOCK, old, p);
         let mut k = (self.size + i) / 2;
         while k >= 1 {
             self.recompute(k);
@@ -413,20 +428,59 @@ impl<S: Storage> SumTree<S> {
     /// do). A parent is always recomputed from its final children, so the tree
     /// is bit for bit what one [`write`](Self::write) after another leaves.
     pub(crate) fn write_many(&mut self, slots: impl Iterator<Item = (usize, f64)>) {
+        let mut slots = slots.peekable();
         let mut nodes = [0usize; LANES];
-        let mut n = 0;
-        for (i, p) in slots {
-            let old = self.leaf.as_ref()[i];
-            self.nonzero = self.nonzero + usize::from(p > 0.0) - usize::from(old > 0.0);
-            self.leaf.as_mut()[i] = p;
-            nodes[n] = self.size + i;
-            n += 1;
-            if n == LANES {
-                self.recompute_ancestors(&mut nodes);
-                n = 0;
+        while slots.peek().is_some() {
+            let mut n = 0;
+            for (i, p) in slots.by_ref().take(LANES) {
+                let old = self.leaf.as_ref()[i];
+                self.nonzero = self.nonzero + usize::from(p > 0.0) - usize::from(old > 0.0);
+                self.leaf.as_mut()[i] = p;
+                self.update_min(i / BLOCK, old, p);
+                nodes[n] = self.size + i;
+                n += 1;
             }
+            self.recompute_ancestors(&mut nodes[..n]);
         }
-        self.recompute_ancestors(&mut nodes[..n]);
+    }
+
+    /// Block `b`'s minimum over its non-zero leaves (infinity when none).
+    fn block_min(&self, b: usize) -> f64 {
+        let leaf = self.leaf.as_ref();
+        let lo = (b * BLOCK).min(leaf.len());
+        let hi = (lo + BLOCK).min(leaf.len());
+        leaf[lo..hi].iter().fold(f64::INFINITY, |m, &p| if p > 0.0 { m.min(p) } else { m })
+    }
+
+    /// Block `b`'s minimum after one of its leaves went from `old` to `new`
+    /// (the others unchanged), then its ancestors, stopping at the first node
+    /// whose value does not change (minima are exact, so nothing above it can
+    /// change either). The block's leaves are read again only when `old` was
+    /// its minimum and grew or left: most writes touch one min node, in cache.
+    fn update_min(&mut self, b: usize, old: f64, new: f64) {
+        let j = (self.msize + b).wrapping_sub(1);
+        let stored = self.min.as_ref().get(j).copied().unwrap_or(f64::INFINITY);
+        let mut m = if new > 0.0 && new < stored {
+            new
+        } else if old > 0.0 && old == stored && new != old {
+            self.block_min(b)
+        } else {
+            return;
+        };
+        let mins = self.min.as_mut();
+        let mut j = j;
+        while let Some(stored) = mins.get_mut(j) {
+            if *stored == m {
+                return;
+            }
+            *stored = m;
+            if j == 0 {
+                return;
+            }
+            let sibling = if j % 2 == 1 { j + 1 } else { j - 1 };
+            m = m.min(mins.get(sibling).copied().unwrap_or(f64::INFINITY));
+            j = (j - 1) / 2;
+        }
     }
 
     /// Recomputes the ancestors of `nodes` (all on one level), level by level.
@@ -449,13 +503,22 @@ impl<S: Storage> SumTree<S> {
             self.recompute(k);
         }
         self.nonzero = self.leaf.as_ref().iter().filter(|&&p| p > 0.0).count();
+        let Some(first_block) = self.msize.checked_sub(1) else {
+            return; // capacity 0
+        };
+        for b in 0..self.msize {
+            let m = self.block_min(b);
+            self.min.as_mut()[first_block + b] = m;
+        }
+        let mins = self.min.as_mut();
+        for j in (0..first_block).rev() {
+            mins[j] = mins[2 * j + 1].min(mins[2 * j + 2]);
+        }
     }
 
     fn recompute(&mut self, k: usize) {
         let s = self.node_sum(2 * k) + self.node_sum(2 * k + 1);
-        let m = self.node_min(2 * k).min(self.node_min(2 * k + 1));
         self.sum.as_mut()[k] = s;
-        self.min.as_mut()[k] = m;
     }
 
     fn leaf_value(&self, i: usize) -> f64 {
@@ -467,19 +530,6 @@ impl<S: Storage> SumTree<S> {
             self.leaf_value(k - self.size)
         } else {
             self.sum.as_ref()[k]
-        }
-    }
-
-    fn node_min(&self, k: usize) -> f64 {
-        if k >= self.size {
-            let p = self.leaf_value(k - self.size);
-            if p > 0.0 {
-                p
-            } else {
-                f64::INFINITY
-            }
-        } else {
-            self.min.as_ref()[k]
         }
     }
 
@@ -499,9 +549,8 @@ impl<S: Storage> SumTree<S> {
     /// into `[0, right]`, and is clamped below `right`. At a leaf, `0 <= u < p`
     /// so `p > 0`: zero-priority and padding leaves are unreachable.
     ///
-    /// The step is written without a data-dependent branch (the side is a 0/1
-    /// index, the clamp almost never fires), as a random descent mispredicts
-    /// half its branches.
+    /// The step has no data-dependent branch (`select_unpredictable`; the
+    /// clamp almost never fires): a random descent would mispredict half of them.
     fn descend_lanes(&self, u: &mut [f64], k: &mut [usize]) {
         let sum = self.sum.as_ref();
         let leaf = self.leaf.as_ref();
@@ -510,40 +559,53 @@ impl<S: Storage> SumTree<S> {
         while 2 * level < self.size {
             for (uj, kj) in u.iter_mut().zip(k.iter_mut()) {
                 let c = 2 * *kj;
-                let (left, right) = (sum[c], sum[c + 1]);
-                *kj = step(uj, c, left, right);
+                *kj = step(uj, c, sum[c], |child| sum[child]);
                 prefetch(sum, 2 * *kj);
             }
             level *= 2;
         }
         // The last level: the children are leaves (padding leaves past the capacity are 0).
         if self.size > 1 {
+            let at = |node: usize| leaf.get(node - self.size).copied().unwrap_or(0.0);
             for (uj, kj) in u.iter_mut().zip(k.iter_mut()) {
                 let c = 2 * *kj;
-                let at = |node: usize| leaf.get(node - self.size).copied().unwrap_or(0.0);
-                *kj = step(uj, c, at(c), at(c + 1));
+                *kj = step(uj, c, at(c), at);
             }
         }
     }
 }
 
-/// Number of draws that descend together.
-pub(crate) const LANES: usize = 32;
+/// Number of draws that descend together: more keep more loads in flight
+/// (32 to 128 do about equally well on a 2^20 tree); bare-metal targets keep the stack
+/// small instead (their memory is fast and their RAM is scarce).
+#[cfg(not(target_os = "none"))]
+pub(crate) const LANES: usize = 64;
+#[cfg(target_os = "none")]
+pub(crate) const LANES: usize = 8;
 
-/// One descent step from the node whose children are `c` and `c + 1` with
-/// sums `left` and `right`: returns the child to enter and updates `u`.
+/// One descent step from the node whose children are `c` and `c + 1`, the
+/// left one of sum `left`: returns the child to enter and updates `u`.
+///
+/// No branch depends on `u` (a random descent would mispredict half of
+/// them): the side is a 0/1 offset, the entered child's sum is loaded at
+/// `c + side` (the same cache line as `left`), and `left` is subtracted
+/// through a bit mask. The clamp almost never fires.
 #[inline(always)]
-fn step(u: &mut f64, c: usize, left: f64, right: f64) -> usize {
-    let go_right = *u >= left;
-    let (v, bound) = if go_right { (*u - left, right) } else { (*u, left) };
+fn step(u: &mut f64, c: usize, left: f64, sum_of: impl Fn(usize) -> f64) -> usize {
+    let side = usize::from(*u >= left);
+    let child = c + side;
+    let bound = sum_of(child);
+    // `left` when going right, +0.0 when not (`u - 0.0 == u` for `u >= 0`).
+    let sub = f64::from_bits(left.to_bits() & 0u64.wrapping_sub(side as u64));
+    let v = *u - sub;
     *u = if v >= bound { below_float(bound) } else { v };
-    c + usize::from(go_right)
+    child
 }
 
 /// Asks for `nodes[i]`'s cache line ahead of its use (x86_64 only; elsewhere
 /// nothing). Never reads, so out-of-range indices are skipped, not faults.
 #[inline(always)]
-fn prefetch(nodes: &[f64], i: usize) {
+pub(crate) fn prefetch<T>(nodes: &[T], i: usize) {
     #[cfg(target_arch = "x86_64")]
     if i < nodes.len() {
         // SAFETY: `i` is in bounds, so the pointer is valid; a prefetch has no
@@ -552,6 +614,11 @@ fn prefetch(nodes: &[f64], i: usize) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (nodes, i);
+}
+
+/// Blocks of the min tree over `capacity` leaves, rounded up to a power of two.
+fn min_size(capacity: usize) -> usize {
+    tree_size(capacity.div_ceil(BLOCK))
 }
 
 /// `u` if below `total`, else the largest float below `total` (`total > 0`).
