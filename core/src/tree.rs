@@ -610,7 +610,9 @@ pub(crate) fn prefetch<T>(nodes: &[T], i: usize) {
     if i < nodes.len() {
         // SAFETY: `i` is in bounds, so the pointer is valid; a prefetch has no
         // effect on program state.
-        unsafe { core::arch::x86_64::_mm_prefetch(nodes.as_ptr().add(i).cast::<i8>(), core::arch::x86_64::_MM_HINT_T0) };
+        unsafe {
+            core::arch::x86_64::_mm_prefetch(nodes.as_ptr().add(i).cast::<i8>(), core::arch::x86_64::_MM_HINT_T0)
+        };
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (nodes, i);

@@ -719,7 +719,8 @@ pub fn write_sft(
         );
     }
     // Same seed, same reference, same batches: the paired difference is the sharper comparison.
-    let final_of = |r: &SeedRun, m: Method| r.methods.iter().find(|x| x.method == m).and_then(|x| x.points.last().cloned());
+    let final_of =
+        |r: &SeedRun, m: Method| r.methods.iter().find(|x| x.method == m).and_then(|x| x.points.last().cloned());
     let pairs: Vec<(SftPoint, SftPoint)> =
         runs.iter().filter_map(|r| Some((final_of(r, Method::IwSft)?, final_of(r, Method::Sft)?))).collect();
     if !pairs.is_empty() {
