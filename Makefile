@@ -18,7 +18,7 @@ LIBTORCH = $(shell ls -d $(VENV)/lib/python3*/site-packages/torch 2>/dev/null)
 TORCH_ENV = LIBTORCH=$(LIBTORCH) LIBTORCH_CXX11_ABI=1 LD_LIBRARY_PATH=$(LIBTORCH)/lib
 TRAINER := target/release/adasample-trainer
 
-.PHONY: demo test setup venv trainer test-trainer web-deps web web-dev test-web wasm-tools browser qemu npm test-core test-wasm embedded embedded-footprint check-no-std clippy doc drift-1e8 golden-bless env-fixtures iwsft-golden
+.PHONY: demo test setup venv trainer test-trainer web-deps web web-dev test-web wasm-tools browser qemu npm test-core test-wasm embedded embedded-footprint check-no-std clippy doc drift-1e8 golden-bless env-fixtures iwsft-golden bench
 
 demo: setup trainer
 	$(CARGO) run --release -q -p adasample --example per_session --features serde
@@ -60,6 +60,12 @@ test-trainer: trainer
 env-fixtures: venv
 	$(VENV)/bin/pip install -q gymnasium==1.2.2 numpy
 	$(VENV)/bin/python tests/envs/record.py
+
+# Prioritized replay side by side with cpprb, TorchRL, rand_distr, a textbook
+# sum tree and a NumPy segment tree, one core, one workload (tests/perf/).
+# Not part of `make test`: no timed assertions anywhere.
+bench: setup npm
+	python3 tests/perf/bench.py
 
 # Golden values of the iw-SFT loss and GPT-2 forward (tests/iwsft/*.json), from
 # an independent PyTorch script. `import torch` needs the wheel's CUDA

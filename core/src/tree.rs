@@ -6,6 +6,15 @@
 //!   a stratified batch of B: O(B log n).
 //! - Memory: about `next_power_of_two(n) * 5 / 4 + n` `f64`s: the internal sum
 //!   nodes, a min tree over blocks of 8 leaves, the leaves.
+//! - Past the caches (from about 2^18 slots) a descent is a chain of dependent
+//!   memory loads. A batch therefore descends level by level, many draws at
+//!   once, each step without a data-dependent branch and with the next level
+//!   prefetched (x86_64), so the loads of different draws overlap; updates
+//!   recompute shared ancestors once, level by level. The min tree is small
+//!   enough to stay in cache, and a write touches its leaves only when it
+//!   removes a block's minimum. None of this changes a result: each draw takes
+//!   the decisions of a one-at-a-time descent, and each parent is recomputed
+//!   from its children in the same order.
 //!
 //! # Numerics
 //! - Priorities are `f64`, finite and `>= 0`; NaN, infinities and negatives are

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""`make bench`: adasample's prioritized replay against its peers, side by
+side, on one workload (N items, batches of B, alpha 0.6, beta 0.4; "step" =
+sample B then update those B), each system pinned to the same core:
+
+  adasample (native)   core's PrioritizedReplayBuffer (stratified, IS weights; add = extend)
+  adasample (wasm)     the npm package in Node, through its JS API
+  rand_distr 0.6       WeightedTreeIndex (f64; one draw at a time, no IS weights, not stratified)
+  textbook             a binary sum + min segment tree in Rust (f64), one descent per draw
+  cpprb 11.0.0         PrioritizedReplayBuffer (C++ segment trees, fp32)
+  TorchRL 0.12.0       PrioritizedReplayBuffer over LazyTensorStorage (C++ sum/min trees, fp32)
+  numpy-baselines      OpenAI baselines' segment trees in Python over NumPy arrays
+
+plus a memory-latency probe (the floor a descent past the caches meets). It
+installs the Python peers into .venv-bench/ (pins that work together; torch
+with its CUDA wheels is about 3 GB, once) and builds tests/perf/peers. The
+last line is machine-readable:
+
+SUMMARY sample_ns_per_index=F step_per_s=F add_per_s=F step_vs_cpprb=F
+        step_vs_torchrl=F step_vs_rand_distr=F step_vs_textbook=F wasm_vs_native=F
+"""
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+VENV = ROOT / ".venv-bench"
+PINS = ["numpy==2.4.6", "cpprb==11.0.0", "torch==2.11.0", "torchrl==0.12.0", "tensordict==0.12.4"]
+PEERS = HERE / "peers" / "target" / "release" / "adasample-perf-peers"
+MAIN = (1 << 20, 256)
+GRID = [(1 << 14, 256), (1 << 24, 256), (1 << 20, 32), (1 << 20, 1024)]
+CORE = os.environ.get("BENCH_CORE", "1")
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def pin(cmd):
+    if shutil.which("taskset") and (os.cpu_count() or 1) > int(CORE):
+        return ["taskset", "-c", CORE] + cmd
+    return cmd
+
+
+def run_json(cmd, label):
+    log(f"  {label} ...")
+    out = subprocess.run(pin(cmd), capture_output=True, text=True, cwd=ROOT)
+    if out.returncode != 0:
+        log(f"  {label} failed:\n{out.stderr[-2000:]}")
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def setup():
+    log("building tests/perf/peers ...")
+    subprocess.run(["cargo", "build", "--release", "-q"], cwd=HERE / "peers", check=True)
+    py = VENV / "bin" / "python"
+    check = [str(py), "-c", "import cpprb, torchrl, numpy"]
+    if not py.exists() or subprocess.run(check, capture_output=True).returncode != 0:
+        log(f"installing {' '.join(PINS)} into {VENV} (once) ...")
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q"] + PINS, check=True)
+    if not (ROOT / "wasm" / "pkg" / "index.js").exists():
+        sys.exit("wasm/pkg is missing: run `make npm` first (make bench does)")
+    return str(py)
+
+
+def point(py, n, b, systems):
+    rows = {}
+    for s in systems:
+        if s in ("adasample", "rand_distr", "textbook"):
+            rows[s] = run_json([str(PEERS), s, str(n), str(b)], f"{s} N={n} B={b}")
+        elif s == "adasample-wasm":
+            rows[s] = run_json(["node", str(HERE / "wasm.mjs"), str(n), str(b)], f"{s} N={n} B={b}")
+        else:
+            rows[s] = run_json([py, str(HERE / "py_peers.py"), s, str(n), str(b)], f"{s} N={n} B={b}")
+    return rows
+
+
+def fmt(x, digits=0):
+    return "n/a" if x is None else f"{x:,.{digits}f}"
+
+
+def main():
+    py = setup()
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    log(f"machine: {cpu}, {os.cpu_count()} cores, {platform.platform()}; pinned to core {CORE}")
+    lat = run_json([str(PEERS), "latency"], "memory latency")
+    systems = ["adasample", "adasample-wasm", "rand_distr", "textbook", "cpprb", "torchrl", "numpy-baselines"]
+    main_rows = point(py, *MAIN, systems)
+    ours = main_rows["adasample"]
+    print(f"\nN = 2^20, B = 256, one core ({cpu}); ratio = adasample's steps/s over the system's\n")
+    print("| system | ns per sampled index | steps/s | adds/s | adasample step ratio |")
+    print("|---|---:|---:|---:|---:|")
+    for s in systems:
+        r = main_rows.get(s)
+        if r is None:
+            print(f"| {s} | failed | | | |")
+            continue
+        ratio = ours["step_per_s"] / r["step_per_s"] if ours else None
+        print(f"| {s} | {fmt(r['sample_ns_per_index'], 1)} | {fmt(r['step_per_s'])} | {fmt(r['add_per_s'])} | {fmt(ratio, 2)}x |")
+    if lat:
+        print(f"\nmemory: a dependent load {lat['dependent_ns']:.0f} ns; 16 chains in flight "
+              f"{lat['parallel16_ns_per_load']:.1f} ns per load")
+    print("\nOther sizes (steps/s; ratio = adasample over the best peer):\n")
+    print("| N | B | adasample | rand_distr | textbook | cpprb | torchrl | ratio to best peer |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n, b in GRID:
+        rows = point(py, n, b, ["adasample", "rand_distr", "textbook", "cpprb", "torchrl"])
+        peers = [rows[s]["step_per_s"] for s in rows if s != "adasample" and rows[s]]
+        a = rows["adasample"]["step_per_s"] if rows["adasample"] else None
+        cells = [fmt(rows[s]["step_per_s"]) if rows[s] else "failed" for s in rows]
+        ratio = a / max(peers) if a and peers else None
+        print(f"| 2^{n.bit_length() - 1} | {b} | " + " | ".join(cells) + f" | {fmt(ratio, 2)}x |")
+
+    def vs(s):
+        r = main_rows.get(s)
+        return ours["step_per_s"] / r["step_per_s"] if (ours and r) else float("nan")
+
+    wasm = main_rows.get("adasample-wasm")
+    print(
+        "SUMMARY "
+        f"sample_ns_per_index={ours['sample_ns_per_index']:.2f} step_per_s={ours['step_per_s']:.1f} "
+        f"add_per_s={ours['add_per_s']:.0f} step_vs_cpprb={vs('cpprb'):.2f} step_vs_torchrl={vs('torchrl'):.2f} "
+        f"step_vs_rand_distr={vs('rand_distr'):.2f} step_vs_textbook={vs('textbook'):.2f} "
+        f"wasm_vs_native={(ours['step_per_s'] / wasm['step_per_s']) if wasm else float('nan'):.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

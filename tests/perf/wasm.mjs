@@ -1,0 +1,49 @@
+// The wasm build in Node on bench.py's workload, through the npm package's
+// own API (items are JS numbers; `sample` returns typed arrays and items):
+//   node tests/perf/wasm.mjs N B   -> one JSON line
+import { PrioritizedReplayBuffer } from '../../wasm/pkg/index.js';
+
+const [n, b] = process.argv.slice(2).map(Number);
+if (!(n > 0 && b > 0)) {
+  console.error('usage: node tests/perf/wasm.mjs N B');
+  process.exit(2);
+}
+// Raw priorities uniform in [0.001, 2.001), as peers/src/main.rs draws them
+// (a 32-bit xorshift here: BigInt arithmetic would cost more than the step).
+let state = 0x9e3779b9;
+function next() {
+  state ^= state << 13;
+  state ^= state >>> 17;
+  state ^= state << 5;
+  return (state >>> 0) / 2 ** 32 * 2 + 1e-3;
+}
+const per = new PrioritizedReplayBuffer({ capacity: n, alpha: 0.6, beta: 0.4, epsilon: 1e-6, seed: 1 });
+for (let i = 0; i < n; i++) per.add(i, next());
+
+function time(f, secs = 1) {
+  let t = performance.now();
+  f();
+  const first = (performance.now() - t) / 1e3;
+  const reps = Math.max(3, Math.floor(secs / Math.max(first, 1e-9)));
+  t = performance.now();
+  for (let r = 0; r < reps; r++) f();
+  return (performance.now() - t) / 1e3 / reps;
+}
+const tds = new Float64Array(b);
+const sample = time(() => per.sample(b));
+const step = time(() => {
+  const s = per.sample(b);
+  for (let j = 0; j < b; j++) tds[j] = next();
+  per.updatePriorities(s.indices, tds, s.generations);
+});
+let item = 0;
+const chunks = Math.max(1, Math.floor(Math.min(n, 1 << 18) / b));
+const add = time(() => {
+  for (let c = 0; c < chunks * b; c++) per.add(item++);
+});
+console.log(JSON.stringify({
+  system: 'adasample-wasm', n, b,
+  sample_ns_per_index: +(sample / b * 1e9).toFixed(2),
+  step_per_s: +(1 / step).toFixed(1),
+  add_per_s: Math.round(chunks * b / add),
+}));
