@@ -493,16 +493,21 @@ impl<S: Storage> SumTree<S> {
     }
 
     /// Recomputes the ancestors of `nodes` (all on one level), level by level.
+    /// Runs of equal parents shrink to one entry as the levels go up, so the
+    /// work is the number of distinct ancestors.
     fn recompute_ancestors(&mut self, nodes: &mut [usize]) {
-        while nodes.first().is_some_and(|&k| k > 1) {
-            let mut last = 0;
-            for k in nodes.iter_mut() {
-                *k /= 2;
-                if *k != last {
-                    self.recompute(*k);
-                    last = *k;
+        let mut n = nodes.len();
+        while n > 0 && nodes[0] > 1 {
+            let mut distinct = 0;
+            for j in 0..n {
+                let k = nodes[j] / 2;
+                if distinct == 0 || nodes[distinct - 1] != k {
+                    self.recompute(k);
+                    nodes[distinct] = k;
+                    distinct += 1;
                 }
             }
+            n = distinct;
         }
     }
 

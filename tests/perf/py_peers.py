@@ -59,12 +59,12 @@ def torchrl(n, b, rng):
     for start in range(0, n, 65536):
         m = min(65536, n - start)
         idx = rb.extend(torch.arange(start, start + m, dtype=torch.int32))
-        rb.update_priority(idx, torch.from_numpy(rng.uniform(0.001, 2.001, m)))
+        rb.update_priority(idx, torch.from_numpy(rng.uniform(0.001, 2.001, m)).float())
     sample = timed(lambda: rb.sample(return_info=True))
 
     def step():
         _, info = rb.sample(return_info=True)
-        rb.update_priority(info["index"], torch.from_numpy(rng.uniform(0.001, 2.001, b)))
+        rb.update_priority(info["index"], torch.from_numpy(rng.uniform(0.001, 2.001, b)).float())
 
     step_t = timed(step)
     chunk = torch.arange(b, dtype=torch.int32)

@@ -30,7 +30,7 @@ fs.mkdirSync(out, { recursive: true });
 // all supported by Node 20 and current browsers.
 const optimized = path.join(out, 'adasample_bg.wasm');
 execFileSync(path.join(wasmDir, 'node_modules', '.bin', 'wasm-opt'), [
-  path.join(src, 'adasample_bg.wasm'), '-Oz', '--strip-debug', '--strip-producers',
+  path.join(src, 'adasample_bg.wasm'), '-O3', '--strip-debug', '--strip-producers',
   '--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext',
   '--enable-mutable-globals', '--enable-reference-types', '--enable-multivalue',
   '-o', optimized,
