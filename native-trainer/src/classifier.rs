@@ -128,15 +128,6 @@ pub fn scores(confusion: &[Vec<u64>]) -> (f64, f64, f64, Vec<f64>) {
     (correct as f64 / total.max(1) as f64, balanced, f1_sum / present.max(1) as f64, recall)
 }
 
-fn mlp(vs: &nn::Path, dim: i64, hidden: i64, classes: i64) -> impl Module {
-    nn::seq()
-        .add(nn::linear(vs / "l1", dim, hidden, Default::default()))
-        .add_fn(|x| x.relu())
-        .add(nn::linear(vs / "l2", hidden, hidden, Default::default()))
-        .add_fn(|x| x.relu())
-        .add(nn::linear(vs / "l3", hidden, classes, Default::default()))
-}
-
 fn tensors(t: &Table, device: Device) -> (Tensor, Tensor) {
     let x = Tensor::from_slice(&t.features).view([t.len() as i64, t.dim as i64]).to(device);
     (x, Tensor::from_slice(&t.labels).to(device))
@@ -164,7 +155,7 @@ pub fn run(
     let (x, y) = tensors(&split.train, device);
     let (x_test, y_test) = tensors(&split.test, device);
     let vs = nn::VarStore::new(device);
-    let net = mlp(&vs.root(), split.train.dim as i64, cfg.hidden, k as i64);
+    let net = crate::layers::mlp(&vs.root(), split.train.dim as i64, cfg.hidden, k as i64);
     let mut opt = nn::AdamW { wd: cfg.weight_decay, ..Default::default() }.build(&vs, cfg.learning_rate)?;
     let mut batches = batch_sampler(cfg, sampler, n, seed)?;
     let steps_per_epoch = n.div_ceil(cfg.batch);

@@ -104,15 +104,6 @@ pub struct RunResult {
     pub interrupted: bool,
 }
 
-fn q_network(vs: &nn::Path, obs: i64, hidden: i64, actions: i64) -> impl Module {
-    nn::seq()
-        .add(nn::linear(vs / "l1", obs, hidden, Default::default()))
-        .add_fn(|x| x.relu())
-        .add(nn::linear(vs / "l2", hidden, hidden, Default::default()))
-        .add_fn(|x| x.relu())
-        .add(nn::linear(vs / "l3", hidden, actions, Default::default()))
-}
-
 fn greedy(net: &impl Module, obs: &[f32], device: Device) -> usize {
     let q = tch::no_grad(|| net.forward(&Tensor::from_slice(obs).to(device).unsqueeze(0)));
     q.argmax(1, false).int64_value(&[0]) as usize
@@ -138,9 +129,9 @@ pub fn run(
     let mut env = cfg.env.make();
     let (obs_dim, n_actions) = (env.obs_dim as i64, env.actions as i64);
     let online_vs = nn::VarStore::new(device);
-    let online = q_network(&online_vs.root(), obs_dim, cfg.hidden, n_actions);
+    let online = crate::layers::mlp(&online_vs.root(), obs_dim, cfg.hidden, n_actions);
     let mut target_vs = nn::VarStore::new(device);
-    let target = q_network(&target_vs.root(), obs_dim, cfg.hidden, n_actions);
+    let target = crate::layers::mlp(&target_vs.root(), obs_dim, cfg.hidden, n_actions);
     target_vs.copy(&online_vs)?;
     let mut opt = nn::Adam::default().build(&online_vs, cfg.learning_rate)?;
     let updates = cfg.steps.saturating_sub(cfg.learning_starts);

@@ -4,7 +4,7 @@
 //! - classifier: data (`datasets`), adaptive batches and the MLP (`classifier`);
 //! - iw-SFT: the task (`arith`), GPT-2 (`gpt`), its tokenizer (`tokenizer`),
 //!   the loss (`iwloss`) and the pipeline (`sft`);
-//! - shared: parallel runs and Ctrl-C (`runner`), run folders (`report`).
+//! - shared: the MLP (`layers`), parallel runs and Ctrl-C (`runner`), run folders (`report`).
 //!
 //! The binary (`src/main.rs`) is the command line over these.
 
@@ -15,6 +15,7 @@ pub mod dqn;
 pub mod envs;
 pub mod gpt;
 pub mod iwloss;
+pub mod layers;
 pub mod replay;
 pub mod report;
 pub mod runner;

@@ -618,16 +618,16 @@ fn run_all(quick: bool, seed: u64, device: Device, jobs: usize, dir: &Path) -> R
     let dqn_cfg = dqn_config(EnvId::CartPole, None, quick);
     let dqn_dir = out_dir(Some(dir.join("dqn")), "")?;
     let runs = run_dqn(&dqn_cfg, &Sampler::ALL, seed, dqn_seeds, device, jobs, &dqn_dir)?;
-    let mut md = String::from("| sampler | final eval return | reached 475 |\n|---|---:|---:|\n");
-    for s in report::summarize(&runs, dqn_cfg.threshold()) {
-        md += &format!(
-            "| {} | {} | {}/{} |\n",
-            s.sampler.name(),
-            report::fmt_ci(s.final_return_mean, s.final_return_ci95, 1),
-            s.reached,
-            s.seeds
-        );
-    }
+    let md = report::md_table(
+        &["sampler", "final eval return", "reached 475"],
+        report::summarize(&runs, dqn_cfg.threshold()).iter().map(|s| {
+            vec![
+                s.sampler.name().into(),
+                report::fmt_ci(s.final_return_mean, s.final_return_ci95, 1),
+                format!("{}/{}", s.reached, s.seeds),
+            ]
+        }),
+    );
     sections.push(report::Section {
         title: "Double DQN with prioritized replay (CartPole-v1)",
         folder: "dqn",
@@ -641,15 +641,16 @@ fn run_all(quick: bool, seed: u64, device: Device, jobs: usize, dir: &Path) -> R
         );
         let sft_dir = out_dir(Some(dir.join("iw-sft")), "")?;
         let summary = run_sft(&cfg, seed, sft_seeds, device, jobs, &sft_dir)?;
-        let mut md = String::from("| method | greedy accuracy | sampled accuracy |\n|---|---:|---:|\n");
-        for s in summary {
-            md += &format!(
-                "| {} | {} | {} |\n",
-                s.method.name(),
-                report::fmt_ci(s.greedy.0, s.greedy.1, 3),
-                report::fmt_ci(s.sampled.0, s.sampled.1, 3)
-            );
-        }
+        let md = report::md_table(
+            &["method", "greedy accuracy", "sampled accuracy"],
+            summary.iter().map(|s| {
+                vec![
+                    s.method.name().into(),
+                    report::fmt_ci(s.greedy.0, s.greedy.1, 3),
+                    report::fmt_ci(s.sampled.0, s.sampled.1, 3),
+                ]
+            }),
+        );
         sections.push(report::Section {
             title: "SFT vs iw-SFT on curated data (addition)",
             folder: "iw-sft",
@@ -662,15 +663,16 @@ fn run_all(quick: bool, seed: u64, device: Device, jobs: usize, dir: &Path) -> R
         let split = datasets::wine_quality();
         let cls_dir = out_dir(Some(dir.join("classifier")), "")?;
         let summary = run_classifier(&cfg, &split, &ClsSampler::ALL, seed, cls_seeds, device, jobs, &cls_dir)?;
-        let mut md = String::from("| sampler | balanced accuracy | macro-F1 |\n|---|---:|---:|\n");
-        for s in summary {
-            md += &format!(
-                "| {} | {} | {} |\n",
-                s.sampler.name(),
-                report::fmt_ci(s.balanced_accuracy.0, s.balanced_accuracy.1, 3),
-                report::fmt_ci(s.macro_f1.0, s.macro_f1.1, 3)
-            );
-        }
+        let md = report::md_table(
+            &["sampler", "balanced accuracy", "macro-F1"],
+            summary.iter().map(|s| {
+                vec![
+                    s.sampler.name().into(),
+                    report::fmt_ci(s.balanced_accuracy.0, s.balanced_accuracy.1, 3),
+                    report::fmt_ci(s.macro_f1.0, s.macro_f1.1, 3),
+                ]
+            }),
+        );
         sections.push(report::Section {
             title: "Adaptive batch sampling (wine quality)",
             folder: "classifier",

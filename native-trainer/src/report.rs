@@ -221,6 +221,12 @@ pub fn plot_curves(
     Ok(())
 }
 
+/// The mean curve, with its band, of one group's runs (one `(x, y)` list
+/// per run); `None` for a group without runs.
+pub fn group_curve(name: &str, color: RGBColor, series: Vec<Vec<(f64, f64)>>) -> Option<Curve> {
+    (!series.is_empty()).then(|| Curve { label: format!("{name} (n={})", series.len()), color, points: band(&series) })
+}
+
 /// Mean eval return vs env steps per sampler, with the 95% band over seeds.
 pub fn plot_returns(path: &Path, title: &str, runs: &[RunResult], threshold: f64) -> Result<()> {
     let curves: Vec<Curve> = Sampler::ALL
@@ -231,11 +237,7 @@ pub fn plot_returns(path: &Path, title: &str, runs: &[RunResult], threshold: f64
                 .filter(|r| r.sampler == s && !r.evals.is_empty())
                 .map(|r| r.evals.iter().map(|p| (p.env_step as f64, p.return_mean)).collect())
                 .collect();
-            (!series.is_empty()).then(|| Curve {
-                label: format!("{} (n={})", s.name(), series.len()),
-                color: color(s),
-                points: band(&series),
-            })
+            group_curve(s.name(), color(s), series)
         })
         .collect();
     plot_curves(
@@ -245,6 +247,15 @@ pub fn plot_returns(path: &Path, title: &str, runs: &[RunResult], threshold: f64
         &curves,
         Some((threshold, format!("threshold {threshold}"))),
     )
+}
+
+/// A Markdown table: the first column left-aligned, the others right-aligned.
+pub fn md_table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
+    let mut md = format!("| {} |\n|---|{}\n", header.join(" | "), "---:|".repeat(header.len().saturating_sub(1)));
+    for row in rows {
+        md += &format!("| {} |\n", row.join(" | "));
+    }
+    md
 }
 
 pub fn fmt_ci(m: f64, ci: f64, digits: usize) -> String {
@@ -489,11 +500,7 @@ pub fn write_classifier(
                 .filter(|r| r.sampler == s && !r.epochs.is_empty())
                 .map(|r| r.epochs.iter().map(|p| (p.epoch as f64, p.balanced_accuracy)).collect())
                 .collect();
-            (!series.is_empty()).then(|| Curve {
-                label: format!("{} (n={})", s.name(), series.len()),
-                color: cls_color(s),
-                points: band(&series),
-            })
+            group_curve(s.name(), cls_color(s), series)
         })
         .collect();
     let plot_path = dir.join("balanced_accuracy.png");
@@ -647,11 +654,7 @@ pub fn write_sft(
                     .flat_map(|r| r.methods.iter().filter(|x| x.method == m))
                     .map(|x| x.points.iter().map(|p| (p.step as f64, pick(p))).collect())
                     .collect();
-                (!series.is_empty()).then(|| Curve {
-                    label: format!("{} (n={})", m.name(), series.len()),
-                    color: method_color(m),
-                    points: band(&series),
-                })
+                group_curve(m.name(), method_color(m), series)
             })
             .collect();
         let path = dir.join(name);
