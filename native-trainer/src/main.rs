@@ -641,21 +641,11 @@ fn run_all(quick: bool, seed: u64, device: Device, jobs: usize, dir: &Path) -> R
         );
         let sft_dir = out_dir(Some(dir.join("iw-sft")), "")?;
         let summary = run_sft(&cfg, seed, sft_seeds, device, jobs, &sft_dir)?;
-        let md = report::md_table(
-            &["method", "greedy accuracy", "sampled accuracy"],
-            summary.iter().map(|s| {
-                vec![
-                    s.method.name().into(),
-                    report::fmt_ci(s.greedy.0, s.greedy.1, 3),
-                    report::fmt_ci(s.sampled.0, s.sampled.1, 3),
-                ]
-            }),
+        let table = report::ci_table(
+            ["method", "greedy accuracy", "sampled accuracy"],
+            summary.iter().map(|s| (s.method.name(), s.greedy, s.sampled)),
         );
-        sections.push(report::Section {
-            title: "SFT vs iw-SFT on curated data (addition)",
-            folder: "iw-sft",
-            table: md,
-        });
+        sections.push(report::Section { title: "SFT vs iw-SFT on curated data (addition)", folder: "iw-sft", table });
     }
 
     if !runner::stopped() {
@@ -663,21 +653,11 @@ fn run_all(quick: bool, seed: u64, device: Device, jobs: usize, dir: &Path) -> R
         let split = datasets::wine_quality();
         let cls_dir = out_dir(Some(dir.join("classifier")), "")?;
         let summary = run_classifier(&cfg, &split, &ClsSampler::ALL, seed, cls_seeds, device, jobs, &cls_dir)?;
-        let md = report::md_table(
-            &["sampler", "balanced accuracy", "macro-F1"],
-            summary.iter().map(|s| {
-                vec![
-                    s.sampler.name().into(),
-                    report::fmt_ci(s.balanced_accuracy.0, s.balanced_accuracy.1, 3),
-                    report::fmt_ci(s.macro_f1.0, s.macro_f1.1, 3),
-                ]
-            }),
+        let table = report::ci_table(
+            ["sampler", "balanced accuracy", "macro-F1"],
+            summary.iter().map(|s| (s.sampler.name(), s.balanced_accuracy, s.macro_f1)),
         );
-        sections.push(report::Section {
-            title: "Adaptive batch sampling (wine quality)",
-            folder: "classifier",
-            table: md,
-        });
+        sections.push(report::Section { title: "Adaptive batch sampling (wine quality)", folder: "classifier", table });
     }
     let files = report::write_all(dir, quick, &format!("{device:?}"), start.elapsed().as_secs_f64(), &sections)?;
     wrote(&files);

@@ -258,6 +258,11 @@ pub fn md_table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Str
     md
 }
 
+/// A table of named rows with two (mean, 95% half-width) columns, 3 digits.
+pub fn ci_table<'a>(header: [&str; 3], rows: impl Iterator<Item = (&'a str, (f64, f64), (f64, f64))>) -> String {
+    md_table(&header, rows.map(|(name, a, b)| vec![name.to_string(), fmt_ci(a.0, a.1, 3), fmt_ci(b.0, b.1, 3)]))
+}
+
 pub fn fmt_ci(m: f64, ci: f64, digits: usize) -> String {
     if m.is_nan() {
         "n/a".into()
