@@ -496,18 +496,28 @@ impl<S: Storage> SumTree<S> {
     /// Runs of equal parents shrink to one entry as the levels go up, so the
     /// work is the number of distinct ancestors.
     fn recompute_ancestors(&mut self, nodes: &mut [usize]) {
+        let size = self.size;
+        let (sum, leaf) = (self.sum.as_mut(), self.leaf.as_ref());
         let mut n = nodes.len();
+        let mut leaf_children = true;
         while n > 0 && nodes[0] > 1 {
             let mut distinct = 0;
             for j in 0..n {
                 let k = nodes[j] / 2;
                 if distinct == 0 || nodes[distinct - 1] != k {
-                    self.recompute(k);
+                    // `left + right`, as `recompute` does, with the slices in hand.
+                    sum[k] = if leaf_children {
+                        let at = |i: usize| leaf.get(i).copied().unwrap_or(0.0);
+                        at(2 * k - size) + at(2 * k + 1 - size)
+                    } else {
+                        sum[2 * k] + sum[2 * k + 1]
+                    };
                     nodes[distinct] = k;
                     distinct += 1;
                 }
             }
             n = distinct;
+            leaf_children = false;
         }
     }
 
@@ -617,17 +627,17 @@ fn step(u: &mut f64, c: usize, left: f64, sum_of: impl Fn(usize) -> f64) -> usiz
 }
 
 /// Asks for `nodes[i]`'s cache line ahead of its use (x86_64 only; elsewhere
-/// nothing). Never reads, so out-of-range indices are skipped, not faults.
+/// nothing). Never reads, so an index past the end is harmless.
 #[inline(always)]
 pub(crate) fn prefetch<T>(nodes: &[T], i: usize) {
     #[cfg(target_arch = "x86_64")]
-    if i < nodes.len() {
-        // SAFETY: `i` is in bounds, so the pointer is valid; a prefetch has no
-        // effect on program state.
-        unsafe {
-            core::arch::x86_64::_mm_prefetch(nodes.as_ptr().add(i).cast::<i8>(), core::arch::x86_64::_MM_HINT_T0)
-        };
-    }
+    // SAFETY: `wrapping_add` forms the address without the in-bounds
+    // requirement of `add`, and a prefetch never dereferences it: it is a
+    // hint, without effect on program state even for an address past the
+    // slice (x86 prefetches do not fault).
+    unsafe {
+        core::arch::x86_64::_mm_prefetch(nodes.as_ptr().wrapping_add(i).cast::<i8>(), core::arch::x86_64::_MM_HINT_T0)
+    };
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (nodes, i);
 }

@@ -65,6 +65,11 @@ fn adasample(n: usize, b: usize) -> Result {
     let mut draws = vec![Draw::default(); b];
     let mut keys = vec![Key::default(); b];
     let mut td = vec![0.0; b];
+    if let Some(steps) = std::env::var("PEERS_PROFILE_STEPS").ok().and_then(|s| s.parse().ok()) {
+        // For a profiler: only `steps` steps, in one function to collect.
+        profiled_steps(&mut per, steps, &mut draws, &mut keys, &mut td, &mut s);
+        std::process::exit(0);
+    }
     let sample = time(|| per.sample_into(black_box(&mut draws)).unwrap(), 1.0);
     let step = time(
         || {
@@ -88,6 +93,26 @@ fn adasample(n: usize, b: usize) -> Result {
         1.0,
     );
     Result { sample_ns: sample / b as f64 * 1e9, step_per_s: 1.0 / step, add_per_s: (n / b * b) as f64 / add }
+}
+
+/// The step loop alone (`valgrind --tool=callgrind --toggle-collect=*profiled_steps*`).
+#[inline(never)]
+fn profiled_steps(
+    per: &mut PrioritizedReplayBuffer<u32, Heap>,
+    steps: usize,
+    draws: &mut [Draw],
+    keys: &mut [Key],
+    td: &mut [f64],
+    s: &mut Stream,
+) {
+    for _ in 0..steps {
+        per.sample_into(draws).unwrap();
+        for ((k, t), d) in keys.iter_mut().zip(td.iter_mut()).zip(draws.iter()) {
+            *k = d.key;
+            *t = s.next();
+        }
+        per.update_priorities(keys, td).unwrap();
+    }
 }
 
 fn rand_distr(n: usize, b: usize) -> Result {
