@@ -233,3 +233,9 @@ mod tests {
         assert!(rec[2].is_nan());
     }
 }
+
+impl crate::runner::Named for ClsSampler {
+    fn name(self) -> &'static str {
+        ClsSampler::name(self)
+    }
+}

@@ -389,52 +389,45 @@ fn run_dqn(
     tch::set_num_threads(1);
     let stop = runner::stop_flag();
     let metrics = Metrics::create(dir, report::DQN_HEADER)?;
-    let work: Vec<(Sampler, u64)> = samplers.iter().flat_map(|&s| (0..seeds).map(move |k| (s, seed + k))).collect();
+    let (work, what) = runner::grid(samplers, seed, seeds);
     let progress = Progress::new(cfg.steps * work.len() as u64, "env steps")?;
     let device_name = format!("{device:?}");
     eprintln!(
-        "dqn on {}: {} runs ({} x {} seeds), {} steps each, device {device_name}, {jobs} in parallel -> {}",
+        "dqn on {}: {} runs ({what}), {} steps each, device {device_name}, {jobs} in parallel -> {}",
         cfg.env.name(),
         work.len(),
-        samplers.iter().map(|s| s.name()).collect::<Vec<_>>().join("/"),
-        seeds,
         cfg.steps,
         dir.display()
     );
-    let (mut runs, errors) = runner::parallel(
-        work,
-        jobs,
-        |&(s, seed)| format!("{} seed {seed}", s.name()),
-        |&(sampler, seed)| {
-            let mut last = 0;
-            dqn::run(
-                cfg,
-                sampler,
-                seed,
-                device,
-                stop,
-                |step| {
-                    if step % 100 == 0 {
-                        progress.inc(step - last);
-                        last = step;
-                    }
-                },
-                |p| {
-                    metrics.row(&report::dqn_row(sampler, seed, p));
-                    progress.log(format!(
-                        "[{} seed {seed}] step {}: eval return {:.1} ± {:.1}, loss {:.4}, eps {:.3}, beta {:.3}",
-                        sampler.name(),
-                        p.env_step,
-                        p.return_mean,
-                        p.return_std,
-                        p.loss_mean,
-                        p.epsilon,
-                        p.beta
-                    ));
-                },
-            )
-        },
-    );
+    let (mut runs, errors) = runner::parallel(work, jobs, runner::label, |&(sampler, seed)| {
+        let mut last = 0;
+        dqn::run(
+            cfg,
+            sampler,
+            seed,
+            device,
+            stop,
+            |step| {
+                if step % 100 == 0 {
+                    progress.inc(step - last);
+                    last = step;
+                }
+            },
+            |p| {
+                metrics.row(&report::dqn_row(sampler, seed, p));
+                progress.log(format!(
+                    "[{} seed {seed}] step {}: eval return {:.1} ± {:.1}, loss {:.4}, eps {:.3}, beta {:.3}",
+                    sampler.name(),
+                    p.env_step,
+                    p.return_mean,
+                    p.return_std,
+                    p.loss_mean,
+                    p.epsilon,
+                    p.beta
+                ));
+            },
+        )
+    });
     progress.finish();
     runs.sort_by_key(|r| (r.sampler.name(), r.seed));
     let files = report::write_dqn(dir, cfg, &device_name, &runs)?;
@@ -480,43 +473,36 @@ fn run_classifier(
     tch::set_num_threads(1);
     let stop = runner::stop_flag();
     let metrics = Metrics::create(dir, &report::cls_header(split))?;
-    let work: Vec<(ClsSampler, u64)> = samplers.iter().flat_map(|&s| (0..seeds).map(move |k| (s, seed + k))).collect();
+    let (work, what) = runner::grid(samplers, seed, seeds);
     let progress = Progress::new((cfg.epochs * work.len()) as u64, "epochs")?;
     let device_name = format!("{device:?}");
     let k = split.classes();
     eprintln!(
-        "classifier on {} (train {:?}, test {:?}): {} runs ({} x {} seeds), {} epochs each, device {device_name}, {jobs} in parallel -> {}",
+        "classifier on {} (train {:?}, test {:?}): {} runs ({what}), {} epochs each, device {device_name}, {jobs} in parallel -> {}",
         split.name,
         split.train.counts(k),
         split.test.counts(k),
         work.len(),
-        samplers.iter().map(|s| s.name()).collect::<Vec<_>>().join("/"),
-        seeds,
         cfg.epochs,
         dir.display()
     );
-    let (mut runs, errors) = runner::parallel(
-        work,
-        jobs,
-        |&(s, seed)| format!("{} seed {seed}", s.name()),
-        |&(sampler, seed)| {
-            classifier::run(cfg, split, sampler, seed, device, stop, |p| {
-                metrics.row(&report::cls_row(sampler, seed, p));
-                progress.inc(1);
-                if p.epoch % 10 == 0 || p.epoch == cfg.epochs {
-                    progress.log(format!(
-                        "[{} seed {seed}] epoch {}: loss {:.4}, accuracy {:.3}, balanced {:.3}, macro-F1 {:.3}",
-                        sampler.name(),
-                        p.epoch,
-                        p.train_loss,
-                        p.accuracy,
-                        p.balanced_accuracy,
-                        p.macro_f1
-                    ));
-                }
-            })
-        },
-    );
+    let (mut runs, errors) = runner::parallel(work, jobs, runner::label, |&(sampler, seed)| {
+        classifier::run(cfg, split, sampler, seed, device, stop, |p| {
+            metrics.row(&report::cls_row(sampler, seed, p));
+            progress.inc(1);
+            if p.epoch % 10 == 0 || p.epoch == cfg.epochs {
+                progress.log(format!(
+                    "[{} seed {seed}] epoch {}: loss {:.4}, accuracy {:.3}, balanced {:.3}, macro-F1 {:.3}",
+                    sampler.name(),
+                    p.epoch,
+                    p.train_loss,
+                    p.accuracy,
+                    p.balanced_accuracy,
+                    p.macro_f1
+                ));
+            }
+        })
+    });
     progress.finish();
     runs.sort_by_key(|r| (r.sampler.name(), r.seed));
     let (files, summary) = report::write_classifier(dir, cfg, split, &device_name, &runs)?;

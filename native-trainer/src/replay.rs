@@ -105,3 +105,9 @@ impl Replay {
         Ok(self.buf.update_priorities(keys, td_errors)?.stale)
     }
 }
+
+impl crate::runner::Named for Sampler {
+    fn name(self) -> &'static str {
+        Sampler::name(self)
+    }
+}

@@ -99,6 +99,24 @@ pub fn parallel<W: Send, R: Send>(
     (results.into_inner().unwrap_or_default(), errors.into_inner().unwrap_or_default())
 }
 
+/// A sampler (or method) with a short name, for labels and logs.
+pub trait Named: Copy {
+    fn name(self) -> &'static str;
+}
+
+/// Every (sampler, seed) pair, seeds `seed..seed + seeds`, and a description
+/// such as `uniform/per x 5 seeds`.
+pub fn grid<S: Named>(samplers: &[S], seed: u64, seeds: u64) -> (Vec<(S, u64)>, String) {
+    let work = samplers.iter().flat_map(|&s| (0..seeds).map(move |k| (s, seed + k))).collect();
+    let names: Vec<&str> = samplers.iter().map(|s| s.name()).collect();
+    (work, format!("{} x {seeds} seeds", names.join("/")))
+}
+
+/// `name seed k`, the label of a failed run.
+pub fn label<S: Named>(&(s, seed): &(S, u64)) -> String {
+    format!("{} seed {seed}", s.name())
+}
+
 /// Runs in parallel: the CPU count on CPU (small networks, one intra-op thread
 /// each), one on CUDA.
 pub fn default_jobs(device: tch::Device) -> usize {
