@@ -216,6 +216,12 @@ pub fn run(
     })
 }
 
+impl crate::runner::Named for ClsSampler {
+    fn name(self) -> &'static str {
+        ClsSampler::name(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,11 +237,5 @@ mod tests {
         let f1_1 = 2.0 * 4.0 / (5.0 + 6.0);
         assert!((f1 - (f1_0 + f1_1) / 2.0).abs() < 1e-12);
         assert!(rec[2].is_nan());
-    }
-}
-
-impl crate::runner::Named for ClsSampler {
-    fn name(self) -> &'static str {
-        ClsSampler::name(self)
     }
 }
