@@ -578,15 +578,15 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     /// maximum again and again, and a `pow` costs more than the rest of an add.
     fn transform_memo(&mut self, raw: f64) -> f64 {
         if raw.to_bits() != self.memo.0.to_bits() {
-            self.memo = (raw, self.transform(raw));
+            self.memo = (raw, transform(&self.config, raw));
         }
         self.memo.1
     }
 
     /// Adds every item, each with the largest raw priority seen so far, exactly
     /// as [`add`](Self::add) one after another would (same slots, generations
-    /// and tree, bit for bit), but recomputes the tree once per group of 32
-    /// items instead of once per item. Returns the number added. Errors:
+    /// and tree, bit for bit), but recomputes the tree once per group of items
+    /// (64; 8 on bare-metal targets) instead of once per item. Returns the number added. Errors:
     /// [`Error::InvalidConfig`] on an `EMPTY` buffer (nothing added).
     ///
     /// ```
@@ -803,16 +803,11 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
             }
         } else {
             for slot in 0..len {
-                let p = self.transform(self.raw.as_ref()[slot]);
+                let p = transform(&self.config, self.raw.as_ref()[slot]);
                 self.tree.leaves_mut()[slot] = p;
             }
         }
         self.tree.rebuild();
-    }
-
-    /// `p = (raw + eps)^alpha`.
-    fn transform(&self, raw: f64) -> f64 {
-        transform(&self.config, raw)
     }
 
     /// Mass of 1-based rank `r`: `r^-alpha`.

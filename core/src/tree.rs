@@ -420,15 +420,17 @@ impl<S: Storage> SumTree<S> {
 
     /// Writes a validated priority and recomputes its ancestors from their children.
     pub(crate) fn write(&mut self, i: usize, p: f64) {
+        self.set_leaf(i, p);
+        self.recompute_ancestors(&mut [self.size + i]);
+    }
+
+    /// Leaf `i` to a validated `p`: the non-zero count and the min tree follow;
+    /// the sums wait for `recompute_ancestors`.
+    fn set_leaf(&mut self, i: usize, p: f64) {
         let old = self.leaf.as_ref()[i];
         self.nonzero = self.nonzero + usize::from(p > 0.0) - usize::from(old > 0.0);
         self.leaf.as_mut()[i] = p;
         self.update_min(i / BLOCK, old, p);
-        let mut k = (self.size + i) / 2;
-        while k >= 1 {
-            self.recompute(k);
-            k /= 2;
-        }
     }
 
     /// Writes validated priorities to many slots (later entries win), then
@@ -442,10 +444,7 @@ impl<S: Storage> SumTree<S> {
         while slots.peek().is_some() {
             let mut n = 0;
             for (i, p) in slots.by_ref().take(LANES) {
-                let old = self.leaf.as_ref()[i];
-                self.nonzero = self.nonzero + usize::from(p > 0.0) - usize::from(old > 0.0);
-                self.leaf.as_mut()[i] = p;
-                self.update_min(i / BLOCK, old, p);
+                self.set_leaf(i, p);
                 nodes[n] = self.size + i;
                 n += 1;
             }
@@ -467,7 +466,7 @@ impl<S: Storage> SumTree<S> {
     /// change either). The block's leaves are read again only when `old` was
     /// its minimum and grew or left: most writes touch one min node, in cache.
     fn update_min(&mut self, b: usize, old: f64, new: f64) {
-        let j = (self.msize + b).wrapping_sub(1);
+        let mut j = (self.msize + b).wrapping_sub(1);
         let stored = self.min.as_ref().get(j).copied().unwrap_or(f64::INFINITY);
         let mut m = if new > 0.0 && new < stored {
             new
@@ -477,7 +476,6 @@ impl<S: Storage> SumTree<S> {
             return;
         };
         let mins = self.min.as_mut();
-        let mut j = j;
         while let Some(stored) = mins.get_mut(j) {
             if *stored == m {
                 return;
@@ -573,8 +571,7 @@ impl<S: Storage> SumTree<S> {
     /// into `[0, right]`, and is clamped below `right`. At a leaf, `0 <= u < p`
     /// so `p > 0`: zero-priority and padding leaves are unreachable.
     ///
-    /// The step has no data-dependent branch (`select_unpredictable`; the
-    /// clamp almost never fires): a random descent would mispredict half of them.
+    /// Each step is [`step`]: no branch depends on `u`.
     fn descend_lanes(&self, u: &mut [f64], k: &mut [usize]) {
         let sum = self.sum.as_ref();
         let leaf = self.leaf.as_ref();

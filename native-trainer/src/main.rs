@@ -530,7 +530,11 @@ fn run_sft(
     jobs: usize,
     dir: &Path,
 ) -> Result<Vec<report::SftSummary>> {
-    tch::set_num_threads(if device == Device::Cpu { (num_cpus() / jobs.min(seeds as usize)).max(1) as i32 } else { 1 });
+    tch::set_num_threads(if device == Device::Cpu {
+        (runner::cpus() / jobs.min(seeds as usize)).max(1) as i32
+    } else {
+        1
+    });
     let stop = runner::stop_flag();
     let metrics = Metrics::create(dir, report::SFT_HEADER)?;
     let per_seed =
@@ -588,10 +592,6 @@ fn run_sft(
     wrote(&files);
     fail_on(errors)?;
     Ok(summary)
-}
-
-fn num_cpus() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// The three scenarios in sequence; after Ctrl-C the remaining ones are skipped

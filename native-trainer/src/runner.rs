@@ -117,11 +117,16 @@ pub fn label<S: Named>(&(s, seed): &(S, u64)) -> String {
     format!("{} seed {seed}", s.name())
 }
 
+/// The CPU cores this process may use (1 when unknown).
+pub fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Runs in parallel: the CPU count on CPU (small networks, one intra-op thread
 /// each), one on CUDA.
 pub fn default_jobs(device: tch::Device) -> usize {
     if device == tch::Device::Cpu {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        cpus()
     } else {
         1
     }
