@@ -86,13 +86,16 @@ qemu:
 
 # The Cortex-M4F firmware (no allocator, Fixed<1024> storage) under qemu's
 # mps2-an386 model; every printed index and weight is compared with the
-# golden vectors bit for bit.
+# golden vectors bit for bit. Then the footprint probes, held to their budget.
 embedded: setup qemu
 	cd tests/embedded && $(CARGO) build --release -q
 	cd tests/embedded && set -o pipefail && $(CARGO) run --release -q --bin adasample-firmware | python3 check.py
+	cd tests/embedded && python3 footprint.py
 	cd tests/embedded && $(CARGO) clippy --release -q -- -D warnings
+	cd tests/embedded && $(CARGO) clippy --release -q --no-default-features --features reward -- -D warnings
 
-# The footprint table of README.md (flash and RAM for 256, 1024, 4096 slots).
+# The footprint table of README.md (flash and RAM for 256, 1024, 4096 slots,
+# and what rank-based PER and the reward sampler add); fails over budget.
 embedded-footprint: setup qemu
 	cd tests/embedded && python3 footprint.py
 
@@ -121,6 +124,7 @@ test-web: web-deps browser
 # Unit, doc, property, statistical, drift, bad-input, snapshot and golden tests.
 test-core:
 	$(CARGO) test -p adasample --all-features
+	$(CARGO) test -p adasample --no-default-features --features alloc --test no_rank
 
 # The wasm32 build in Node and in headless Chromium (golden vectors, errors),
 # then the installed package from outside, as a user: contract, distributions,

@@ -20,6 +20,7 @@
 //! memory per example: 8 bytes of score, about 24 of tree, 4 of permutation.
 
 use crate::error::{check_len, ensure, Error, Result};
+use crate::math::not_above;
 use crate::per::is_weight;
 use crate::rng::{below, commit_on_ok, unit_f64, DefaultRng};
 use crate::storage::{check_fits, refill, Buffer, Storage};
@@ -88,10 +89,10 @@ impl AdaptiveConfig {
 
     /// Checks every field; see the field docs for the ranges.
     pub fn validate(&self) -> Result<()> {
-        let unit = |x: f64| (0.0..=1.0).contains(&x);
+        let unit = |x: f64| x >= 0.0 && not_above(x, 1.0);
         ensure(self.dataset_size >= 1, "dataset_size", "at least 1")?;
         ensure(self.dataset_size <= u32::MAX as usize, "dataset_size", "at most 2^32 - 1")?;
-        ensure(self.learning_rate > 0.0 && self.learning_rate <= 1.0, "learning_rate", "in (0, 1]")?;
+        ensure(self.learning_rate > 0.0 && not_above(self.learning_rate, 1.0), "learning_rate", "in (0, 1]")?;
         ensure(unit(self.alpha), "alpha", "in [0, 1]")?;
         ensure(unit(self.uniform_floor), "uniform_floor", "in [0, 1]")?;
         ensure(unit(self.beta), "beta", "in [0, 1]")?;
@@ -364,7 +365,7 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
     fn mixture_probability(&self, t: f64) -> f64 {
         let n = self.config.dataset_size as f64;
         let total = self.tree.total();
-        if self.config.mode == AdaptiveMode::Ohem || total <= 0.0 {
+        if self.config.mode == AdaptiveMode::Ohem || not_above(total, 0.0) {
             return 1.0 / n;
         }
         let gamma = self.config.uniform_floor;
@@ -419,9 +420,12 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
 }
 
 /// Example `a` is harder than `b`: a higher score, ties by lower index
-/// (scores are finite and `>= 0`, so this is a total order).
+/// (scores are finite and `>= 0`, so this is a total order). Scores are
+/// compared as bit patterns, which order non-negative floats as their
+/// values do: integer comparisons, where a float one is a library call on
+/// targets without an `f64` unit.
 fn harder(scores: &[f64], a: u32, b: u32) -> bool {
-    let (sa, sb) = (scores[a as usize], scores[b as usize]);
+    let (sa, sb) = (scores[a as usize].to_bits(), scores[b as usize].to_bits());
     sa > sb || (sa == sb && a < b)
 }
 

@@ -26,6 +26,7 @@
 //! flattened row-major `[sequences x seq_len]`. O(sequences x seq_len), no storage.
 
 use crate::error::{check_len, ensure, Error, Result};
+use crate::math::not_above;
 
 /// One weight per sequence or per token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -94,7 +95,7 @@ impl IwSftConfig {
 
     /// Checks every field.
     pub fn validate(&self) -> Result<()> {
-        let clip_ok = |(lo, hi): (f64, f64)| lo >= 0.0 && hi.is_finite() && lo <= hi;
+        let clip_ok = |(lo, hi): (f64, f64)| lo >= 0.0 && hi.is_finite() && not_above(lo, hi);
         ensure(self.temperature.is_finite() && self.temperature > 0.0, "temperature", "finite and > 0")?;
         ensure((0.0..1.0).contains(&self.epsilon), "epsilon", "in [0, 1)")?;
         ensure(clip_ok(self.sequence_clip), "sequence_clip", "0 <= lo <= hi, hi finite")?;
@@ -184,7 +185,7 @@ pub fn weights(
         for (name, v) in [("policy_log_prob", policy_log_probs[t]), ("ref_log_prob", ref_log_probs[t])] {
             // Finite and <= 0 (with room for rounding): the differences are then
             // finite, so no sum below can become NaN.
-            if !(v.is_finite() && v <= LOG_PROB_TOLERANCE) {
+            if !(v.is_finite() && not_above(v, LOG_PROB_TOLERANCE)) {
                 return Err(Error::InvalidArgument { name, position: t, value: v });
             }
         }
@@ -193,27 +194,19 @@ pub fn weights(
         IwDirection::Paper => 1.0,
         IwDirection::SeedInverse => -1.0,
     };
-    let log_ratio = |t: usize| sign * (policy_log_probs[t] - ref_log_probs[t]) / config.temperature;
-    match config.mode {
-        IwMode::Token => {
-            for (t, o) in out.iter_mut().enumerate() {
-                *o = if valid(t) { clipped_exp(log_ratio(t), config.token_clip) } else { 0.0 };
-            }
+    // Token mode is sequence mode over rows of one token: the mean of one
+    // value is that value, exactly (`0 + x`, `/ 1`), so both share one loop.
+    let (width, clip) = match config.mode {
+        IwMode::Token => (1, config.token_clip),
+        IwMode::Sequence => (seq_len, config.sequence_clip),
+    };
+    for (row, o) in out.iter_mut().enumerate() {
+        let (mut sum, mut count) = (0.0, 0usize);
+        for t in (row * width..(row + 1) * width).filter(|&t| valid(t)) {
+            sum += sign * (policy_log_probs[t] - ref_log_probs[t]);
+            count += 1;
         }
-        IwMode::Sequence => {
-            for (row, o) in out.iter_mut().enumerate() {
-                let (mut sum, mut count) = (0.0, 0usize);
-                for t in (row * seq_len..(row + 1) * seq_len).filter(|&t| valid(t)) {
-                    sum += sign * (policy_log_probs[t] - ref_log_probs[t]);
-                    count += 1;
-                }
-                *o = if count == 0 {
-                    0.0
-                } else {
-                    clipped_exp(sum / count as f64 / config.temperature, config.sequence_clip)
-                };
-            }
-        }
+        *o = if count == 0 { 0.0 } else { clipped_exp(sum / count as f64 / config.temperature, clip) };
     }
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! The one power function of the crate.
+//! The one power function of the crate, and the one way `<=` is written.
 //!
 //! `x^y` as `exp(y * ln x)`: `exp` and `log` are linked anyway, and libm's
 //! `pow` (exact to 1 ulp, with its own tables and a `sqrt` path) costs about
@@ -25,6 +25,17 @@ pub(crate) fn pow(x: f64, y: f64) -> f64 {
     } else {
         libm::exp(y * libm::log(x))
     }
+}
+
+/// `a <= b`, or either is NaN: `!(a > b)`. The crate compares floats with
+/// `<`, `>`, `>=` and `==` only: on targets without an `f64` unit (Cortex-M4F)
+/// each comparison kind is a routine of its own, and `<=` alone would add
+/// 120 bytes of flash. Where an operand may be NaN, a check that rejects NaN
+/// comes first (`x >= 0.0 && not_above(x, 1.0)`).
+#[inline(always)]
+#[allow(clippy::neg_cmp_op_on_partial_ord)]
+pub(crate) fn not_above(a: f64, b: f64) -> bool {
+    !(a > b)
 }
 
 #[cfg(test)]

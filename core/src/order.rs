@@ -6,9 +6,17 @@
 //! slot, so the shape is a pure function of the key set: a rebuilt treap is
 //! identical to the original. Insert, remove and select are O(log n) expected
 //! (recursion depth about 2 ln n, 28 at n = 10^6).
+//!
+//! Crate feature `rank` (default). Without it, [`RankOrder`] keeps no storage
+//! and does nothing: `PerConfig::validate` refuses `PerKind::Rank`, and `per`
+//! reaches the order only behind `is_rank()`, which is then constant `false`,
+//! so the treap's code and its 12 bytes per slot leave the binary.
 
-use crate::storage::{refill, Buffer, Storage};
+use crate::storage::Storage;
+#[cfg(feature = "rank")]
+use crate::storage::{refill, Buffer};
 
+#[cfg(feature = "rank")]
 const NIL: u32 = u32::MAX;
 
 /// The rank order on slots: higher raw priority first, ties by lower slot.
@@ -19,6 +27,7 @@ pub(crate) fn by_priority(raw: &[f64]) -> impl Fn(u32, u32) -> bool + '_ {
     }
 }
 
+#[cfg(feature = "rank")]
 pub(crate) struct RankOrder<S: Storage> {
     left: S::U32,
     right: S::U32,
@@ -26,6 +35,7 @@ pub(crate) struct RankOrder<S: Storage> {
     root: u32,
 }
 
+#[cfg(feature = "rank")]
 impl<S: Storage> Clone for RankOrder<S> {
     fn clone(&self) -> Self {
         RankOrder { left: self.left.clone(), right: self.right.clone(), size: self.size.clone(), root: self.root }
@@ -33,6 +43,7 @@ impl<S: Storage> Clone for RankOrder<S> {
 }
 
 /// A fixed 32-bit mix (the finaliser of MurmurHash3) as the heap priority.
+#[cfg(feature = "rank")]
 fn heap_priority(slot: u32) -> u32 {
     let mut h = slot.wrapping_add(0x9E37_79B9);
     h ^= h >> 16;
@@ -42,6 +53,7 @@ fn heap_priority(slot: u32) -> u32 {
     h ^ (h >> 16)
 }
 
+#[cfg(feature = "rank")]
 impl<S: Storage> RankOrder<S> {
     /// Zero bits (root 0 is never read: the order is used only after `reset`,
     /// which sets the root to NIL).
@@ -191,7 +203,35 @@ impl<S: Storage> RankOrder<S> {
     }
 }
 
-#[cfg(test)]
+/// The order without the `rank` feature: never asked for (see the module docs).
+#[cfg(not(feature = "rank"))]
+pub(crate) struct RankOrder<S: Storage>(core::marker::PhantomData<S>);
+
+#[cfg(not(feature = "rank"))]
+impl<S: Storage> Clone for RankOrder<S> {
+    fn clone(&self) -> Self {
+        Self::EMPTY
+    }
+}
+
+#[cfg(not(feature = "rank"))]
+impl<S: Storage> RankOrder<S> {
+    pub(crate) const EMPTY: Self = RankOrder(core::marker::PhantomData);
+    pub(crate) fn clear(&mut self) {}
+    pub(crate) fn reset(&mut self, _capacity: usize) -> crate::Result<()> {
+        Ok(())
+    }
+    pub(crate) fn insert(&mut self, _x: u32, _before: &impl Fn(u32, u32) -> bool) {}
+    pub(crate) fn remove(&mut self, _x: u32, _before: &impl Fn(u32, u32) -> bool) {}
+    pub(crate) fn select(&self, _k: u32) -> Option<u32> {
+        None
+    }
+    pub(crate) fn rank_of(&self, x: u32, _before: &impl Fn(u32, u32) -> bool) -> u32 {
+        x
+    }
+}
+
+#[cfg(all(test, feature = "rank"))]
 mod tests {
     use super::*;
     use crate::storage::Heap;

@@ -4,8 +4,9 @@
 //! # The math (defaults in brackets)
 //! - Proportional: stored priority `p_i = (|delta_i| + eps)^alpha` [alpha 0.6,
 //!   eps 1e-6]; alpha is applied once, here, and nowhere else.
-//! - Rank-based: `p_i = rank(i)^-alpha` [alpha 0.7], rank 1 = largest `|delta|`
-//!   (ties: lower slot first). Drawn by strata of equal probability mass.
+//! - Rank-based (crate feature `rank`, default): `p_i = rank(i)^-alpha`
+//!   [alpha 0.7], rank 1 = largest `|delta|` (ties: lower slot first). Drawn
+//!   by strata of equal probability mass.
 //! - `P(i) = p_i / sum_k p_k`. A new item gets the largest raw priority
 //!   `|delta|` seen so far (1.0 before any update), or the one given to
 //!   [`PrioritizedReplayBuffer::add_with_priority`].
@@ -31,6 +32,7 @@
 //! 4 of generation, about 24 of tree (rank: 12 more for the treap).
 
 use crate::error::{check_len, check_priority, ensure, Error, Result};
+use crate::math::not_above;
 use crate::order::{by_priority, RankOrder};
 use crate::rng::{commit_on_ok, DefaultRng};
 use crate::schedule::Schedule;
@@ -135,7 +137,12 @@ impl PerConfig {
         ensure(in_unit(self.alpha), "alpha", "in [0, 1]")?;
         ensure(in_unit(self.beta), "beta", "in [0, 1]")?;
         ensure(in_unit(self.beta_final), "beta_final", "in [0, 1]")?;
-        ensure(self.epsilon.is_finite() && self.epsilon >= 0.0, "epsilon", "finite and >= 0")
+        ensure(self.epsilon.is_finite() && self.epsilon >= 0.0, "epsilon", "finite and >= 0")?;
+        ensure(
+            cfg!(feature = "rank") || self.kind != PerKind::Rank,
+            "kind",
+            "Proportional: rank-based PER needs the crate feature `rank`",
+        )
     }
 }
 
@@ -151,7 +158,7 @@ pub(crate) fn is_weight(p_min: f64, p: f64, beta: f64) -> f64 {
 }
 
 fn in_unit(x: f64) -> bool {
-    (0.0..=1.0).contains(&x)
+    x >= 0.0 && not_above(x, 1.0)
 }
 
 /// A slot and the generation of the item it held when it was sampled.
@@ -255,8 +262,12 @@ pub struct PrioritizedReplayBuffer<T, S: Storage> {
     pub(crate) order: RankOrder<S>,
     pub(crate) next: usize,
     pub(crate) max_raw: f64,
-    /// The last `(raw, transform(raw))` (see `transform_memo`).
-    memo: (f64, f64),
+    /// The last `(!raw.to_bits(), transform(raw))` (see `transform_memo`).
+    /// The key is stored inverted so that all-zero bits (`EMPTY`, `reset`)
+    /// mean "none": they would stand for raw bits of all ones, a NaN, which
+    /// no raw priority is. A NaN sentinel instead would put `EMPTY` in
+    /// `.data`, copying the whole fixed storage into flash.
+    memo: (u64, f64),
     pub(crate) step: u64,
     pub(crate) rng: DefaultRng,
 }
@@ -318,7 +329,7 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
         order: RankOrder::EMPTY,
         next: 0,
         max_raw: 0.0,
-        memo: (f64::NAN, f64::NAN),
+        memo: (0, 0.0),
         step: 0,
         rng: DefaultRng::ZERO,
     };
@@ -367,7 +378,9 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
         self.config = config;
         self.next = 0;
         self.max_raw = 1.0;
-        self.memo = (f64::NAN, f64::NAN);
+        // No memo: the key alone decides. (Zeroing the whole pair, next to
+        // `step`, becomes a `memclr` call that costs firmware 0.35 KB.)
+        self.memo.0 = 0;
         self.step = 0;
         self.rng = DefaultRng::new(config.seed);
         Ok(())
@@ -577,17 +590,18 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     /// `transform(raw)`, remembering the last one: `add` transforms the same
     /// maximum again and again, and a `pow` costs more than the rest of an add.
     fn transform_memo(&mut self, raw: f64) -> f64 {
-        if raw.to_bits() != self.memo.0.to_bits() {
-            self.memo = (raw, transform(&self.config, raw));
+        if !raw.to_bits() != self.memo.0 {
+            self.memo = (!raw.to_bits(), transform(&self.config, raw));
         }
         self.memo.1
     }
 
     /// Adds every item, each with the largest raw priority seen so far, exactly
     /// as [`add`](Self::add) one after another would (same slots, generations
-    /// and tree, bit for bit), but recomputes the tree once per group of items
-    /// (64; 8 on bare-metal targets) instead of once per item. Returns the number added. Errors:
-    /// [`Error::InvalidConfig`] on an `EMPTY` buffer (nothing added).
+    /// and tree, bit for bit), but recomputes the tree once per group of 64
+    /// items instead of once per item (on bare-metal targets, which have no
+    /// cache to spare, it is `add` after `add`). Returns the number added.
+    /// Errors: [`Error::InvalidConfig`] on an `EMPTY` buffer (nothing added).
     ///
     /// ```
     /// use adasample::per::{PerConfig, PrioritizedReplayBuffer};
@@ -711,7 +725,7 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     /// ```
     pub fn sample_with<R: RngCore + ?Sized>(&mut self, rng: &mut R, out: &mut [Draw]) -> Result<()> {
         let total = self.tree.total();
-        if self.is_empty() || total <= 0.0 {
+        if self.is_empty() || not_above(total, 0.0) {
             return Err(Error::Empty);
         }
         if self.config.without_replacement && out.len() > self.tree.nonzero() {
@@ -815,8 +829,9 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
         crate::math::pow(r as f64, -self.config.alpha)
     }
 
+    /// Constant `false` without the `rank` feature (see `order`).
     fn is_rank(&self) -> bool {
-        self.config.kind == PerKind::Rank
+        cfg!(feature = "rank") && self.config.kind == PerKind::Rank
     }
 
     /// The tree leaf holding `slot`'s mass.

@@ -6,6 +6,7 @@
 //! its bits are the same on every target.
 
 use crate::error::{ensure, Result};
+use crate::math::not_above;
 
 /// A value over steps.
 ///
@@ -69,7 +70,7 @@ impl Schedule {
     /// (both ends are enough: the ramps are monotone). `field` names the
     /// config field in the error.
     pub fn check_range(&self, field: &'static str, lo: f64, hi: f64, expected: &'static str) -> Result<()> {
-        let ok = |v: f64| v.is_finite() && v >= lo && v <= hi;
+        let ok = |v: f64| v.is_finite() && v >= lo && not_above(v, hi);
         let fine = match *self {
             Schedule::Constant(v) => ok(v),
             Schedule::Linear { start, end, .. } | Schedule::Cosine { start, end, .. } => ok(start) && ok(end),

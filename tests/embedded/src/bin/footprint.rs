@@ -1,9 +1,11 @@
-//! Footprint probe: the embedded firmware's library use (a PER, proportional,
-//! rank-based and without replacement; the adaptive sampler in its three
-//! modes; the iw-SFT weights) on `Fixed<CAP>` storage in statics, each path
-//! exercised once on opaque inputs, then the stack high-water mark. The
-//! reward sampler is measured apart (feature `reward`), as it adds `sqrt`. `baseline.rs` is the same program without the library;
-//! the difference between the two is the library's flash and stack.
+//! Footprint probe: the embedded firmware's library use (a PER, proportional
+//! with and without replacement, and rank-based with feature `rank`; the
+//! adaptive sampler in its three modes; the iw-SFT weights in both modes) on
+//! `Fixed<CAP>` storage in statics, each path exercised once on opaque
+//! inputs, then the stack high-water mark. The reward sampler is measured
+//! apart (feature `reward`), as it adds `sqrt`. Errors end the run with the
+//! error's code. `baseline.rs` is the same program without the library; the
+//! difference between the two is the library's flash, RAM and stack.
 #![no_std]
 #![no_main]
 // `&mut *&raw mut STATIC`: the one reference to each `static mut`, formed
@@ -12,7 +14,7 @@
 
 use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveConfig, AdaptiveMode};
 use adasample::iw::{self, IwMode, IwSftConfig};
-use adasample::per::{Draw, Key, PerConfig, PrioritizedReplayBuffer};
+use adasample::per::{Draw, Key, PerConfig, PerKind, PrioritizedReplayBuffer};
 #[cfg(feature = "reward")]
 use adasample::reward::{RewardConfig, RewardWeightedSampler};
 use adasample::storage::Fixed;
@@ -33,41 +35,60 @@ static mut ADAPTIVE: Adaptive = Adaptive::EMPTY;
 #[cfg(feature = "reward")]
 static mut REWARD: Reward = Reward::EMPTY;
 
-/// Bytes of the caller's own batch buffers in `exercise` (on the stack, and
-/// counted in its high-water mark, though they are not the library's).
-const CALLER_BUFFERS: usize = B
-    * (core::mem::size_of::<Draw>() + core::mem::size_of::<Key>() + 8 + core::mem::size_of::<usize>() + 8)
-    + 2 * 16 * 8;
+/// The caller's batch buffers, in `.bss` like the samplers (zeroed by the
+/// startup code; on the stack, their zeroing would link `memclr`). Counted
+/// in the probe's RAM, though they are not the library's: footprint.py
+/// subtracts [`CALLER_BUFFERS`].
+struct Buffers {
+    draws: [Draw; B],
+    keys: [Key; B],
+    td: [f64; B],
+    idx: [usize; B],
+    w: [f64; B],
+    lp: [f64; 16],
+    out: [f64; 16],
+}
+static mut BUFFERS: Buffers = Buffers {
+    draws: [Draw { key: Key { slot: 0, generation: 0 }, probability: 0.0, weight: 0.0 }; B],
+    keys: [Key { slot: 0, generation: 0 }; B],
+    td: [0.0; B],
+    idx: [0; B],
+    w: [0.0; B],
+    lp: [0.0; 16],
+    out: [0.0; 16],
+};
 
-fn exercise() -> Result<f64, adasample::Error> {
+/// Bytes of the caller's own batch buffers.
+const CALLER_BUFFERS: usize = core::mem::size_of::<Buffers>();
+
+fn exercise() -> Result<(), adasample::Error> {
     // SAFETY: single-threaded; one &mut each.
-    let (per, adaptive) = unsafe { (&mut *&raw mut PER, &mut *&raw mut ADAPTIVE) };
-    let mut acc = 0.0;
-    let mut draws = [Draw::default(); B];
-    let mut keys = [Key::default(); B];
-    let mut td = [0.0f64; B];
-    for config in
-        [PerConfig::new(CAP), PerConfig::rank(CAP), PerConfig { without_replacement: true, ..PerConfig::new(CAP) }]
-    {
-        per.reset(black_box(config))?;
+    let (per, adaptive, buffers) = unsafe { (&mut *&raw mut PER, &mut *&raw mut ADAPTIVE, &mut *&raw mut BUFFERS) };
+    let Buffers { draws, keys, td, idx, w, lp, out } = buffers;
+    // Each configuration is opaque (`black_box`), so every path is linked;
+    // each is also run once, for the stack high-water mark.
+    let kinds = [
+        (PerKind::Proportional, false),
+        (PerKind::Proportional, true),
+        #[cfg(feature = "rank")]
+        (PerKind::Rank, false),
+    ];
+    for (kind, without_replacement) in kinds {
+        per.reset(black_box(PerConfig { kind, without_replacement, ..PerConfig::new(CAP) }))?;
         for i in 0..CAP as u32 + 10 {
             per.add(black_box(i))?;
         }
-        per.sample_into(&mut draws)?;
+        per.sample_into(draws)?;
         for ((k, t), d) in keys.iter_mut().zip(td.iter_mut()).zip(draws.iter()) {
             *k = d.key;
-            *t = black_box(d.weight - 0.5);
+            *t = black_box(d.weight);
         }
-        per.update_priorities(&keys, &td)?;
-        acc += draws[0].weight;
+        per.update_priorities(keys, td)?;
     }
-    let mut idx = [0usize; B];
-    let mut w = [0.0f64; B];
     for mode in [AdaptiveMode::Ema, AdaptiveMode::AdaBoost, AdaptiveMode::Ohem] {
         adaptive.reset(black_box(AdaptiveConfig { mode, ..AdaptiveConfig::new(CAP, 0.1) }))?;
-        adaptive.sample_into(&mut idx, &mut w)?;
-        adaptive.update_weights(&idx, &black_box(w))?;
-        acc += w[0];
+        adaptive.sample_into(idx, w)?;
+        adaptive.update_weights(idx, black_box(&*w))?;
     }
     #[cfg(feature = "reward")]
     {
@@ -75,26 +96,25 @@ fn exercise() -> Result<f64, adasample::Error> {
         let reward = unsafe { &mut *&raw mut REWARD };
         reward.reset(black_box(RewardConfig::new(CAP)))?;
         for i in 0..CAP {
-            reward.push(black_box(i as f64 * 0.01))?;
+            reward.push(black_box(i as f64))?;
         }
-        reward.sample_into(&mut idx, &mut w)?;
-        acc += w[0];
+        reward.sample_into(idx, w)?;
+        black_box(&*w);
     }
-    let lp = black_box([-1.0f64; 16]);
-    let mut out = [0.0f64; 16];
-    iw::weights(&IwSftConfig::default(), &lp, &lp, None, 4, &mut out[..4])?;
-    iw::weights(&IwSftConfig { mode: IwMode::Token, ..IwSftConfig::default() }, &lp, &lp, None, 4, &mut out)?;
-    Ok(acc + out[0])
+    lp.fill(black_box(-1.0));
+    for mode in [IwMode::Sequence, IwMode::Token] {
+        let config = black_box(IwSftConfig { mode, ..IwSftConfig::default() });
+        iw::weights(&config, lp, lp, None, 4, &mut out[..config.output_len(16, 4)])?;
+        black_box(&*out);
+    }
+    Ok(())
 }
 
 #[entry]
 fn main() -> ! {
     adasample_firmware::paint_stack();
     let ok = match exercise() {
-        Ok(v) => {
-            black_box(v);
-            true
-        }
+        Ok(()) => true,
         Err(e) => {
             hprintln!("error {}", e.code());
             false
