@@ -89,7 +89,7 @@ enum Command {
         #[arg(long, requires = "label_column")]
         csv: Option<PathBuf>,
         /// The label column of --csv; every other column is a numeric feature.
-        #[arg(long)]
+        #[arg(long, requires = "csv")]
         label_column: Option<String>,
         /// Seeds per sampler (default 5; --quick 2).
         #[arg(long)]

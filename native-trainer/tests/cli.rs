@@ -131,6 +131,7 @@ fn bad_arguments_are_clear_errors() {
         (vec!["dqn", "--sampler", "greedy"], "not uniform, per, rank or all"),
         (vec!["dqn", "--seeds", "0"], "at least 1"),
         (vec!["env", "replay", "--env", "pong", "--state", "0", "--actions", "1"], "invalid value 'pong'"),
+        (vec!["classifier", "--label-column", "quality"], "--csv <CSV>"),
     ] {
         let out = bin().args(&args).output().unwrap();
         assert!(!out.status.success(), "{args:?} succeeded");
