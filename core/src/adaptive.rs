@@ -20,7 +20,7 @@
 //! memory per example: 8 bytes of score, about 24 of tree, 4 of permutation.
 
 use crate::error::{check_len, ensure, Error, Result};
-use crate::math::not_above;
+use crate::math::{in_unit, not_above};
 use crate::per::is_weight;
 use crate::rng::{below, commit_on_ok, unit_f64, DefaultRng};
 use crate::storage::{check_fits, refill, Buffer, Storage};
@@ -89,13 +89,12 @@ impl AdaptiveConfig {
 
     /// Checks every field; see the field docs for the ranges.
     pub fn validate(&self) -> Result<()> {
-        let unit = |x: f64| x >= 0.0 && not_above(x, 1.0);
         ensure(self.dataset_size >= 1, "dataset_size", "at least 1")?;
         ensure(self.dataset_size <= u32::MAX as usize, "dataset_size", "at most 2^32 - 1")?;
         ensure(self.learning_rate > 0.0 && not_above(self.learning_rate, 1.0), "learning_rate", "in (0, 1]")?;
-        ensure(unit(self.alpha), "alpha", "in [0, 1]")?;
-        ensure(unit(self.uniform_floor), "uniform_floor", "in [0, 1]")?;
-        ensure(unit(self.beta), "beta", "in [0, 1]")?;
+        ensure(in_unit(self.alpha), "alpha", "in [0, 1]")?;
+        ensure(in_unit(self.uniform_floor), "uniform_floor", "in [0, 1]")?;
+        ensure(in_unit(self.beta), "beta", "in [0, 1]")?;
         ensure(self.initial_score.is_finite() && self.initial_score > 0.0, "initial_score", "finite and > 0")?;
         ensure(self.min_score.is_finite() && self.min_score > 0.0, "min_score", "finite and > 0")?;
         ensure(self.max_score.is_finite() && self.max_score > self.min_score, "max_score", "finite and > min_score")?;

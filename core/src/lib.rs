@@ -21,7 +21,7 @@
 //!
 //! Features: `alloc` (default; `Vec` storage and the `Vec`-returning
 //! conveniences), `rank` (default; rank-based PER, whose treap costs about
-//! 1.8 KB of flash and 12 bytes per slot: firmware that needs only
+//! 1.7 KB of flash and 12 bytes per slot: firmware that needs only
 //! proportional PER leaves it out, and `PerConfig::validate` then refuses
 //! `PerKind::Rank`), `std` (nothing more yet than `alloc`), `serde`
 //! (snapshots: `snapshot()` / `restore()` on every sampler, and serde impls

@@ -38,6 +38,11 @@ pub(crate) fn not_above(a: f64, b: f64) -> bool {
     !(a > b)
 }
 
+/// `x` in `[0, 1]` (NaN is not).
+pub(crate) fn in_unit(x: f64) -> bool {
+    x >= 0.0 && not_above(x, 1.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::pow;

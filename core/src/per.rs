@@ -32,7 +32,7 @@
 //! 4 of generation, about 24 of tree (rank: 12 more for the treap).
 
 use crate::error::{check_len, check_priority, ensure, Error, Result};
-use crate::math::not_above;
+use crate::math::{in_unit, not_above};
 use crate::order::{by_priority, RankOrder};
 use crate::rng::{commit_on_ok, DefaultRng};
 use crate::schedule::Schedule;
@@ -155,10 +155,6 @@ fn transform(config: &PerConfig, raw: f64) -> f64 {
 /// as `(p_min / p)^beta`: N and the total cancel, so it is exact to one `pow`.
 pub(crate) fn is_weight(p_min: f64, p: f64, beta: f64) -> f64 {
     crate::math::pow(p_min / p, beta)
-}
-
-fn in_unit(x: f64) -> bool {
-    x >= 0.0 && not_above(x, 1.0)
 }
 
 /// A slot and the generation of the item it held when it was sampled.

@@ -21,6 +21,7 @@
 //! then O(B log N) a batch. Memory: 8 bytes of reward and about 24 of tree per slot.
 
 use crate::error::{check_finite, ensure, Error, Result};
+use crate::math::in_unit;
 use crate::per::is_weight;
 use crate::rng::{commit_on_ok, DefaultRng};
 use crate::storage::{check_fits, tree_size, Buffer, Storage};
@@ -59,7 +60,7 @@ impl RewardConfig {
         ensure(self.capacity <= u32::MAX as usize, "capacity", "at most 2^32 - 1")?;
         ensure(self.temperature.is_finite() && self.temperature > 0.0, "temperature", "finite and > 0")?;
         ensure(self.max_weight.is_finite() && self.max_weight >= 1.0, "max_weight", "finite and >= 1")?;
-        ensure((0.0..=1.0).contains(&self.beta), "beta", "in [0, 1]")
+        ensure(in_unit(self.beta), "beta", "in [0, 1]")
     }
 }
 

@@ -186,7 +186,10 @@ impl<T: DeserializeOwned, S: Storage> PrioritizedReplayBuffer<T, S> {
             return Err(corrupt("ring position inconsistent with the item count"));
         }
         check_leaves(&st.raw)?;
-        if !(st.max_raw.is_finite() && st.max_raw >= 1.0 && st.raw.iter().all(|&r| r <= st.max_raw)) {
+        if !(st.max_raw.is_finite()
+            && st.max_raw >= 1.0
+            && st.raw.iter().all(|&r| crate::math::not_above(r, st.max_raw)))
+        {
             return Err(corrupt("max priority below a stored priority"));
         }
         push_all(&mut buf.items, st.items)?;

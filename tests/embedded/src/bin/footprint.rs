@@ -81,7 +81,7 @@ fn exercise() -> Result<(), adasample::Error> {
         per.sample_into(draws)?;
         for ((k, t), d) in keys.iter_mut().zip(td.iter_mut()).zip(draws.iter()) {
             *k = d.key;
-            *t = black_box(d.weight);
+            *t = black_box(d.weight - 0.5);
         }
         per.update_priorities(keys, td)?;
     }
@@ -96,7 +96,7 @@ fn exercise() -> Result<(), adasample::Error> {
         let reward = unsafe { &mut *&raw mut REWARD };
         reward.reset(black_box(RewardConfig::new(CAP)))?;
         for i in 0..CAP {
-            reward.push(black_box(i as f64))?;
+            reward.push(black_box(i as f64 * 0.01))?;
         }
         reward.sample_into(idx, w)?;
         black_box(&*w);
