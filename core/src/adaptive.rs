@@ -15,6 +15,14 @@
 //! with importance weights `(N P_i)^-beta / max_j (N P_j)^-beta` in `(0, 1]`,
 //! the max over the whole dataset. If every score is 0 the sampler is uniform.
 //!
+//! # Numerics
+//! Losses and scores are at most [`MAX_PRIORITY`] (about 1.6e296;
+//! [`Error::ValueTooLarge`] above), so the score total over up to 2^32
+//! examples is finite and the probabilities sum to 1 within rounding. The
+//! AdaBoost mean falls back to a sum of `loss / B` where the plain sum
+//! overflows, and the score
+//! update runs in log space.
+//!
 //! # Cost
 //! `update_weights` O(B log N); a batch O(B log N) (OHEM: O(pool log pool));
 //! memory per example: 8 bytes of score, about 24 of tree, 4 of permutation.
@@ -25,6 +33,7 @@ use crate::per::is_weight;
 use crate::rng::{below, commit_on_ok, unit_f64, DefaultRng};
 use crate::storage::{check_fits, refill, Buffer, Storage};
 use crate::tree::SumTree;
+use crate::tree::MAX_PRIORITY;
 use rand_core::RngCore;
 
 /// How losses move the sampling distribution.
@@ -95,9 +104,14 @@ impl AdaptiveConfig {
         ensure(in_unit(self.alpha), "alpha", "in [0, 1]")?;
         ensure(in_unit(self.uniform_floor), "uniform_floor", "in [0, 1]")?;
         ensure(in_unit(self.beta), "beta", "in [0, 1]")?;
-        ensure(self.initial_score.is_finite() && self.initial_score > 0.0, "initial_score", "finite and > 0")?;
-        ensure(self.min_score.is_finite() && self.min_score > 0.0, "min_score", "finite and > 0")?;
-        ensure(self.max_score.is_finite() && self.max_score > self.min_score, "max_score", "finite and > min_score")?;
+        let bounded = |x: f64| x > 0.0 && not_above(x, MAX_PRIORITY);
+        ensure(bounded(self.initial_score), "initial_score", "> 0 and at most MAX_PRIORITY (1.6e296)")?;
+        ensure(bounded(self.min_score), "min_score", "> 0 and at most MAX_PRIORITY (1.6e296)")?;
+        ensure(
+            bounded(self.max_score) && self.max_score > self.min_score,
+            "max_score",
+            "> min_score and at most MAX_PRIORITY (1.6e296)",
+        )?;
         ensure(self.pool_factor >= 1, "pool_factor", "at least 1")
     }
 }
@@ -272,8 +286,8 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
 
     /// Samples a batch of `indices.len()` examples using `rng`, writing their
     /// importance weights into `weights`. Errors, with nothing changed:
-    /// [`Error::LengthMismatch`]; OHEM: [`Error::BatchTooLarge`] when the batch
-    /// exceeds N.
+    /// [`Error::LengthMismatch`]; [`Error::NotConfigured`] on `EMPTY`; OHEM:
+    /// [`Error::BatchTooLarge`] when the batch exceeds N.
     pub fn sample_with<R: RngCore + ?Sized>(
         &mut self,
         rng: &mut R,
@@ -281,27 +295,23 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
         weights: &mut [f64],
     ) -> Result<()> {
         check_len(indices.len(), weights.len())?;
+        self.check_batch(indices.len())?;
         let n = self.config.dataset_size;
-        if n == 0 {
-            // `EMPTY`, or a failed `reset`.
-            return Err(Error::Empty);
-        }
         if self.config.mode == AdaptiveMode::Ohem {
-            if indices.len() > n {
-                return Err(Error::BatchTooLarge { requested: indices.len(), available: n });
-            }
             self.ohem(rng, indices, weights);
             return Ok(());
         }
         let total = self.tree.total();
+        // Every score 0: uniform, whatever the floor.
         let gamma = if total > 0.0 { self.config.uniform_floor } else { 1.0 };
         let segments = indices.len();
         for (j, idx) in indices.iter_mut().enumerate() {
+            // In [0, 1], but 1.0 itself after rounding at the last stratum.
             let v = (j as f64 + unit_f64(rng)) / segments as f64;
-            *idx = if v < gamma {
+            *idx = if v < gamma || gamma == 1.0 {
                 ((v / gamma * n as f64) as usize).min(n - 1)
             } else {
-                // v in [gamma, 1): map onto [0, total) of the score tree.
+                // v in [gamma, 1]: onto [0, total) of the score tree (total > 0 here).
                 let u = (v - gamma) / (1.0 - gamma) * total;
                 self.tree.find(if u < total { u } else { f64::from_bits(total.to_bits() - 1) })?
             };
@@ -313,15 +323,42 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
         Ok(())
     }
 
+    /// What makes a batch of `n` fail whatever the memory.
+    fn check_batch(&self, n: usize) -> Result<()> {
+        let size = self.config.dataset_size;
+        if size == 0 {
+            // `EMPTY`, or a failed `reset`.
+            return Err(Error::NotConfigured);
+        }
+        if self.config.mode == AdaptiveMode::Ohem && n > size {
+            return Err(Error::BatchTooLarge { requested: n, available: size });
+        }
+        Ok(())
+    }
+
     /// The seed's `sample(batch_size) -> (indices, importance_weights)` (feature `alloc`).
+    /// Errors as [`sample_with`](Self::sample_with), checked before anything
+    /// is allocated, then [`Error::AllocationFailed`] (never an abort).
+    ///
+    /// ```
+    /// use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveConfig, AdaptiveMode};
+    /// use adasample::{storage::Heap, Error};
+    /// let mut s: AdaptiveBatchSampler<Heap> = AdaptiveBatchSampler::new(AdaptiveConfig::new(8, 0.1))?;
+    /// assert!(matches!(s.sample(usize::MAX), Err(Error::AllocationFailed { .. })));
+    /// s.reset(AdaptiveConfig { mode: AdaptiveMode::Ohem, ..AdaptiveConfig::new(8, 0.1) })?;
+    /// assert!(matches!(s.sample(usize::MAX), Err(Error::BatchTooLarge { .. })));
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
     #[cfg(feature = "alloc")]
     pub fn sample(&mut self, batch_size: usize) -> Result<(alloc::vec::Vec<usize>, alloc::vec::Vec<f64>)> {
+        self.check_batch(batch_size)?;
         crate::storage::vec_batch(batch_size, |i, w| self.sample_into(i, w))
     }
 
-    /// Feeds back the losses of a batch. Losses must be finite and `>= 0`.
-    /// Errors, with nothing changed: [`Error::LengthMismatch`],
-    /// [`Error::IndexOutOfRange`], [`Error::InvalidArgument`] naming `loss`.
+    /// Feeds back the losses of a batch. Losses must be finite, `>= 0` and at
+    /// most [`MAX_PRIORITY`]. Errors, with nothing changed:
+    /// [`Error::LengthMismatch`], [`Error::IndexOutOfRange`],
+    /// [`Error::InvalidArgument`] naming `loss`, [`Error::ValueTooLarge`].
     ///
     /// ```
     /// use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveConfig, AdaptiveMode};
@@ -340,9 +377,17 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
             if !(loss.is_finite() && loss >= 0.0) {
                 return Err(Error::InvalidArgument { name: "loss", position: k, value: loss });
             }
+            if loss > MAX_PRIORITY {
+                return Err(Error::ValueTooLarge { name: "loss", position: k, value: loss, max: MAX_PRIORITY });
+            }
         }
         let c = self.config;
-        let mean = losses.iter().sum::<f64>() / losses.len().max(1) as f64;
+        let b = losses.len().max(1) as f64;
+        let sum = losses.iter().sum::<f64>();
+        // Losses near MAX_PRIORITY can overflow the plain sum; a sum of
+        // `loss / B` cannot (and equal losses give their value back, so
+        // `loss - mean` stays ~0 for them).
+        let mean = if sum.is_finite() { sum / b } else { losses.iter().map(|l| l / b).sum::<f64>() };
         for (&i, &loss) in indices.iter().zip(losses) {
             let s = self.scores.as_ref()[i];
             let s = match c.mode {
@@ -419,12 +464,10 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
 }
 
 /// Example `a` is harder than `b`: a higher score, ties by lower index
-/// (scores are finite and `>= 0`, so this is a total order). Scores are
-/// compared as bit patterns, which order non-negative floats as their
-/// values do: integer comparisons, where a float one is a library call on
-/// targets without an `f64` unit.
+/// (scores are finite, so this is a total order). Compared as floats, not
+/// as bit patterns: `-0.0` (a restored or computed score) ties with `0.0`.
 fn harder(scores: &[f64], a: u32, b: u32) -> bool {
-    let (sa, sb) = (scores[a as usize].to_bits(), scores[b as usize].to_bits());
+    let (sa, sb) = (scores[a as usize], scores[b as usize]);
     sa > sb || (sa == sb && a < b)
 }
 

@@ -61,12 +61,55 @@ pub enum Error {
         /// How many distinct items have a non-zero probability.
         available: usize,
     },
-    /// The requested capacity does not fit the chosen fixed storage.
+    /// The requested capacity does not fit the chosen fixed storage
+    /// (`Fixed<N>`); raise `N` or lower the capacity.
     StorageTooSmall {
         /// Elements one buffer would need.
         needed: usize,
-        /// Elements the storage holds.
+        /// Elements one buffer of the storage holds (`N`).
         available: usize,
+    },
+    /// The allocator could not provide the memory a call needs (a batch, a
+    /// tree, a snapshot); nothing was changed.
+    AllocationFailed {
+        /// The bytes that were asked for (saturated at `usize::MAX`).
+        bytes: usize,
+    },
+    /// A buffer that does not overwrite (the reward sampler's) is full.
+    BufferFull {
+        /// Its capacity, in elements.
+        capacity: usize,
+    },
+    /// A finite value so large that sums over it could overflow: priorities,
+    /// TD errors, losses and scores are limited to [`MAX_PRIORITY`](crate::MAX_PRIORITY)
+    /// (after PER's `(|delta| + eps)^alpha`).
+    ValueTooLarge {
+        /// What the value is (`"priority"`, `"td_error"`, `"loss"`, ...).
+        name: &'static str,
+        /// Position of the offending value in the caller's input.
+        position: usize,
+        /// The value itself.
+        value: f64,
+        /// The largest accepted value of this input.
+        max: f64,
+    },
+    /// A result that is not representable as a finite `f64`, although every
+    /// input was finite (a loss whose true value exceeds `f64::MAX`).
+    ResultOverflow {
+        /// The result's name.
+        name: &'static str,
+    },
+    /// A sampler used before it was configured: the `EMPTY` constant, or one
+    /// whose `reset` failed; call `reset` with a valid configuration.
+    NotConfigured,
+    /// A size argument (not a configuration field) is out of range.
+    InvalidSize {
+        /// The argument's name.
+        name: &'static str,
+        /// The size given.
+        value: usize,
+        /// What it must satisfy.
+        expected: &'static str,
     },
     /// A snapshot is truncated, altered or not a snapshot of this kind of sampler.
     CorruptSnapshot {
@@ -101,6 +144,12 @@ impl Error {
             Error::LengthMismatch { .. } => "LengthMismatch",
             Error::BatchTooLarge { .. } => "BatchTooLarge",
             Error::StorageTooSmall { .. } => "StorageTooSmall",
+            Error::AllocationFailed { .. } => "AllocationFailed",
+            Error::BufferFull { .. } => "BufferFull",
+            Error::ValueTooLarge { .. } => "ValueTooLarge",
+            Error::ResultOverflow { .. } => "ResultOverflow",
+            Error::NotConfigured => "NotConfigured",
+            Error::InvalidSize { .. } => "InvalidSize",
             Error::CorruptSnapshot { .. } => "CorruptSnapshot",
             Error::ItemNotSerializable => "ItemNotSerializable",
             Error::UnsupportedSnapshotVersion { .. } => "UnsupportedSnapshotVersion",
@@ -134,6 +183,21 @@ impl fmt::Display for Error {
             Error::StorageTooSmall { needed, available } => {
                 write!(f, "fixed storage too small: {needed} elements needed, {available} available")
             }
+            Error::AllocationFailed { bytes } => write!(f, "out of memory: {bytes} bytes could not be allocated"),
+            Error::BufferFull { capacity } => write!(f, "the buffer is full: it holds at most {capacity} elements"),
+            Error::ValueTooLarge { name, position, value, max } => {
+                write!(
+                    f,
+                    "{name} {value} at position {position} is above {max}, the largest value whose sums stay finite"
+                )
+            }
+            Error::ResultOverflow { name } => {
+                write!(f, "the {name} is larger than the largest finite f64 (every input was finite)")
+            }
+            Error::NotConfigured => {
+                f.write_str("not configured: the EMPTY constant (or a failed reset); call reset with a valid config")
+            }
+            Error::InvalidSize { name, value, expected } => write!(f, "invalid {name} {value}: must be {expected}"),
             Error::CorruptSnapshot { reason } => write!(f, "corrupt snapshot: {reason}"),
             Error::ItemNotSerializable => f.write_str("an item could not be serialized into the snapshot"),
             Error::UnsupportedSnapshotVersion { found, supported } => {
@@ -155,6 +219,27 @@ pub(crate) fn check_priority(position: usize, value: f64) -> Result<()> {
     } else {
         Err(Error::InvalidPriority { position, value })
     }
+}
+
+/// Checks a priority-like input: finite, `>= 0` and at most `max`.
+pub(crate) fn check_bounded(name: &'static str, position: usize, value: f64, max: f64) -> Result<()> {
+    check_priority(position, value)?;
+    if value > max {
+        return Err(Error::ValueTooLarge { name, position, value, max });
+    }
+    Ok(())
+}
+
+/// `len` elements of `T` can be reserved in a new vector, or
+/// [`Error::AllocationFailed`] (never an abort, whatever `len`).
+#[cfg(feature = "alloc")]
+pub(crate) fn try_vec<T: Clone>(len: usize, value: T) -> Result<alloc::vec::Vec<T>> {
+    let mut v = alloc::vec::Vec::new();
+    if v.try_reserve_exact(len).is_err() {
+        return Err(Error::AllocationFailed { bytes: len.saturating_mul(core::mem::size_of::<T>()) });
+    }
+    v.resize(len, value);
+    Ok(v)
 }
 
 /// Checks that every value is finite.

@@ -130,7 +130,7 @@ fn clipped_exp(log_w: f64, (lo, hi): (f64, f64)) -> f64 {
 
 fn check_shape(values: usize, seq_len: usize, mask: Option<&[bool]>) -> Result<()> {
     if seq_len == 0 {
-        return Err(Error::InvalidArgument { name: "seq_len", position: 0, value: 0.0 });
+        return Err(Error::InvalidSize { name: "seq_len", value: 0, expected: "at least 1" });
     }
     if values % seq_len != 0 {
         return Err(Error::LengthMismatch { expected: values.next_multiple_of(seq_len), found: values });
@@ -146,8 +146,8 @@ fn check_shape(values: usize, seq_len: usize, mask: Option<&[bool]>) -> Result<(
 /// mode). `mask[t] == false` marks prompt or padding tokens (their values are
 /// ignored, whatever they hold); no mask means every token is valid.
 ///
-/// Errors: [`Error::InvalidConfig`]; [`Error::InvalidArgument`] for `seq_len` 0
-/// or a log-probability at a valid token that is not finite or is above
+/// Errors: [`Error::InvalidConfig`]; [`Error::InvalidSize`] for `seq_len` 0;
+/// [`Error::InvalidArgument`] for a log-probability at a valid token that is not finite or is above
 /// [`LOG_PROB_TOLERANCE`] (logits passed by mistake); [`Error::LengthMismatch`]
 /// for inputs that are not `[rows x seq_len]` or an `out` of the wrong length.
 ///
@@ -201,12 +201,20 @@ pub fn weights(
         IwMode::Sequence => (seq_len, config.sequence_clip),
     };
     for (row, o) in out.iter_mut().enumerate() {
+        let tokens = row * width..(row + 1) * width;
+        let ratio = |t: usize| sign * (policy_log_probs[t] - ref_log_probs[t]);
         let (mut sum, mut count) = (0.0, 0usize);
-        for t in (row * width..(row + 1) * width).filter(|&t| valid(t)) {
-            sum += sign * (policy_log_probs[t] - ref_log_probs[t]);
+        for t in tokens.clone().filter(|&t| valid(t)) {
+            sum += ratio(t);
             count += 1;
         }
-        *o = if count == 0 { 0.0 } else { clipped_exp(sum / count as f64 / config.temperature, clip) };
+        let mut mean = sum / count as f64;
+        if !sum.is_finite() {
+            // Log ratios near f64::MAX overflowed the sum (every ratio is
+            // finite: its two log-probs are). A sum of `ratio / count` cannot.
+            mean = tokens.filter(|&t| valid(t)).map(|t| ratio(t) / count as f64).sum();
+        }
+        *o = if count == 0 { 0.0 } else { clipped_exp(mean / config.temperature, clip) };
     }
     Ok(())
 }
@@ -215,7 +223,9 @@ pub fn weights(
 /// `w_t` the sequence weight of `t`'s row (sequence mode, `weights.len() ==
 /// rows`) or the token's own weight (token mode, `weights.len() == nll.len()`).
 /// Returns 0 when no token is valid. Errors as [`weights`], and
-/// [`Error::InvalidArgument`] for a non-finite nll or weight at a valid token.
+/// [`Error::InvalidArgument`] for a non-finite nll or weight at a valid token;
+/// [`Error::ResultOverflow`] when the loss itself exceeds `f64::MAX` (a sum
+/// that merely overflows on the way is rescaled and gives the finite loss).
 ///
 /// ```
 /// use adasample::iw::{weighted_loss, IwMode};
@@ -246,7 +256,25 @@ pub fn weighted_loss(mode: IwMode, weights: &[f64], nll: &[f64], mask: Option<&[
         sum += w * l;
         count += 1;
     }
-    Ok(if count == 0 { 0.0 } else { sum / count as f64 })
+    if count == 0 {
+        return Ok(0.0);
+    }
+    let loss = sum / count as f64;
+    if loss.is_finite() {
+        return Ok(loss);
+    }
+    // A product or a partial sum overflowed: again with both factors scaled
+    // by 2^-512 (exact, except for terms far below the ones that overflowed),
+    // the mean taken at that scale and scaled back.
+    const DOWN: f64 = 7.458340731200207e-155; // 2^-512, exactly
+    let scaled: f64 =
+        (0..n).filter(|&t| valid(t)).map(|t| (weight_of(t) * DOWN) * (nll[t] * DOWN) / count as f64).sum();
+    let loss = scaled / DOWN / DOWN;
+    if loss.is_finite() {
+        Ok(loss)
+    } else {
+        Err(Error::ResultOverflow { name: "loss" })
+    }
 }
 
 /// Label-smoothed negative log-likelihood of one token:
@@ -254,7 +282,9 @@ pub fn weighted_loss(mode: IwMode, weights: &[f64], nll: &[f64], mask: Option<&[
 /// log-probabilities over the vocabulary (as Hugging Face's label smoother and
 /// the published iw-SFT loss). Errors: [`Error::IndexOutOfRange`] for the label,
 /// [`Error::InvalidConfig`] for `epsilon` outside `[0, 1)`,
-/// [`Error::InvalidArgument`] for a non-finite log-probability.
+/// [`Error::InvalidArgument`] for a log-probability that is not finite or is
+/// above [`LOG_PROB_TOLERANCE`]. Finite in, finite out: the mean is a sum of
+/// `log p / V`, and `epsilon = 0` is exactly the plain nll.
 ///
 /// ```
 /// use adasample::iw::label_smoothed_nll;
@@ -265,7 +295,17 @@ pub fn weighted_loss(mode: IwMode, weights: &[f64], nll: &[f64], mask: Option<&[
 pub fn label_smoothed_nll(log_probs: &[f64], label: usize, epsilon: f64) -> Result<f64> {
     ensure((0.0..1.0).contains(&epsilon), "epsilon", "in [0, 1)")?;
     let target = *log_probs.get(label).ok_or(Error::IndexOutOfRange { index: label, len: log_probs.len() })?;
-    crate::error::check_finite("log_prob", log_probs)?;
-    let mean = log_probs.iter().sum::<f64>() / log_probs.len() as f64;
-    Ok(-(1.0 - epsilon) * target - epsilon * mean)
+    if let Some(position) = log_probs.iter().position(|&v| !(v.is_finite() && not_above(v, LOG_PROB_TOLERANCE))) {
+        return Err(Error::InvalidArgument { name: "log_prob", position, value: log_probs[position] });
+    }
+    let nll = -target;
+    if epsilon == 0.0 {
+        return Ok(nll);
+    }
+    let v = log_probs.len() as f64;
+    let smooth = -log_probs.iter().map(|lp| lp / v).sum::<f64>();
+    // `nll + eps (smooth - nll)` lies between the two; rounding could step
+    // past the larger one (and past f64::MAX), so it is held to that range.
+    let mixed = nll + epsilon * (smooth - nll);
+    Ok(mixed.max(nll.min(smooth)).min(nll.max(smooth)))
 }

@@ -60,6 +60,7 @@ pub mod storage;
 pub mod tree;
 
 pub use error::{Error, Result};
+pub use tree::MAX_PRIORITY;
 
 // The README's examples run as doc tests.
 #[cfg(all(doctest, feature = "alloc"))]

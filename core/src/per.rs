@@ -31,13 +31,15 @@
 //! a batch of B O(B log n); memory per slot: the item, 8 bytes of raw priority,
 //! 4 of generation, about 24 of tree (rank: 12 more for the treap).
 
+#[cfg(feature = "alloc")]
+use crate::error::try_vec;
 use crate::error::{check_len, check_priority, ensure, Error, Result};
 use crate::math::{in_unit, not_above};
 use crate::order::{by_priority, RankOrder};
 use crate::rng::{commit_on_ok, DefaultRng};
 use crate::schedule::Schedule;
-use crate::storage::{check_fits, Buffer, Storage};
-use crate::tree::SumTree;
+use crate::storage::{check_fits, tree_size, Buffer, Storage};
+use crate::tree::{SumTree, MAX_PRIORITY};
 use rand_core::RngCore;
 
 /// Proportional or rank-based prioritization.
@@ -151,11 +153,43 @@ fn transform(config: &PerConfig, raw: f64) -> f64 {
     crate::math::pow(raw + config.epsilon, config.alpha)
 }
 
+/// The largest `|delta| + eps` whose stored priority `(|delta| + eps)^alpha`
+/// stays within [`MAX_PRIORITY`] (rank-based PER stores no powers of `|delta|`:
+/// any finite value is a valid key there).
+pub(crate) fn raw_limit(config: &PerConfig) -> f64 {
+    if config.kind == PerKind::Rank || config.alpha == 0.0 {
+        f64::INFINITY
+    } else {
+        crate::math::pow(MAX_PRIORITY, 1.0 / config.alpha)
+    }
+}
+
+/// Checks one raw priority (a `|TD error|`) against [`raw_limit`].
+fn check_raw(name: &'static str, position: usize, raw: f64, epsilon: f64, limit: f64) -> Result<()> {
+    if raw + epsilon > limit {
+        return Err(Error::ValueTooLarge { name, position, value: raw, max: limit - epsilon });
+    }
+    Ok(())
+}
+
 /// The normalised importance weight `(N P)^-beta / (N P_min)^-beta`, written
 /// as `(p_min / p)^beta`: N and the total cancel, so it is exact to one `pow`.
+/// Where `p_min / p` is below the normal range (priorities 1e-300 and
+/// 1e300), the ratio itself would round to 0 or lose its digits, so the
+/// weight is computed from the logs instead: `exp(beta (ln p_min - ln p))`,
+/// which is a normal float whenever the true weight is. It is 0 only where
+/// the true weight is below the smallest subnormal (about 4.9e-324).
 pub(crate) fn is_weight(p_min: f64, p: f64, beta: f64) -> f64 {
-    crate::math::pow(p_min / p, beta)
+    let ratio = p_min / p;
+    if beta == 0.0 || ratio >= f64::MIN_POSITIVE {
+        crate::math::pow(ratio, beta)
+    } else {
+        libm::exp(beta * (libm::log(p_min) - libm::log(p)))
+    }
 }
+
+/// Tree slots a heap-backed buffer starts with (it doubles as the ring fills).
+const INITIAL_TREE: usize = 64;
 
 /// A slot and the generation of the item it held when it was sampled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -332,6 +366,11 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
 
     /// An empty buffer. Errors: [`Error::InvalidConfig`] naming the bad field,
     /// [`Error::StorageTooSmall`] when `Fixed` storage cannot hold `capacity`.
+    ///
+    /// On the heap nothing of the capacity is allocated up front: every
+    /// buffer (the tree by doublings) grows as the ring fills, so memory
+    /// follows the items stored, and a restored snapshot allocates in
+    /// proportion to its own length.
     pub fn new(config: PerConfig) -> Result<Self> {
         let mut buf = Self::EMPTY;
         buf.reset(config)?;
@@ -358,16 +397,15 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
         config.validate()?;
         check_fits::<S>(config.capacity)?;
         SumTree::<S>::check_capacity(config.capacity)?;
-        let rank = config.kind == PerKind::Rank;
         self.items.clear();
         self.raw.clear();
         self.generations.clear();
-        let ready =
-            self.tree.reset(config.capacity).and_then(|()| self.order.reset(if rank { config.capacity } else { 0 }));
-        if let Err(e) = ready {
+        self.order.clear();
+        // Fixed storage holds the whole tree anyway; the heap starts small.
+        let slots = if S::GROWS { config.capacity.min(INITIAL_TREE) } else { config.capacity };
+        if let Err(e) = self.tree.reset(slots) {
             // Capacity 0, in place: `*self = EMPTY` would need a stack copy.
             self.tree.make_empty();
-            self.order.clear();
             self.config.capacity = 0;
             return Err(e);
         }
@@ -526,7 +564,9 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     /// ```
     pub fn add_with_priority(&mut self, item: T, priority: f64) -> Result<Key> {
         check_priority(0, priority)?;
-        self.insert(item, priority)
+        check_raw("priority", 0, priority, self.config.epsilon, raw_limit(&self.config))?;
+        // `fabs`: -0.0 is stored as 0.0.
+        self.insert(item, libm::fabs(priority))
     }
 
     fn insert(&mut self, item: T, raw: f64) -> Result<Key> {
@@ -544,10 +584,20 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     fn check_ready(&self) -> Result<()> {
         if self.config.capacity == 0 {
             // `EMPTY`, or a failed `reset`.
-            return Err(Error::InvalidConfig {
-                field: "capacity",
-                expected: "at least 1 (reset the EMPTY buffer first)",
-            });
+            return Err(Error::NotConfigured);
+        }
+        Ok(())
+    }
+
+    /// Room for slot `len` while the ring fills: the tree grows (heap
+    /// storage, by doublings) and the rank order gains its node. Nothing
+    /// changes that anything reads on an error.
+    fn make_room(&mut self, len: usize) -> Result<()> {
+        if S::GROWS && len >= self.tree.capacity() {
+            self.tree.grow(tree_size(len + 1).min(self.config.capacity))?;
+        }
+        if self.is_rank() && !self.order.grow_to(len + 1) {
+            return Err(Error::AllocationFailed { bytes: 12 });
         }
         Ok(())
     }
@@ -559,12 +609,21 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
         let slot = self.next;
         let len = self.len();
         if slot == len {
-            // Filling: every buffer grows by one. Capacity was checked against
-            // the storage in `new`, so these pushes fit.
-            let full = Error::StorageTooSmall { needed: len + 1, available: len };
-            self.items.push(item).map_err(|_| full)?;
-            self.raw.push(raw).map_err(|_| full)?;
-            self.generations.push(0).map_err(|_| full)?;
+            // Filling: every buffer grows by one, all or none. Capacity was
+            // checked against fixed storage in `new`, so only the allocator
+            // can refuse.
+            self.make_room(len)?;
+            let failed = Error::AllocationFailed { bytes: core::mem::size_of::<T>() + 12 };
+            self.items.push(item).map_err(|_| failed)?;
+            if self.raw.push(raw).is_err() {
+                self.items.pop();
+                return Err(failed);
+            }
+            if self.generations.push(0).is_err() {
+                self.items.pop();
+                self.raw.pop();
+                return Err(failed);
+            }
             if self.is_rank() {
                 // The new rank position's mass depends only on the position.
                 self.tree.write(len, self.rank_mass(len + 1));
@@ -597,7 +656,9 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     /// and tree, bit for bit), but recomputes the tree once per group of 64
     /// items instead of once per item (on bare-metal targets, which have no
     /// cache to spare, it is `add` after `add`). Returns the number added.
-    /// Errors: [`Error::InvalidConfig`] on an `EMPTY` buffer (nothing added).
+    /// Errors: [`Error::NotConfigured`] on an `EMPTY` buffer (nothing added);
+    /// [`Error::AllocationFailed`] when the heap cannot grow (the items added
+    /// before it stay).
     ///
     /// ```
     /// use adasample::per::{PerConfig, PrioritizedReplayBuffer};
@@ -637,7 +698,10 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     /// ignored). Keys whose slot was overwritten since sampling are skipped and
     /// counted. Errors, with nothing changed: [`Error::LengthMismatch`],
     /// [`Error::IndexOutOfRange`] for a slot never written,
-    /// [`Error::InvalidPriority`] for a NaN or infinite TD error.
+    /// [`Error::InvalidPriority`] for a NaN or infinite TD error,
+    /// [`Error::ValueTooLarge`] for one whose priority `(|delta| + eps)^alpha`
+    /// would exceed [`MAX_PRIORITY`] (proportional only: with alpha 0.6 that
+    /// is `|delta|` above about 1e308, with alpha 1 above 1.6e296).
     ///
     /// ```
     /// use adasample::per::{PerConfig, PrioritizedReplayBuffer};
@@ -655,6 +719,7 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     pub fn update_priorities(&mut self, indices: &[Key], td_errors: &[f64]) -> Result<UpdateReport> {
         check_len(indices.len(), td_errors.len())?;
         let len = self.len();
+        let limit = raw_limit(&self.config);
         for (k, (key, &td)) in indices.iter().zip(td_errors).enumerate() {
             if key.slot as usize >= len {
                 return Err(Error::IndexOutOfRange { index: key.slot as usize, len });
@@ -662,6 +727,7 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
             if !td.is_finite() {
                 return Err(Error::InvalidPriority { position: k, value: td });
             }
+            check_raw("td_error", k, libm::fabs(td), self.config.epsilon, limit)?;
         }
         let mut report = UpdateReport::default();
         let fresh = indices.iter().zip(td_errors).filter(|(key, _)| {
@@ -703,7 +769,7 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     /// stratified over the total priority, rank batches over the rank mass.
     ///
     /// Errors, with nothing changed (the schedule does not advance):
-    /// [`Error::Empty`] when there is nothing to draw; [`Error::BatchTooLarge`]
+    /// [`Error::NotConfigured`] on `EMPTY`; [`Error::Empty`] when there is nothing to draw; [`Error::BatchTooLarge`]
     /// without replacement when `out.len()` exceeds the items of non-zero priority.
     ///
     /// ```
@@ -720,13 +786,7 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     /// # Ok::<(), adasample::Error>(())
     /// ```
     pub fn sample_with<R: RngCore + ?Sized>(&mut self, rng: &mut R, out: &mut [Draw]) -> Result<()> {
-        let total = self.tree.total();
-        if self.is_empty() || not_above(total, 0.0) {
-            return Err(Error::Empty);
-        }
-        if self.config.without_replacement && out.len() > self.tree.nonzero() {
-            return Err(Error::BatchTooLarge { requested: out.len(), available: self.tree.nonzero() });
-        }
+        let total = self.check_batch(out.len())?;
         if self.config.without_replacement {
             // Successive draws, each removing its leaf; the leaves are put back
             // after, which restores every parent bit for bit.
@@ -780,29 +840,77 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
             d.probability = p / total;
             d.weight = is_weight(p_min, p, beta);
         }
-        self.step += 1;
+        // Saturating: a restored step near u64::MAX keeps beta at its end.
+        self.step = self.step.saturating_add(1);
         Ok(())
     }
 
+    /// What makes a batch of `n` fail whatever the memory: nothing to draw
+    /// ([`Error::Empty`]), or more distinct items asked for than there are
+    /// ([`Error::BatchTooLarge`]). Returns the total priority.
+    fn check_batch(&self, n: usize) -> Result<f64> {
+        self.check_ready()?;
+        let total = self.tree.total();
+        if self.is_empty() || not_above(total, 0.0) {
+            return Err(Error::Empty);
+        }
+        if self.config.without_replacement && n > self.tree.nonzero() {
+            return Err(Error::BatchTooLarge { requested: n, available: self.tree.nonzero() });
+        }
+        Ok(total)
+    }
+
     /// The seed's `sample(batch_size) -> (batch, weights, indices)` (feature `alloc`).
+    ///
+    /// Errors as [`sample_with`](Self::sample_with), checked before anything
+    /// is allocated; then [`Error::AllocationFailed`] when the batch's
+    /// memory (56 bytes a draw) cannot be had, never an abort:
+    ///
+    /// ```
+    /// use adasample::per::{PerConfig, PrioritizedReplayBuffer};
+    /// use adasample::{storage::Heap, Error};
+    /// let mut b: PrioritizedReplayBuffer<u8, Heap> = PrioritizedReplayBuffer::new(PerConfig::new(4))?;
+    /// assert_eq!(b.sample(usize::MAX).unwrap_err(), Error::Empty);
+    /// b.add(7)?;
+    /// assert!(matches!(b.sample(usize::MAX), Err(Error::AllocationFailed { .. })));
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
     #[cfg(feature = "alloc")]
     pub fn sample(&mut self, batch_size: usize) -> Result<Batch<'_, T>> {
-        let mut draws = alloc::vec![Draw::default(); batch_size];
+        self.check_batch(batch_size)?;
+        let mut draws = try_vec(batch_size, Draw::default())?;
+        let mut batch = Batch {
+            items: alloc::vec::Vec::new(),
+            weights: try_vec(batch_size, 0.0)?,
+            indices: try_vec(batch_size, Key::default())?,
+            probabilities: try_vec(batch_size, 0.0)?,
+        };
+        batch
+            .items
+            .try_reserve_exact(batch_size)
+            .map_err(|_| Error::AllocationFailed { bytes: batch_size.saturating_mul(core::mem::size_of::<&T>()) })?;
         self.sample_into(&mut draws)?;
         let items = self.items.as_ref();
-        Ok(Batch {
-            items: draws.iter().map(|d| &items[d.key.slot as usize]).collect(),
-            weights: draws.iter().map(|d| d.weight).collect(),
-            indices: draws.iter().map(|d| d.key).collect(),
-            probabilities: draws.iter().map(|d| d.probability).collect(),
-        })
+        for (k, d) in draws.iter().enumerate() {
+            batch.items.push(&items[d.key.slot as usize]);
+            batch.weights[k] = d.weight;
+            batch.indices[k] = d.key;
+            batch.probabilities[k] = d.probability;
+        }
+        Ok(batch)
     }
 
     /// Recomputes the tree (and rank order) from the raw priorities, in slot
     /// order; used by restore, so the result does not depend on history.
     #[cfg(feature = "serde")]
-    pub(crate) fn rebuild_priorities(&mut self) {
+    pub(crate) fn rebuild_priorities(&mut self) -> Result<()> {
         let len = self.len();
+        if S::GROWS && len > self.tree.capacity() {
+            self.tree.grow(tree_size(len).min(self.config.capacity))?;
+        }
+        if self.is_rank() && !self.order.grow_to(len) {
+            return Err(Error::AllocationFailed { bytes: len.saturating_mul(12) });
+        }
         if self.is_rank() {
             for slot in 0..len {
                 self.order.insert(slot as u32, &by_priority(self.raw.as_ref()));
@@ -818,6 +926,7 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
             }
         }
         self.tree.rebuild();
+        Ok(())
     }
 
     /// Mass of 1-based rank `r`: `r^-alpha`.

@@ -219,7 +219,8 @@ impl<S: Storage> RewardWeightedSampler<S> {
     }
 
     /// Appends one reward; returns its index. Errors: [`Error::InvalidArgument`]
-    /// for a non-finite reward, [`Error::StorageTooSmall`] when full.
+    /// for a non-finite reward, [`Error::BufferFull`] when `capacity` rewards
+    /// are held, [`Error::AllocationFailed`], [`Error::NotConfigured`] on `EMPTY`.
     ///
     /// ```
     /// use adasample::reward::{RewardConfig, RewardWeightedSampler};
@@ -238,13 +239,23 @@ impl<S: Storage> RewardWeightedSampler<S> {
 
     /// Appends rewards, all or none. Errors as [`push`](Self::push).
     pub fn extend(&mut self, rewards: &[f64]) -> Result<()> {
+        self.check_ready()?;
         check_finite("reward", rewards)?;
-        let needed = self.len().saturating_add(rewards.len());
-        if needed > self.config.capacity {
-            return Err(Error::StorageTooSmall { needed, available: self.config.capacity });
+        let (len, capacity) = (self.len(), self.config.capacity);
+        if len.saturating_add(rewards.len()) > capacity {
+            return Err(Error::BufferFull { capacity });
+        }
+        if !self.rewards.try_reserve(rewards.len()) {
+            return Err(Error::AllocationFailed { bytes: rewards.len().saturating_mul(8) });
         }
         for &r in rewards {
-            self.rewards.push(r).map_err(|_| Error::StorageTooSmall { needed, available: self.config.capacity })?;
+            // Reserved: cannot fail; if it did, the partial push is undone.
+            if self.rewards.push(r).is_err() {
+                while self.len() > len {
+                    self.rewards.pop();
+                }
+                return Err(Error::AllocationFailed { bytes: 8 });
+            }
         }
         self.dirty |= !rewards.is_empty();
         Ok(())
@@ -306,9 +317,7 @@ impl<S: Storage> RewardWeightedSampler<S> {
         weights: &mut [f64],
     ) -> Result<()> {
         crate::error::check_len(indices.len(), weights.len())?;
-        if self.is_empty() {
-            return Err(Error::Empty);
-        }
+        self.check_batch()?;
         self.refresh()?;
         self.tree.sample_stratified(rng, indices)?;
         let p_min = self.tree.min().unwrap_or(1.0);
@@ -318,9 +327,28 @@ impl<S: Storage> RewardWeightedSampler<S> {
         Ok(())
     }
 
-    /// `(indices, weights)` of a batch (feature `alloc`).
+    fn check_ready(&self) -> Result<()> {
+        if self.config.capacity == 0 {
+            return Err(Error::NotConfigured);
+        }
+        Ok(())
+    }
+
+    /// What makes a batch fail whatever the memory.
+    fn check_batch(&self) -> Result<()> {
+        self.check_ready()?;
+        if self.is_empty() {
+            return Err(Error::Empty);
+        }
+        Ok(())
+    }
+
+    /// `(indices, weights)` of a batch (feature `alloc`). Errors as
+    /// [`sample_into`](Self::sample_into), checked before anything is
+    /// allocated, then [`Error::AllocationFailed`] (never an abort).
     #[cfg(feature = "alloc")]
     pub fn sample(&mut self, batch_size: usize) -> Result<(alloc::vec::Vec<usize>, alloc::vec::Vec<f64>)> {
+        self.check_batch()?;
         crate::storage::vec_batch(batch_size, |i, w| self.sample_into(i, w))
     }
 

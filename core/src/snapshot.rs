@@ -13,8 +13,14 @@
 //! would have made. A truncated, altered or foreign snapshot is an
 //! [`Error::CorruptSnapshot`], another version an
 //! [`Error::UnsupportedSnapshotVersion`]; the restored state is validated like
-//! any input. `snapshot()` fails only when an item's own `Serialize` does
-//! ([`Error::ItemNotSerializable`]). Each sampler also implements `serde::Serialize` / `Deserialize`
+//! any input (counts against each other and the capacity, priorities and
+//! scores finite, `>= 0` and within [`MAX_PRIORITY`](crate::MAX_PRIORITY),
+//! `-0.0` read as `0.0`), and every length is checked against the payload
+//! before anything of that length is allocated: a restore allocates in
+//! proportion to the snapshot's own size, whatever capacity it claims.
+//! `snapshot()` fails only when an item's own `Serialize` does
+//! ([`Error::ItemNotSerializable`]) or the memory for the bytes cannot be had
+//! ([`Error::AllocationFailed`], never an abort). Each sampler also implements `serde::Serialize` / `Deserialize`
 //! as these bytes, so it can sit inside a larger serde document.
 //!
 //! ```
@@ -30,13 +36,15 @@
 //! ```
 
 use crate::adaptive::{AdaptiveBatchSampler, AdaptiveConfig};
-use crate::error::{check_priority, Error, Result};
+use crate::error::{check_bounded, Error, Result};
 use crate::per::{PerConfig, PrioritizedReplayBuffer};
 use crate::reward::{RewardConfig, RewardWeightedSampler};
 use crate::rng::DefaultRng;
 use crate::storage::{Buffer, Storage};
 use crate::tree::SumTree;
+use crate::tree::MAX_PRIORITY;
 use alloc::vec::Vec;
+use core::cell::Cell;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -58,15 +66,62 @@ fn corrupt(reason: &'static str) -> Error {
     Error::CorruptSnapshot { reason }
 }
 
+/// A postcard output that grows fallibly: an allocation failure is
+/// recorded (and ends the serialization) instead of aborting.
+struct TryVec<'a> {
+    out: Vec<u8>,
+    failed: &'a Cell<usize>,
+}
+
+impl TryVec<'_> {
+    fn extend(&mut self, data: &[u8]) -> bool {
+        if self.out.try_reserve(data.len()).is_err() {
+            self.failed.set(self.out.len().saturating_add(data.len()));
+            return false;
+        }
+        self.out.extend_from_slice(data);
+        true
+    }
+}
+
+impl postcard::ser_flavors::Flavor for TryVec<'_> {
+    type Output = Vec<u8>;
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        if self.extend(data) {
+            Ok(())
+        } else {
+            Err(postcard::Error::SerializeBufferFull)
+        }
+    }
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        self.try_extend(&[data])
+    }
+    fn finalize(self) -> postcard::Result<Vec<u8>> {
+        Ok(self.out)
+    }
+}
+
 fn encode<P: Serialize>(kind: u8, payload: &P) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(64);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
-    out.push(kind);
+    let failed = Cell::new(0);
+    let mut out = TryVec { out: Vec::new(), failed: &failed };
+    let mut header = [0u8; HEADER];
+    header[..4].copy_from_slice(MAGIC);
+    header[4..6].copy_from_slice(&VERSION.to_le_bytes());
+    header[6] = kind;
+    let oom = |bytes: usize| Error::AllocationFailed { bytes };
+    if !out.extend(&header) {
+        return Err(oom(failed.get()));
+    }
     // Numbers and slices always serialize; a user item type may refuse.
-    let payload = postcard::to_allocvec(payload).map_err(|_| Error::ItemNotSerializable)?;
-    out.extend_from_slice(&payload);
+    let mut out = match postcard::serialize_with_flavor(payload, out) {
+        Ok(out) => out,
+        Err(_) if failed.get() > 0 => return Err(oom(failed.get())),
+        Err(_) => return Err(Error::ItemNotSerializable),
+    };
     let sum = fnv1a(&out);
+    if out.try_reserve_exact(8).is_err() {
+        return Err(oom(out.len().saturating_add(8)));
+    }
     out.extend_from_slice(&sum.to_le_bytes());
     Ok(out)
 }
@@ -105,12 +160,14 @@ fn push_all<B: Buffer<V>, V>(buf: &mut B, values: impl IntoIterator<Item = V>) -
     Ok(())
 }
 
-fn check_leaves(values: &[f64]) -> Result<()> {
-    values
-        .iter()
-        .enumerate()
-        .try_for_each(|(k, &v)| check_priority(k, v))
-        .map_err(|_| corrupt("a priority is NaN, infinite or negative"))
+/// Priorities (or scores) finite, `>= 0` and at most `max`; `-0.0` becomes `0.0`.
+fn check_leaves(values: &mut [f64], max: f64) -> Result<()> {
+    for (k, v) in values.iter_mut().enumerate() {
+        check_bounded("priority", k, *v, max)
+            .map_err(|_| corrupt("a priority is NaN, infinite, negative or too large"))?;
+        *v = libm::fabs(*v);
+    }
+    Ok(())
 }
 
 #[derive(Serialize, Deserialize)]
@@ -127,12 +184,12 @@ impl<S: Storage> SumTree<S> {
 
     /// Rebuilds a tree from [`snapshot`](Self::snapshot) bytes.
     pub fn restore(bytes: &[u8]) -> Result<Self> {
-        let st: TreeState<Vec<f64>> = decode(KIND_TREE, bytes)?;
+        let mut st: TreeState<Vec<f64>> = decode(KIND_TREE, bytes)?;
         let capacity = usize::try_from(st.capacity).map_err(|_| corrupt("capacity too large"))?;
         if st.leaves.len() != capacity {
             return Err(corrupt("leaf count differs from capacity"));
         }
-        check_leaves(&st.leaves)?;
+        check_leaves(&mut st.leaves, MAX_PRIORITY)?;
         let mut tree = SumTree::new(capacity)?;
         tree.leaves_mut().copy_from_slice(&st.leaves);
         tree.rebuild();
@@ -175,8 +232,10 @@ impl<T: DeserializeOwned, S: Storage> PrioritizedReplayBuffer<T, S> {
     /// Rebuilds a buffer from [`snapshot`](Self::snapshot) bytes; it continues
     /// exactly as the original would have.
     pub fn restore(bytes: &[u8]) -> Result<Self> {
-        let st: PerState<Vec<f64>, Vec<u32>, Vec<T>> = decode(KIND_PER, bytes)?;
-        let mut buf = Self::new(st.config)?;
+        let mut st: PerState<Vec<f64>, Vec<u32>, Vec<T>> = decode(KIND_PER, bytes)?;
+        // Every claim is checked against the payload before the buffer is
+        // built (on the heap, the buffer then grows only to `len`).
+        st.config.validate()?;
         let len = st.items.len();
         let next = usize::try_from(st.next).map_err(|_| corrupt("ring position too large"))?;
         if st.raw.len() != len || st.generations.len() != len || len > st.config.capacity {
@@ -185,17 +244,22 @@ impl<T: DeserializeOwned, S: Storage> PrioritizedReplayBuffer<T, S> {
         if next >= st.config.capacity || (len < st.config.capacity && next != len) {
             return Err(corrupt("ring position inconsistent with the item count"));
         }
-        check_leaves(&st.raw)?;
+        // Raw priorities are TD-error magnitudes: whatever `add` and
+        // `update_priorities` accept, no more.
+        let limit = crate::per::raw_limit(&st.config) - st.config.epsilon;
+        check_leaves(&mut st.raw, limit)?;
         if !(st.max_raw.is_finite()
             && st.max_raw >= 1.0
+            && crate::math::not_above(st.max_raw, limit)
             && st.raw.iter().all(|&r| crate::math::not_above(r, st.max_raw)))
         {
-            return Err(corrupt("max priority below a stored priority"));
+            return Err(corrupt("max priority below a stored priority, or too large"));
         }
+        let mut buf = Self::new(st.config)?;
         push_all(&mut buf.items, st.items)?;
         push_all(&mut buf.raw, st.raw)?;
         push_all(&mut buf.generations, st.generations)?;
-        buf.rebuild_priorities();
+        buf.rebuild_priorities()?;
         buf.next = next;
         buf.max_raw = st.max_raw;
         buf.step = st.step;
@@ -228,14 +292,14 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
 
     /// Rebuilds a sampler from [`snapshot`](Self::snapshot) bytes.
     pub fn restore(bytes: &[u8]) -> Result<Self> {
-        let st: AdaptiveState<Vec<f64>, Vec<u32>> = decode(KIND_ADAPTIVE, bytes)?;
-        let mut s = Self::new(st.config)?;
+        let mut st: AdaptiveState<Vec<f64>, Vec<u32>> = decode(KIND_ADAPTIVE, bytes)?;
         let n = st.config.dataset_size;
         if st.scores.len() != n || st.perm.len() != n {
             return Err(corrupt("score or permutation count differs from the dataset size"));
         }
-        check_leaves(&st.scores)?;
-        let mut seen = alloc::vec![false; n];
+        check_leaves(&mut st.scores, MAX_PRIORITY)?;
+        let mut s = Self::new(st.config)?;
+        let mut seen = crate::error::try_vec(n, false)?;
         for &p in &st.perm {
             match seen.get_mut(p as usize) {
                 Some(x) if !*x => *x = true,

@@ -26,8 +26,11 @@ mod sealed {
 pub trait Buffer<T>: AsRef<[T]> + AsMut<[T]> + Sized + sealed::Sealed {
     /// An empty buffer, usable in `const` and `static` initialisers.
     const EMPTY: Self;
-    /// Appends `value`, handing it back when the buffer is full.
+    /// Appends `value`, handing it back when the buffer is full (fixed
+    /// storage) or the allocator cannot grow it (heap: never an abort).
     fn push(&mut self, value: T) -> core::result::Result<(), T>;
+    /// Removes and returns the last element.
+    fn pop(&mut self) -> Option<T>;
     /// Removes every element.
     fn clear(&mut self);
     /// Makes room for `additional` more elements up front; `false` when the
@@ -45,6 +48,9 @@ pub trait Storage: sealed::Sealed + Copy + Debug + Default + 'static {
     type Items<T>: Buffer<T>;
     /// The most elements one buffer can hold (`usize::MAX` on the heap).
     const MAX_LEN: usize;
+    /// Whether buffers are allocated as they fill (heap) rather than held
+    /// whole from the start (fixed storage, where growing would save nothing).
+    const GROWS: bool;
 }
 
 /// Run-time sized storage on the heap (`Vec`). Needs feature `alloc`.
@@ -67,6 +73,7 @@ impl Storage for Heap {
     type U32 = alloc::vec::Vec<u32>;
     type Items<T> = alloc::vec::Vec<T>;
     const MAX_LEN: usize = usize::MAX;
+    const GROWS: bool = true;
 }
 
 impl<const N: usize> Storage for Fixed<N> {
@@ -74,6 +81,7 @@ impl<const N: usize> Storage for Fixed<N> {
     type U32 = heapless::Vec<u32, N>;
     type Items<T> = heapless::Vec<T, N>;
     const MAX_LEN: usize = N;
+    const GROWS: bool = false;
 }
 
 #[cfg(feature = "alloc")]
@@ -82,8 +90,15 @@ impl<T> sealed::Sealed for alloc::vec::Vec<T> {}
 impl<T> Buffer<T> for alloc::vec::Vec<T> {
     const EMPTY: Self = alloc::vec::Vec::new();
     fn push(&mut self, value: T) -> core::result::Result<(), T> {
+        // Amortised growth, but fallible: `Vec::push` would abort the process.
+        if self.len() == self.capacity() && alloc::vec::Vec::try_reserve(self, 1).is_err() {
+            return Err(value);
+        }
         alloc::vec::Vec::push(self, value);
         Ok(())
+    }
+    fn pop(&mut self) -> Option<T> {
+        alloc::vec::Vec::pop(self)
     }
     fn clear(&mut self) {
         alloc::vec::Vec::clear(self)
@@ -98,6 +113,9 @@ impl<T, const N: usize> Buffer<T> for heapless::Vec<T, N> {
     const EMPTY: Self = heapless::Vec::new();
     fn push(&mut self, value: T) -> core::result::Result<(), T> {
         heapless::Vec::push(self, value)
+    }
+    fn pop(&mut self) -> Option<T> {
+        heapless::Vec::pop(self)
     }
     fn clear(&mut self) {
         heapless::Vec::clear(self)
@@ -123,30 +141,36 @@ pub(crate) fn check_fits<S: Storage>(len: usize) -> Result<()> {
 }
 
 /// Makes `b` hold exactly `len` copies of `value`, in place (no temporary of
-/// the buffer's size). [`Error::StorageTooSmall`] (not an allocation abort)
-/// when the memory is not there; `b` is then empty.
+/// the buffer's size). [`Error::AllocationFailed`] (not an abort) when the
+/// memory is not there (capacities were checked against fixed storage
+/// before); `b` is then empty.
 pub(crate) fn refill<B: Buffer<V>, V: Copy>(b: &mut B, len: usize, value: V) -> Result<()> {
     b.clear();
+    let failed = Error::AllocationFailed { bytes: len.saturating_mul(core::mem::size_of::<V>()) };
     if !b.try_reserve(len) {
-        return Err(Error::StorageTooSmall { needed: len, available: 0 });
+        return Err(failed);
     }
     for _ in 0..len {
         if b.push(value).is_err() {
-            let available = b.as_ref().len();
             b.clear();
-            return Err(Error::StorageTooSmall { needed: len, available });
+            return Err(failed);
         }
     }
     Ok(())
 }
 
-/// Runs a slice-filling sampler into fresh vectors of `n` indices and weights.
+/// Runs a slice-filling sampler into fresh vectors of `n` indices and
+/// weights, allocated fallibly ([`Error::AllocationFailed`], never an abort).
+/// The caller checks first what makes the call fail whatever the memory
+/// (an empty sampler, a batch too large), so those errors come before any
+/// allocation.
 #[cfg(feature = "alloc")]
 pub(crate) fn vec_batch(
     n: usize,
     fill: impl FnOnce(&mut [usize], &mut [f64]) -> Result<()>,
 ) -> Result<(alloc::vec::Vec<usize>, alloc::vec::Vec<f64>)> {
-    let (mut indices, mut weights) = (alloc::vec![0; n], alloc::vec![0.0; n]);
+    let mut indices = crate::error::try_vec(n, 0usize)?;
+    let mut weights = crate::error::try_vec(n, 0.0)?;
     fill(&mut indices, &mut weights)?;
     Ok((indices, weights))
 }

@@ -18,7 +18,11 @@
 //!
 //! # Numerics
 //! - Priorities are `f64`, finite and `>= 0`; NaN, infinities and negatives are
-//!   rejected with [`Error::InvalidPriority`] before anything changes.
+//!   rejected with [`Error::InvalidPriority`] before anything changes. They are
+//!   also at most [`MAX_PRIORITY`] (`f64::MAX / 2^40`, about 1.6e296), or
+//!   [`Error::ValueTooLarge`]: a sum of at most 2^32 such values (every partial
+//!   sum of the tree) stays below `f64::MAX / 2^8`, so no total is ever
+//!   infinite and every `P(i)` is a true probability. `-0.0` is stored as `0.0`.
 //! - No drift: every parent is recomputed as `left + right` from its children
 //!   on each update (never by adding a delta), so after any sequence of updates
 //!   `total()` is bit-for-bit the sum of the leaves added pairwise in tree order
@@ -32,11 +36,15 @@
 //!   than `total * 2^-53` still has non-zero mass in its own subtree but may be
 //!   rounded away at the root; it is then never drawn.
 
-use crate::error::{check_len, check_priority, Error, Result};
+use crate::error::{check_bounded, check_len, Error, Result};
 use crate::math::not_above;
 use crate::rng::unit_f64;
 use crate::storage::{check_fits, refill, tree_size, Buffer, Storage};
 use rand_core::RngCore;
+
+/// The largest priority a tree accepts: `f64::MAX / 2^40`, about 1.6e296.
+/// With at most 2^32 slots, no sum of priorities can overflow.
+pub const MAX_PRIORITY: f64 = f64::MAX / 1_099_511_627_776.0;
 
 /// A sum tree (with a min tree) over `capacity` non-negative priorities.
 ///
@@ -177,6 +185,44 @@ impl<S: Storage> SumTree<S> {
         Ok(())
     }
 
+    /// Grows the tree to `capacity` slots (at least the current number),
+    /// keeping every priority; the new slots are 0. O(new size). Nothing a
+    /// tree answers depends on its size: padding leaves are 0, `x + 0 == x`,
+    /// and a descent never enters a subtree of zero mass, so a grown tree
+    /// draws exactly as one built at that size. On an allocation failure
+    /// nothing changes ([`Error::AllocationFailed`]).
+    pub(crate) fn grow(&mut self, capacity: usize) -> Result<()> {
+        Self::check_capacity(capacity)?;
+        let (size, msize) = (tree_size(capacity), min_size(capacity));
+        let (have_sum, have_min, have_leaf) =
+            (self.sum.as_ref().len(), self.min.as_ref().len(), self.leaf.as_ref().len());
+        let more = |need: usize, have: usize| need.saturating_sub(have);
+        // Everything is reserved before anything is written, so a failure
+        // leaves the tree as it was.
+        if !(self.sum.try_reserve(more(size, have_sum))
+            && self.min.try_reserve(more(2 * msize - 1, have_min))
+            && self.leaf.try_reserve(more(capacity, have_leaf)))
+        {
+            let nodes = size.saturating_add(2 * msize).saturating_add(capacity);
+            return Err(Error::AllocationFailed { bytes: nodes.saturating_mul(8) });
+        }
+        // Reserved: these pushes cannot fail.
+        for _ in have_sum..size {
+            let _ = self.sum.push(0.0);
+        }
+        for _ in have_min..2 * msize - 1 {
+            let _ = self.min.push(f64::INFINITY);
+        }
+        for _ in have_leaf..capacity {
+            let _ = self.leaf.push(0.0);
+        }
+        self.capacity = capacity;
+        self.size = size;
+        self.msize = msize;
+        self.rebuild();
+        Ok(())
+    }
+
     /// Capacity 0, in place (assigning `EMPTY` would put a whole fixed-storage
     /// tree on the stack).
     pub(crate) fn make_empty(&mut self) {
@@ -193,13 +239,15 @@ impl<S: Storage> SumTree<S> {
     pub(crate) fn check_capacity(capacity: usize) -> Result<()> {
         crate::error::ensure(capacity >= 1, "capacity", "at least 1")?;
         crate::error::ensure(capacity <= u32::MAX as usize, "capacity", "at most 2^32 - 1")?;
-        let size = tree_size(capacity);
-        check_fits::<S>(size)?;
-        check_fits::<S>(2 * min_size(capacity) - 1)?;
-        if size == usize::MAX {
-            return Err(Error::StorageTooSmall { needed: size, available: capacity });
-        }
-        Ok(())
+        // The node count is the next power of two: on a 32-bit target that
+        // exists only up to 2^31 slots.
+        crate::error::ensure(
+            capacity.checked_next_power_of_two().is_some(),
+            "capacity",
+            "at most 2^31 on a 32-bit target",
+        )?;
+        check_fits::<S>(tree_size(capacity))?;
+        check_fits::<S>(2 * min_size(capacity) - 1)
     }
 
     /// Number of slots.
@@ -255,11 +303,22 @@ impl<S: Storage> SumTree<S> {
         self.leaf.as_ref().get(i).copied().ok_or(Error::IndexOutOfRange { index: i, len: self.capacity })
     }
 
-    /// Sets slot `i` to `priority`. O(log n).
+    /// Sets slot `i` to `priority`. O(log n). Errors, with nothing changed:
+    /// [`Error::IndexOutOfRange`], [`Error::InvalidPriority`] (NaN, infinite,
+    /// negative), [`Error::ValueTooLarge`] (above [`MAX_PRIORITY`]).
+    ///
+    /// ```
+    /// use adasample::{tree::{SumTree, MAX_PRIORITY}, storage::Heap, Error};
+    /// let mut t: SumTree<Heap> = SumTree::new(4)?;
+    /// for i in 0..4 { t.set(i, MAX_PRIORITY)?; }
+    /// assert!(t.total().is_finite());
+    /// assert!(matches!(t.set(0, 1e300), Err(Error::ValueTooLarge { .. })));
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
     pub fn set(&mut self, i: usize, priority: f64) -> Result<()> {
         self.check_index(i)?;
-        check_priority(0, priority)?;
-        self.write(i, priority);
+        check_bounded("priority", 0, priority, MAX_PRIORITY)?;
+        self.write(i, priority + 0.0);
         Ok(())
     }
 
@@ -280,10 +339,10 @@ impl<S: Storage> SumTree<S> {
         check_len(indices.len(), priorities.len())?;
         for (k, (&i, &p)) in indices.iter().zip(priorities).enumerate() {
             self.check_index(i)?;
-            check_priority(k, p)?;
+            check_bounded("priority", k, p, MAX_PRIORITY)?;
         }
         for (&i, &p) in indices.iter().zip(priorities) {
-            self.write(i, p);
+            self.write(i, p + 0.0);
         }
         Ok(())
     }

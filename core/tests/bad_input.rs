@@ -174,7 +174,7 @@ fn reward_rejects() {
     let snap = s.snapshot().unwrap();
     assert!(matches!(s.extend(&[0.0, f64::NAN]), Err(Error::InvalidArgument { name: "reward", position: 1, .. })));
     assert!(matches!(s.push(f64::NEG_INFINITY), Err(Error::InvalidArgument { .. })));
-    assert_eq!(s.extend(&[1.0, 1.0]), Err(Error::StorageTooSmall { needed: 4, available: 3 }));
+    assert_eq!(s.extend(&[1.0, 1.0]), Err(Error::BufferFull { capacity: 3 }));
     assert_eq!(s.snapshot().unwrap(), snap);
     // Extreme but finite rewards give finite probabilities.
     let mut x: RewardWeightedSampler<Heap> =
@@ -192,7 +192,7 @@ fn iw_rejects() {
     let p = [-1.0; 6];
     assert!(matches!(
         iw::weights(&cfg, &p, &p, None, 0, &mut out),
-        Err(Error::InvalidArgument { name: "seq_len", .. })
+        Err(Error::InvalidSize { name: "seq_len", value: 0, .. })
     ));
     assert_eq!(iw::weights(&cfg, &p, &p, None, 4, &mut out), Err(Error::LengthMismatch { expected: 8, found: 6 }));
     assert_eq!(iw::weights(&cfg, &p, &p[..5], None, 3, &mut out), Err(Error::LengthMismatch { expected: 6, found: 5 }));
@@ -268,9 +268,10 @@ fn error_messages_say_what_was_wrong() {
 #[test]
 fn empty_constants_refuse_everything_without_panicking() {
     let mut p: PrioritizedReplayBuffer<u32, Fixed<8>> = PrioritizedReplayBuffer::EMPTY;
-    assert!(matches!(p.add(1), Err(Error::InvalidConfig { field: "capacity", .. })));
-    assert!(matches!(p.add_with_priority(1, 1.0), Err(Error::InvalidConfig { .. })));
-    assert_eq!(p.sample_into(&mut [Draw::default(); 2]), Err(Error::Empty));
+    assert_eq!(p.add(1), Err(Error::NotConfigured));
+    assert_eq!(p.add_with_priority(1, 1.0), Err(Error::NotConfigured));
+    assert_eq!(p.extend([1, 2]), Err(Error::NotConfigured));
+    assert_eq!(p.sample_into(&mut [Draw::default(); 2]), Err(Error::NotConfigured));
     assert!(p.update_priorities(&[Key::default()], &[1.0]).is_err());
     assert_eq!((p.len(), p.get(Key::default()), p.key(0), p.probability(Key::default())), (0, None, None, None));
     p.reset(PerConfig::new(8)).unwrap();
@@ -278,15 +279,15 @@ fn empty_constants_refuse_everything_without_panicking() {
     assert_eq!(p.sample(1).unwrap().items, vec![&3]);
 
     let mut a: AdaptiveBatchSampler<Fixed<8>> = AdaptiveBatchSampler::EMPTY;
-    assert_eq!(a.sample(2).err(), Some(Error::Empty));
-    assert_eq!(a.sample(0).err(), Some(Error::Empty));
+    assert_eq!(a.sample(2).err(), Some(Error::NotConfigured));
+    assert_eq!(a.sample(0).err(), Some(Error::NotConfigured));
     assert!(a.update_weights(&[0], &[1.0]).is_err());
     assert!(a.probability(0).is_err());
     a.probabilities_into(&mut []).unwrap();
 
     let mut r: RewardWeightedSampler<Fixed<8>> = RewardWeightedSampler::EMPTY;
-    assert!(r.push(1.0).is_err());
-    assert_eq!(r.sample(1).err(), Some(Error::Empty));
+    assert_eq!(r.push(1.0), Err(Error::NotConfigured));
+    assert_eq!(r.sample(1).err(), Some(Error::NotConfigured));
 
     let mut t: SumTree<Fixed<8>> = SumTree::EMPTY;
     assert!(t.set(0, 1.0).is_err());
