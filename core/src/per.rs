@@ -82,7 +82,7 @@ pub struct PerConfig {
     /// Number of `sample` calls over which beta moves linearly to `beta_final`;
     /// 0 keeps beta constant. Default: 0.
     pub beta_steps: u64,
-    /// Added to `|delta|` before the exponent, finite and `>= 0`. Default: 1e-6.
+    /// Added to `|delta|` before the exponent, in `[0, 1]`. Default: 1e-6.
     pub epsilon: f64,
     /// Seed of the buffer's own generator. Default: 0.
     pub seed: u64,
@@ -139,7 +139,8 @@ impl PerConfig {
         ensure(in_unit(self.alpha), "alpha", "in [0, 1]")?;
         ensure(in_unit(self.beta), "beta", "in [0, 1]")?;
         ensure(in_unit(self.beta_final), "beta_final", "in [0, 1]")?;
-        ensure(self.epsilon.is_finite() && self.epsilon >= 0.0, "epsilon", "finite and >= 0")?;
+        // At most 1: a new item's priority `(1 + eps)^alpha` then stays small.
+        ensure(in_unit(self.epsilon), "epsilon", "in [0, 1]")?;
         ensure(
             cfg!(feature = "rank") || self.kind != PerKind::Rank,
             "kind",
@@ -166,7 +167,8 @@ pub(crate) fn raw_limit(config: &PerConfig) -> f64 {
 
 /// Checks one raw priority (a `|TD error|`) against [`raw_limit`].
 fn check_raw(name: &'static str, position: usize, raw: f64, epsilon: f64, limit: f64) -> Result<()> {
-    if raw + epsilon > limit {
+    let shifted = raw + epsilon;
+    if !(shifted.is_finite() && not_above(shifted, limit)) {
         return Err(Error::ValueTooLarge { name, position, value: raw, max: limit - epsilon });
     }
     Ok(())

@@ -6,7 +6,7 @@ use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveConfig, AdaptiveMode};
 use adasample::per::{Draw, Key, Normalization, PerConfig, PerKind, PrioritizedReplayBuffer};
 use adasample::storage::{Fixed, Heap};
 use adasample::tree::SumTree;
-use adasample::{DefaultRng, Error};
+use adasample::{DefaultRng, Error, MAX_PRIORITY};
 use proptest::prelude::*;
 use rand_core::SeedableRng;
 
@@ -28,8 +28,31 @@ fn priority() -> impl Strategy<Value = f64> {
         3 => 0.0..100.0f64,
         1 => Just(0.0),
         1 => 1e-12..1e-6f64,
+        1 => extreme(),
         1 => prop_oneof![Just(f64::NAN), Just(f64::INFINITY), Just(-1.0), Just(f64::NEG_INFINITY)],
     ]
+}
+
+/// Extreme finite values: subnormals, -0.0, the far ends of the range, and
+/// values on both sides of `MAX_PRIORITY`.
+fn extreme() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        Just(-0.0),
+        Just(5e-324),
+        Just(1e-310),
+        1e-300..1e-290f64,
+        1e290..1e296f64,
+        Just(MAX_PRIORITY),
+        Just(1e300),
+        Just(1e308),
+        Just(f64::MAX),
+    ]
+}
+
+/// `exp(beta (ln p_min - ln p))`: the normalised IS weight, from logs so that
+/// the oracle itself neither underflows nor overflows.
+fn log_weight(p_min: f64, p: f64, beta: f64) -> f64 {
+    (beta * (p_min.ln() - p.ln())).exp()
 }
 
 fn tree_op(cap: usize) -> impl Strategy<Value = TreeOp> {
@@ -59,7 +82,7 @@ fn run_tree<S: adasample::storage::Storage>(cap: usize, ops: Vec<TreeOp>) {
         match op {
             TreeOp::Set(i, p) => {
                 let before = tree.clone();
-                let valid = i < cap && p.is_finite() && p >= 0.0;
+                let valid = i < cap && p.is_finite() && p >= 0.0 && p <= MAX_PRIORITY;
                 match tree.set(i, p) {
                     Ok(()) => {
                         assert!(valid);
@@ -67,7 +90,10 @@ fn run_tree<S: adasample::storage::Storage>(cap: usize, ops: Vec<TreeOp>) {
                     }
                     Err(e) => {
                         assert!(!valid);
-                        assert!(matches!(e, Error::IndexOutOfRange { .. } | Error::InvalidPriority { .. }));
+                        assert!(matches!(
+                            e,
+                            Error::IndexOutOfRange { .. } | Error::InvalidPriority { .. } | Error::ValueTooLarge { .. }
+                        ));
                         assert_eq!(tree, before);
                     }
                 }
@@ -96,6 +122,8 @@ fn run_tree<S: adasample::storage::Storage>(cap: usize, ops: Vec<TreeOp>) {
                         }
                     }
                     Err(Error::Empty) => assert_eq!(total, 0.0),
+                    // `frac * total` rounds up to `total` when the total is subnormal.
+                    Err(Error::InvalidArgument { name: "u", .. }) => assert!(u >= total),
                     Err(e) => panic!("unexpected {e:?}"),
                 }
             }
@@ -218,12 +246,25 @@ enum PerOp {
 }
 
 fn td() -> impl Strategy<Value = f64> {
-    prop_oneof![8 => -5.0..5.0f64, 1 => Just(0.0), 1 => prop_oneof![Just(f64::NAN), Just(f64::INFINITY)]]
+    prop_oneof![
+        8 => -5.0..5.0f64,
+        1 => Just(0.0),
+        1 => extreme(),
+        1 => extreme().prop_map(|x| -x),
+        1 => prop_oneof![Just(f64::NAN), Just(f64::INFINITY)],
+    ]
+}
+
+/// A raw priority that the buffer accepts: finite, and (proportional) with
+/// `(raw + eps)^alpha` within `MAX_PRIORITY`.
+fn accepted(cfg: &PerConfig, raw: f64) -> bool {
+    raw.is_finite() && (cfg.kind == PerKind::Rank || (raw.abs() + cfg.epsilon).powf(cfg.alpha) <= MAX_PRIORITY)
 }
 
 fn per_op() -> impl Strategy<Value = PerOp> {
     prop_oneof![
-        4 => prop::option::of(prop_oneof![0.0..10.0f64, Just(-1.0), Just(f64::NAN)]).prop_map(PerOp::Add),
+        4 => prop::option::of(prop_oneof![4 => 0.0..10.0f64, 1 => extreme(), 1 => Just(-1.0), 1 => Just(f64::NAN)])
+            .prop_map(PerOp::Add),
         2 => prop::collection::vec((0usize..40, prop::bool::weighted(0.15), td()), 0..12).prop_map(PerOp::Update),
         2 => (0usize..24).prop_map(PerOp::Sample),
     ]
@@ -243,9 +284,17 @@ fn run_per(cfg: PerConfig, ops: Vec<PerOp>) -> Result<(), TestCaseError> {
                     None => buf.add(counter),
                 };
                 match r {
-                    Ok(key) => prop_assert_eq!(key, o.add(counter, raw)),
+                    Ok(key) => {
+                        prop_assert!(raw.is_none_or(|r| r >= 0.0 && accepted(&cfg, r)));
+                        prop_assert_eq!(key, o.add(counter, raw.map(f64::abs)))
+                    }
                     Err(e) => {
-                        prop_assert!(matches!(e, Error::InvalidPriority { .. }), "{:?}", e);
+                        let r = raw.unwrap_or(0.0);
+                        match e {
+                            Error::InvalidPriority { .. } => prop_assert!(!(r.is_finite() && r >= 0.0)),
+                            Error::ValueTooLarge { .. } => prop_assert!(!accepted(&cfg, r)),
+                            e => prop_assert!(false, "{:?}", e),
+                        }
                         prop_assert!(before == buf.snapshot().unwrap(), "rejected add changed state");
                     }
                 }
@@ -264,7 +313,7 @@ fn run_per(cfg: PerConfig, ops: Vec<PerOp>) -> Result<(), TestCaseError> {
                     })
                     .collect();
                 let tds: Vec<f64> = entries.iter().map(|e| e.2).collect();
-                let bad = keys.iter().any(|k| k.slot as usize >= len) || tds.iter().any(|t| !t.is_finite());
+                let bad = keys.iter().any(|k| k.slot as usize >= len) || tds.iter().any(|&t| !accepted(&cfg, t));
                 match buf.update_priorities(&keys, &tds) {
                     Ok(rep) => {
                         prop_assert!(!bad);
@@ -294,11 +343,8 @@ fn run_per(cfg: PerConfig, ops: Vec<PerOp>) -> Result<(), TestCaseError> {
                 match buf.sample_into(&mut draws) {
                     Ok(()) => {
                         let beta = o.beta();
-                        let n = p.len() as f64;
-                        let global_max =
-                            p.iter().filter(|&&x| x > 0.0).map(|&x| (n * x / total).powf(-beta)).fold(0.0, f64::max);
-                        let batch_max =
-                            draws.iter().map(|d| (n * p[d.key.slot as usize] / total).powf(-beta)).fold(0.0, f64::max);
+                        let global_min = p.iter().copied().filter(|&x| x > 0.0).fold(f64::INFINITY, f64::min);
+                        let batch_min = draws.iter().map(|d| p[d.key.slot as usize]).fold(f64::INFINITY, f64::min);
                         for d in &draws {
                             let s = d.key.slot as usize;
                             prop_assert!(s < o.items.len(), "unwritten slot");
@@ -311,13 +357,18 @@ fn run_per(cfg: PerConfig, ops: Vec<PerOp>) -> Result<(), TestCaseError> {
                                 d.probability,
                                 p[s] / total
                             );
-                            let norm = match cfg.normalization {
-                                Normalization::Global => global_max,
-                                Normalization::Batch => batch_max,
+                            let p_min = match cfg.normalization {
+                                Normalization::Global => global_min,
+                                Normalization::Batch => batch_min,
                             };
-                            let w = (n * p[s] / total).powf(-beta) / norm;
-                            prop_assert!(close(d.weight, w, 1e-9), "w {} vs {}", d.weight, w);
-                            prop_assert!(d.weight > 0.0 && d.weight <= 1.0);
+                            let w = log_weight(p_min, p[s], beta);
+                            prop_assert!(d.weight >= 0.0 && d.weight <= 1.0);
+                            if w >= f64::MIN_POSITIVE {
+                                // A normal true weight is never lost to underflow.
+                                prop_assert!(close(d.weight, w, 1e-9), "w {} vs {}", d.weight, w);
+                            } else {
+                                prop_assert!(d.weight <= 2.0 * f64::MIN_POSITIVE, "w {} vs {}", d.weight, w);
+                            }
                         }
                         if cfg.without_replacement {
                             let mut slots: Vec<u32> = draws.iter().map(|d| d.key.slot).collect();
@@ -412,7 +463,7 @@ proptest! {
         alpha in 0.0..=1.0f64,
         floor in prop_oneof![Just(0.0), 0.0..=1.0f64],
         seed in any::<u64>(),
-        rounds in prop::collection::vec((1usize..12, prop::collection::vec(prop_oneof![0.0..5.0f64, Just(0.0), Just(-1.0), Just(f64::NAN)], 12)), 1..15),
+        rounds in prop::collection::vec((1usize..12, prop::collection::vec(prop_oneof![4 => 0.0..5.0f64, 1 => Just(0.0), 1 => extreme(), 1 => Just(-1.0), 1 => Just(f64::NAN)], 12)), 1..15),
     ) {
         let cfg = AdaptiveConfig { mode, alpha, uniform_floor: floor, seed, ..AdaptiveConfig::new(n, lr) };
         let mut s: AdaptiveBatchSampler<Heap> = AdaptiveBatchSampler::new(cfg).unwrap();
@@ -426,7 +477,7 @@ proptest! {
             for (&i, &wi) in idx.iter().zip(&w) {
                 prop_assert!(i < n);
                 prop_assert!(p[i] > 0.0, "drew example {} of probability 0", i);
-                let want = if mode == AdaptiveMode::Ohem { 1.0 } else { (pmin / p[i]).powf(cfg.beta) };
+                let want = if mode == AdaptiveMode::Ohem { 1.0 } else { log_weight(pmin, p[i], cfg.beta) };
                 prop_assert!(close(wi, want, 1e-9), "weight {} vs {}", wi, want);
                 prop_assert!(close(s.probability(i).unwrap(), p[i], 1e-9));
             }
@@ -437,12 +488,12 @@ proptest! {
                 prop_assert_eq!(sorted.len(), b, "OHEM batch has repeats");
             }
             let losses = &losses[..b];
-            let bad = losses.iter().any(|l| !(l.is_finite() && *l >= 0.0));
+            let bad = losses.iter().any(|l| !(l.is_finite() && *l >= 0.0 && *l <= MAX_PRIORITY));
             let before = s.snapshot().unwrap();
             match s.update_weights(&idx, losses) {
                 Ok(()) => {
                     prop_assert!(!bad);
-                    let mean = losses.iter().sum::<f64>() / b as f64;
+                    let mean = losses.iter().map(|l| l / b as f64).sum::<f64>();
                     for (&i, &l) in idx.iter().zip(losses) {
                         scores[i] = match mode {
                             AdaptiveMode::AdaBoost => (scores[i] * (lr * (l - mean)).exp()).clamp(cfg.min_score, cfg.max_score),
@@ -451,7 +502,11 @@ proptest! {
                     }
                 }
                 Err(e) => {
-                    prop_assert!(bad && matches!(e, Error::InvalidArgument { name: "loss", .. }), "{:?}", e);
+                    prop_assert!(
+                        bad && matches!(e, Error::InvalidArgument { name: "loss", .. } | Error::ValueTooLarge { name: "loss", .. }),
+                        "{:?}",
+                        e
+                    );
                     prop_assert!(before == s.snapshot().unwrap());
                 }
             }
