@@ -323,8 +323,10 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
         Ok(())
     }
 
-    /// What makes a batch of `n` fail whatever the memory.
-    fn check_batch(&self, n: usize) -> Result<()> {
+    /// What would make a batch of `n` fail whatever the memory:
+    /// [`Error::NotConfigured`], or (OHEM) [`Error::BatchTooLarge`]. For
+    /// adapters that allocate the batch's buffers themselves.
+    pub fn check_batch(&self, n: usize) -> Result<()> {
         let size = self.config.dataset_size;
         if size == 0 {
             // `EMPTY`, or a failed `reset`.

@@ -788,7 +788,7 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     /// # Ok::<(), adasample::Error>(())
     /// ```
     pub fn sample_with<R: RngCore + ?Sized>(&mut self, rng: &mut R, out: &mut [Draw]) -> Result<()> {
-        let total = self.check_batch(out.len())?;
+        let total = self.batch_total(out.len())?;
         if self.config.without_replacement {
             // Successive draws, each removing its leaf; the leaves are put back
             // after, which restores every parent bit for bit.
@@ -847,10 +847,25 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
         Ok(())
     }
 
-    /// What makes a batch of `n` fail whatever the memory: nothing to draw
-    /// ([`Error::Empty`]), or more distinct items asked for than there are
-    /// ([`Error::BatchTooLarge`]). Returns the total priority.
-    fn check_batch(&self, n: usize) -> Result<f64> {
+    /// What would make a batch of `batch_size` fail whatever the memory:
+    /// [`Error::NotConfigured`], nothing to draw ([`Error::Empty`]), or more
+    /// distinct items asked for than there are ([`Error::BatchTooLarge`]).
+    /// For adapters that allocate the batch's buffers themselves: check, then
+    /// allocate, then [`sample_into`](Self::sample_into).
+    ///
+    /// ```
+    /// use adasample::per::{PerConfig, PrioritizedReplayBuffer};
+    /// use adasample::{storage::Heap, Error};
+    /// let b: PrioritizedReplayBuffer<u8, Heap> = PrioritizedReplayBuffer::new(PerConfig::new(4))?;
+    /// assert_eq!(b.check_batch(1 << 40), Err(Error::Empty));
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
+    pub fn check_batch(&self, batch_size: usize) -> Result<()> {
+        self.batch_total(batch_size).map(|_| ())
+    }
+
+    /// [`check_batch`](Self::check_batch), returning the total priority.
+    fn batch_total(&self, n: usize) -> Result<f64> {
         self.check_ready()?;
         let total = self.tree.total();
         if self.is_empty() || not_above(total, 0.0) {

@@ -334,8 +334,10 @@ impl<S: Storage> RewardWeightedSampler<S> {
         Ok(())
     }
 
-    /// What makes a batch fail whatever the memory.
-    fn check_batch(&self) -> Result<()> {
+    /// What would make a batch fail whatever the memory (and whatever its
+    /// size): [`Error::NotConfigured`], [`Error::Empty`]. For adapters that
+    /// allocate the batch's buffers themselves.
+    pub fn check_batch(&self) -> Result<()> {
         self.check_ready()?;
         if self.is_empty() {
             return Err(Error::Empty);

@@ -14,7 +14,7 @@
 //! [`Error::CorruptSnapshot`], another version an
 //! [`Error::UnsupportedSnapshotVersion`]; the restored state is validated like
 //! any input (counts against each other and the capacity, priorities and
-//! scores finite, `>= 0` and within [`MAX_PRIORITY`](crate::MAX_PRIORITY),
+//! scores finite, `>= 0` and within [`MAX_PRIORITY`],
 //! `-0.0` read as `0.0`), and every length is checked against the payload
 //! before anything of that length is allocated: a restore allocates in
 //! proportion to the snapshot's own size, whatever capacity it claims.
@@ -74,6 +74,9 @@ struct TryVec<'a> {
 }
 
 impl TryVec<'_> {
+    // Not inlined: postcard calls the flavor from every field's serializer,
+    // and a copy of this per call site cost the npm package 2.5 KB.
+    #[inline(never)]
     fn extend(&mut self, data: &[u8]) -> bool {
         if self.out.try_reserve(data.len()).is_err() {
             self.failed.set(self.out.len().saturating_add(data.len()));
@@ -86,6 +89,7 @@ impl TryVec<'_> {
 
 impl postcard::ser_flavors::Flavor for TryVec<'_> {
     type Output = Vec<u8>;
+    #[inline(never)]
     fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
         if self.extend(data) {
             Ok(())

@@ -353,7 +353,7 @@ fn per_api<S: Storage>(name: &str) {
                     if r.is_ok() {
                         for x in &d {
                             prop_assert!(b.get(x.key).is_some());
-                            prop_assert!(x.weight >= 0.0 && x.weight <= 1.0, "{:?}", x);
+                            prop_assert!((0.0..=1.0).contains(&x.weight), "{:?}", x);
                         }
                     }
                     r.is_err()
@@ -446,7 +446,7 @@ fn fuzz_adaptive_api() {
                 }
                 AdaptiveOp::Sample(b) => match s.sample(b) {
                     Ok((i, w)) => {
-                        prop_assert!(i.iter().all(|&i| i < n) && w.iter().all(|&w| w >= 0.0 && w <= 1.0), "{:?}", w);
+                        prop_assert!(i.iter().all(|&i| i < n) && w.iter().all(|w| (0.0..=1.0).contains(w)), "{:?}", w);
                         false
                     }
                     Err(_) => true,

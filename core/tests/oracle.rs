@@ -82,7 +82,7 @@ fn run_tree<S: adasample::storage::Storage>(cap: usize, ops: Vec<TreeOp>) {
         match op {
             TreeOp::Set(i, p) => {
                 let before = tree.clone();
-                let valid = i < cap && p.is_finite() && p >= 0.0 && p <= MAX_PRIORITY;
+                let valid = i < cap && (0.0..=MAX_PRIORITY).contains(&p);
                 match tree.set(i, p) {
                     Ok(()) => {
                         assert!(valid);

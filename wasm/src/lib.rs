@@ -4,6 +4,13 @@
 //! variant's name. Every input is checked before it reaches the core, and the
 //! core validates before mutating, so a thrown error leaves the object as it
 //! was, and no input reaches a panic (which would poison the instance).
+//!
+//! No resource exhaustion traps either: every buffer this layer allocates in
+//! wasm memory is reserved fallibly (`AllocationFailed`), batch sizes are
+//! checked against the sampler before any allocation, JS calls that can throw
+//! (JSON, TextEncoder, large typed arrays) go through `catch` bindings, and
+//! `PrioritizedReplayBuffer`'s items stay JS values in a JS array: they are
+//! never copied into wasm memory, not even by `snapshot()`.
 
 use adasample::adaptive::{AdaptiveBatchSampler as CoreAdaptive, AdaptiveConfig, AdaptiveMode};
 use adasample::iw::{self, IwMode, IwSftConfig};
@@ -14,7 +21,7 @@ use adasample::tree::SumTree as CoreTree;
 use adasample::Error;
 use js_sys::{Array, Float64Array, Object, Reflect, Uint32Array, Uint8Array};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -24,7 +31,8 @@ const TS_TYPES: &'static str = r#"
 export interface AdasampleError extends Error {
   code: 'InvalidPriority' | 'IndexOutOfRange' | 'Empty' | 'InvalidConfig' | 'InvalidArgument'
       | 'LengthMismatch' | 'BatchTooLarge' | 'StorageTooSmall' | 'CorruptSnapshot'
-      | 'UnsupportedSnapshotVersion' | 'ItemNotSerializable';
+      | 'UnsupportedSnapshotVersion' | 'ItemNotSerializable' | 'AllocationFailed'
+      | 'BufferFull' | 'ValueTooLarge' | 'ResultOverflow' | 'NotConfigured' | 'InvalidSize';
 }
 export type Numbers = Float64Array | Float32Array | Int32Array | Uint32Array | Uint16Array | Int16Array | Uint8Array | Int8Array | number[];
 export interface PerOptions {
@@ -88,6 +96,9 @@ export interface IwSftOptions {
 
 // ------------------------------------------------------------------ errors
 
+// Cold and out of line: one copy, not one per call site (2 KB of the package).
+#[cold]
+#[inline(never)]
 fn js_error(code: &str, message: &str) -> JsValue {
     let e = js_sys::Error::new(message);
     // Setting a property on a fresh Error object cannot fail.
@@ -95,6 +106,9 @@ fn js_error(code: &str, message: &str) -> JsValue {
     e.into()
 }
 
+// Cold and out of line: one copy, not one per call site (2 KB of the package).
+#[cold]
+#[inline(never)]
 fn throw(e: Error) -> JsValue {
     js_error(e.code(), &e.to_string())
 }
@@ -111,6 +125,9 @@ impl<T> OrThrow<T> for adasample::Result<T> {
     }
 }
 
+// Cold and out of line: one copy, not one per call site (2 KB of the package).
+#[cold]
+#[inline(never)]
 fn bad_argument(name: &'static str, position: usize, value: f64) -> JsValue {
     throw(Error::InvalidArgument { name, position, value })
 }
@@ -141,24 +158,78 @@ fn options<T: DeserializeOwned>(what: &str, value: JsValue, known: &[&str]) -> J
     serde_wasm_bindgen::from_value(value).map_err(|e| js_error("InvalidConfig", &format!("{what}: {e}")))
 }
 
+/// `len` zeroed elements in wasm memory, or `AllocationFailed` (never a trap).
+fn try_vec<T: Clone + Default>(len: usize) -> JsResult<Vec<T>> {
+    let mut v = Vec::new();
+    if v.try_reserve_exact(len).is_err() {
+        return Err(throw(Error::AllocationFailed { bytes: len.saturating_mul(std::mem::size_of::<T>()) }));
+    }
+    v.resize(len, T::default());
+    Ok(v)
+}
+
 /// Numbers from a plain array or a numeric typed array (BigInt arrays and
-/// non-numbers are refused).
+/// non-numbers are refused), copied into fallibly reserved wasm memory.
 fn numbers(name: &'static str, value: &JsValue) -> JsResult<Vec<f64>> {
     if let Some(a) = value.dyn_ref::<Float64Array>() {
-        return Ok(a.to_vec());
+        let mut v = try_vec(a.length() as usize)?;
+        a.copy_to(&mut v);
+        return Ok(v);
     }
     if Array::is_array(value) {
         let a: &Array = value.unchecked_ref();
-        return a.iter().enumerate().map(|(k, v)| v.as_f64().ok_or_else(|| bad_argument(name, k, f64::NAN))).collect();
+        let mut v = try_vec(a.length() as usize)?;
+        for (k, (x, item)) in v.iter_mut().zip(a.iter()).enumerate() {
+            *x = item.as_f64().ok_or_else(|| bad_argument(name, k, f64::NAN))?;
+        }
+        return Ok(v);
     }
     let typed = js_sys::ArrayBuffer::is_view(value)
         && !value.is_instance_of::<js_sys::DataView>()
         && !value.is_instance_of::<js_sys::BigInt64Array>()
         && !value.is_instance_of::<js_sys::BigUint64Array>();
     if typed {
-        return Ok(Float64Array::new(value).to_vec());
+        // Converting to float64 on the JS side makes a typed array 8 bytes a
+        // value: through a `catch` constructor, so a RangeError is a code.
+        let f = construct("Float64Array", &Array::of1(value))?;
+        return numbers(name, &f);
     }
     Err(js_error("InvalidArgument", &format!("{name}: expected an array or a typed array of numbers")))
+}
+
+/// `new globalThis[name](...args)`, a JS exception (a RangeError for a size
+/// the engine refuses, say) returned as `AllocationFailed`, not thrown
+/// through the module.
+fn construct(name: &str, args: &Array) -> JsResult<JsValue> {
+    let ctor = Reflect::get(&js_sys::global(), &JsValue::from_str(name))
+        .ok()
+        .and_then(|c| c.dyn_into::<js_sys::Function>().ok())
+        .ok_or_else(|| {
+            js_error(
+                "InvalidConfig",
+                "this runtime lacks a standard global (TextEncoder, TextDecoder or a typed array)",
+            )
+        })?;
+    Reflect::construct(&ctor, args).map_err(|e| caused("AllocationFailed", "the engine refused an allocation: ", &e))
+}
+
+/// Our error for a JS exception: `context` and the exception's message
+/// (joined on the JS side), the exception itself as the standard `cause`.
+#[cold]
+#[inline(never)]
+fn caused(code: &str, context: &str, cause: &JsValue) -> JsValue {
+    let e = js_error(code, context);
+    let detail =
+        cause.dyn_ref::<js_sys::Error>().map(|c| c.message()).unwrap_or_else(|| "a non-Error value was thrown".into());
+    let _ = Reflect::set(&e, &JsValue::from_str("message"), &js_sys::JsString::from(context).concat(&detail));
+    let _ = Reflect::set(&e, &JsValue::from_str("cause"), cause);
+    e
+}
+
+/// `target.method(arg)` through a `catch` binding.
+fn call(target: &JsValue, method: &str, arg: &JsValue) -> Result<JsValue, JsValue> {
+    let f: js_sys::Function = Reflect::get(target, &JsValue::from_str(method))?.dyn_into()?;
+    f.call1(target, arg)
 }
 
 /// A non-negative integer below `limit`.
@@ -176,7 +247,12 @@ const U32_LIMIT: f64 = 4_294_967_296.0;
 const MAX_BATCH: f64 = 16_777_216.0;
 
 fn indices_u32(name: &'static str, value: &JsValue) -> JsResult<Vec<u32>> {
-    numbers(name, value)?.iter().enumerate().map(|(k, &v)| integer(name, k, v, U32_LIMIT).map(|x| x as u32)).collect()
+    let values = numbers(name, value)?;
+    let mut out = try_vec::<u32>(values.len())?;
+    for (k, (o, &v)) in out.iter_mut().zip(&values).enumerate() {
+        *o = integer(name, k, v, U32_LIMIT)? as u32;
+    }
+    Ok(out)
 }
 
 fn set(obj: &Object, key: &str, value: &JsValue) {
@@ -186,12 +262,15 @@ fn set(obj: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(obj, &JsValue::from_str(wasm_bindgen::intern(key)), value);
 }
 
-fn index_sample(indices: &[usize], weights: &[f64]) -> JsValue {
+fn index_sample(indices: &[usize], weights: &[f64]) -> JsResult<JsValue> {
     let out = Object::new();
-    let idx: Vec<u32> = indices.iter().map(|&i| i as u32).collect();
+    let mut idx = try_vec::<u32>(indices.len())?;
+    for (o, &i) in idx.iter_mut().zip(indices) {
+        *o = i as u32;
+    }
     set(&out, "indices", &Uint32Array::from(idx.as_slice()).into());
     set(&out, "weights", &Float64Array::from(weights).into());
-    out.into()
+    Ok(out.into())
 }
 
 // ------------------------------------------------------------------ SumTree
@@ -263,38 +342,20 @@ struct PerOptions {
     rank: Option<bool>,
 }
 
-/// A stored JS value. Snapshots keep items as JSON text (`JSON.stringify`);
-/// `undefined` round-trips as `undefined`.
-struct JsItem(JsValue);
-
-impl Serialize for JsItem {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if self.0.is_undefined() {
-            return s.serialize_str("");
-        }
-        match js_sys::JSON::stringify(&self.0).ok().and_then(|j| j.as_string()) {
-            Some(text) => s.serialize_str(&text),
-            None => Err(serde::ser::Error::custom("item is not JSON-serializable")),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for JsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        if text.is_empty() {
-            return Ok(JsItem(JsValue::UNDEFINED));
-        }
-        js_sys::JSON::parse(&text).map(JsItem).map_err(|_| serde::de::Error::custom("item JSON does not parse"))
-    }
-}
-
 /// Prioritized experience replay (proportional or rank-based) over a ring
 /// buffer of arbitrary JS values.
+///
+/// The items stay JS values in a JS array, indexed by slot: the module holds
+/// only keys and priorities, and nothing is cloned through it.
 #[wasm_bindgen]
 pub struct PrioritizedReplayBuffer {
-    inner: CorePer<JsItem, Heap>,
+    inner: CorePer<(), Heap>,
+    items: Array,
 }
+
+/// Magic of the package's PER snapshots: the core's selector snapshot, then
+/// the items as JSON (`undefined` items listed apart, since JSON has none).
+const JS_MAGIC: &[u8; 4] = b"ADSJ";
 
 #[wasm_bindgen]
 impl PrioritizedReplayBuffer {
@@ -315,17 +376,19 @@ impl PrioritizedReplayBuffer {
             kind: if o.rank == Some(true) { PerKind::Rank } else { PerKind::Proportional },
             ..base
         };
-        Ok(PrioritizedReplayBuffer { inner: CorePer::new(config).or_throw()? })
+        Ok(PrioritizedReplayBuffer { inner: CorePer::new(config).or_throw()?, items: Array::new() })
     }
 
     /// Adds `item`; `priority` is a raw priority (like a |TD error|),
     /// absent: the largest seen so far. Returns the slot.
     pub fn add(&mut self, item: JsValue, priority: Option<f64>) -> JsResult<u32> {
         let key = match priority {
-            Some(p) => self.inner.add_with_priority(JsItem(item), p),
-            None => self.inner.add(JsItem(item)),
+            Some(p) => self.inner.add_with_priority((), p),
+            None => self.inner.add(()),
         };
-        key.map(|k| k.slot).or_throw()
+        let slot = key.or_throw()?.slot;
+        self.items.set(slot, item);
+        Ok(slot)
     }
 
     /// Number of items stored.
@@ -351,18 +414,19 @@ impl PrioritizedReplayBuffer {
     #[wasm_bindgen(unchecked_return_type = "PerSample")]
     pub fn sample(&mut self, #[wasm_bindgen(js_name = batchSize)] batch_size: f64) -> JsResult<JsValue> {
         let b = integer("batchSize", 0, batch_size, MAX_BATCH)? as usize;
-        let mut draws = vec![Draw::default(); b];
+        self.inner.check_batch(b).or_throw()?;
+        let mut draws: Vec<Draw> = try_vec(b)?;
+        let (mut slots, mut generations) = (try_vec::<u32>(b)?, try_vec::<u32>(b)?);
+        let (mut probabilities, mut weights) = (try_vec::<f64>(b)?, try_vec::<f64>(b)?);
         self.inner.sample_into(&mut draws).or_throw()?;
         let items = Array::new_with_length(b as u32);
         for (k, d) in draws.iter().enumerate() {
-            if let Some(item) = self.inner.get(d.key) {
-                items.set(k as u32, item.0.clone());
-            }
+            items.set(k as u32, self.items.get(d.key.slot));
+            slots[k] = d.key.slot;
+            generations[k] = d.key.generation;
+            probabilities[k] = d.probability;
+            weights[k] = d.weight;
         }
-        let slots: Vec<u32> = draws.iter().map(|d| d.key.slot).collect();
-        let generations: Vec<u32> = draws.iter().map(|d| d.key.generation).collect();
-        let probabilities: Vec<f64> = draws.iter().map(|d| d.probability).collect();
-        let weights: Vec<f64> = draws.iter().map(|d| d.weight).collect();
         let out = Object::new();
         set(&out, "indices", &Uint32Array::from(slots.as_slice()).into());
         set(&out, "weights", &Float64Array::from(weights.as_slice()).into());
@@ -385,30 +449,118 @@ impl PrioritizedReplayBuffer {
         let generations = generations.unwrap_or(JsValue::UNDEFINED);
         let slots = indices_u32("indices", &indices)?;
         let tds = numbers("tdErrors", &td_errors)?;
-        let keys: Vec<Key> = if generations.is_undefined() || generations.is_null() {
-            slots.iter().map(|&s| self.inner.key(s as usize).unwrap_or(Key { slot: s, generation: 0 })).collect()
+        let mut keys = try_vec::<Key>(slots.len())?;
+        if generations.is_undefined() || generations.is_null() {
+            for (k, &s) in keys.iter_mut().zip(&slots) {
+                *k = self.inner.key(s as usize).unwrap_or(Key { slot: s, generation: 0 });
+            }
         } else {
             let gens = indices_u32("generations", &generations)?;
             if gens.len() != slots.len() {
                 return Err(throw(Error::LengthMismatch { expected: slots.len(), found: gens.len() }));
             }
-            slots.iter().zip(gens).map(|(&slot, generation)| Key { slot, generation }).collect()
-        };
+            for ((k, &slot), &generation) in keys.iter_mut().zip(&slots).zip(&gens) {
+                *k = Key { slot, generation };
+            }
+        }
         let report = self.inner.update_priorities(&keys, &tds).or_throw()?;
         Ok(report.stale as u32)
     }
 
-    /// The whole state (items as JSON, priorities, generations, generator,
-    /// schedule step) as bytes.
+    /// The whole state (priorities, generations, generator, schedule step;
+    /// items as JSON, encoded on the JS side) as bytes. An item JSON cannot
+    /// hold throws `ItemNotSerializable`; a state too large for the engine
+    /// (a string or array past its limits) throws `AllocationFailed`. Either
+    /// way the buffer is unchanged and keeps working.
+    ///
+    /// Layout: `"ADSJ" | u32 LE n | the core's snapshot (n bytes) | u32 LE
+    /// count of undefined items | their slots, u32 LE each | UTF-8 JSON array
+    /// of the items`.
     pub fn snapshot(&self) -> JsResult<Uint8Array> {
-        let bytes = self.inner.snapshot().or_throw()?;
-        Ok(Uint8Array::from(bytes.as_slice()))
+        let core = self.inner.snapshot().or_throw()?;
+        let undefined: Vec<u32> = (0..self.items.length()).filter(|&i| self.items.get(i).is_undefined()).collect();
+        let json = js_sys::JSON::stringify(&self.items).map_err(|e| {
+            let code =
+                if e.is_instance_of::<js_sys::RangeError>() { "AllocationFailed" } else { "ItemNotSerializable" };
+            caused(code, "snapshot: the items cannot be written as JSON: ", &e)
+        })?;
+        let encoder = construct("TextEncoder", &Array::new())?;
+        let text: Uint8Array = call(&encoder, "encode", &json)
+            .and_then(|b| b.dyn_into())
+            .map_err(|e| caused("AllocationFailed", "snapshot: ", &e))?;
+        let mut head = Vec::new();
+        let head_len = 12 + core.len() + 4 * undefined.len();
+        if head.try_reserve_exact(head_len).is_err() {
+            return Err(throw(Error::AllocationFailed { bytes: head_len }));
+        }
+        head.extend_from_slice(JS_MAGIC);
+        head.extend_from_slice(&(core.len() as u32).to_le_bytes());
+        head.extend_from_slice(&core);
+        head.extend_from_slice(&(undefined.len() as u32).to_le_bytes());
+        for slot in &undefined {
+            head.extend_from_slice(&slot.to_le_bytes());
+        }
+        let total = head.len() as f64 + f64::from(text.length());
+        let out: Uint8Array = construct("Uint8Array", &Array::of1(&JsValue::from_f64(total)))?.unchecked_into();
+        out.subarray(0, head.len() as u32).copy_from(&head);
+        out.set(&text, head.len() as u32);
+        Ok(out)
     }
 
     /// A buffer restored from `snapshot()` bytes; it continues exactly as the
-    /// original would have.
-    pub fn restore(bytes: &[u8]) -> JsResult<PrioritizedReplayBuffer> {
-        Ok(PrioritizedReplayBuffer { inner: CorePer::restore(bytes).or_throw()? })
+    /// original would have. Errors: `CorruptSnapshot` (truncated, altered or
+    /// foreign bytes, items JSON that does not parse or does not match),
+    /// `UnsupportedSnapshotVersion`, `AllocationFailed`.
+    pub fn restore(
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: JsValue,
+    ) -> JsResult<PrioritizedReplayBuffer> {
+        let corrupt = |reason: &'static str| throw(Error::CorruptSnapshot { reason });
+        let bytes: Uint8Array =
+            bytes.dyn_into().map_err(|_| js_error("InvalidArgument", "restore: expected a Uint8Array"))?;
+        let read = |from: u32, len: u32| -> JsResult<Vec<u8>> {
+            let end = from.checked_add(len).filter(|&e| e <= bytes.length()).ok_or_else(|| corrupt("too short"))?;
+            let mut v = try_vec::<u8>(len as usize)?;
+            bytes.subarray(from, end).copy_to(&mut v);
+            Ok(v)
+        };
+        let word = |at: u32| -> JsResult<u32> {
+            let b = read(at, 4)?;
+            Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        };
+        let magic = read(0, 4).map_err(|_| corrupt("too short"))?;
+        if magic.as_slice() == b"ADSS" {
+            return Err(corrupt("a core snapshot, or one of an earlier package (items inside): take it again"));
+        }
+        if magic.as_slice() != JS_MAGIC {
+            return Err(corrupt("not a PrioritizedReplayBuffer snapshot of the npm package (bad magic)"));
+        }
+        let n = word(4)?;
+        let inner = CorePer::<(), Heap>::restore(&read(8, n)?).or_throw()?;
+        let mut at = 8u32.checked_add(n).ok_or_else(|| corrupt("too short"))?;
+        let undefined = word(at)?;
+        at = at.checked_add(4).ok_or_else(|| corrupt("too short"))?;
+        let slots = read(at, undefined.checked_mul(4).ok_or_else(|| corrupt("too short"))?)?;
+        at += 4 * undefined;
+        let decoder = construct("TextDecoder", &Array::new())?;
+        // Decoded and parsed on the JS side: the text never enters wasm memory.
+        let json = call(&decoder, "decode", &bytes.subarray(at, bytes.length()))
+            .map_err(|e| caused("AllocationFailed", "restore: ", &e))?;
+        let parser = Reflect::get(&js_sys::global(), &JsValue::from_str("JSON")).unwrap_or(JsValue::UNDEFINED);
+        let items: Array = call(&parser, "parse", &json)
+            .ok()
+            .and_then(|v| v.dyn_into().ok())
+            .ok_or_else(|| corrupt("items JSON does not parse to an array"))?;
+        if items.length() as usize != inner.len() {
+            return Err(corrupt("item count differs from the buffer's"));
+        }
+        for chunk in slots.chunks_exact(4) {
+            let slot = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+            if slot >= items.length() {
+                return Err(corrupt("an undefined item's slot is past the end"));
+            }
+            items.set(slot, JsValue::UNDEFINED);
+        }
+        Ok(PrioritizedReplayBuffer { inner, items })
     }
 }
 
@@ -455,8 +607,9 @@ impl AdaptiveBatchSampler {
     #[wasm_bindgen(unchecked_return_type = "IndexSample")]
     pub fn sample(&mut self, #[wasm_bindgen(js_name = batchSize)] batch_size: f64) -> JsResult<JsValue> {
         let b = integer("batchSize", 0, batch_size, MAX_BATCH)? as usize;
+        self.inner.check_batch(b).or_throw()?;
         let (i, w) = self.inner.sample(b).or_throw()?;
-        Ok(index_sample(&i, &w))
+        index_sample(&i, &w)
     }
 
     /// Feeds back per-example losses (finite, >= 0).
@@ -466,14 +619,18 @@ impl AdaptiveBatchSampler {
         #[wasm_bindgen(unchecked_param_type = "Uint32Array | number[]")] indices: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Numbers")] losses: JsValue,
     ) -> JsResult<()> {
-        let idx: Vec<usize> = indices_u32("indices", &indices)?.into_iter().map(|i| i as usize).collect();
+        let slots = indices_u32("indices", &indices)?;
+        let mut idx = try_vec::<usize>(slots.len())?;
+        for (o, &i) in idx.iter_mut().zip(&slots) {
+            *o = i as usize;
+        }
         let losses = numbers("losses", &losses)?;
         self.inner.update_weights(&idx, &losses).or_throw()
     }
 
     /// The sampling probability of every example.
     pub fn probabilities(&self) -> JsResult<Float64Array> {
-        let mut p = vec![0.0; self.inner.config().dataset_size];
+        let mut p = try_vec(self.inner.config().dataset_size)?;
         self.inner.probabilities_into(&mut p).or_throw()?;
         Ok(Float64Array::from(p.as_slice()))
     }
@@ -540,7 +697,7 @@ impl RewardWeightedSampler {
     pub fn sample(&mut self, #[wasm_bindgen(js_name = batchSize)] batch_size: f64) -> JsResult<JsValue> {
         let b = integer("batchSize", 0, batch_size, MAX_BATCH)? as usize;
         let (i, w) = self.inner.sample(b).or_throw()?;
-        Ok(index_sample(&i, &w))
+        index_sample(&i, &w)
     }
 }
 
@@ -585,7 +742,7 @@ pub fn iw_sft_weights(
         _ => return Err(throw(Error::InvalidConfig { field: "mode", expected: "'sequence' or 'token'" })),
     };
     let config = IwSftConfig { mode, temperature, ..IwSftConfig::default() };
-    let mut out = vec![0.0; config.output_len(policy.len(), seq_len)];
+    let mut out = try_vec(config.output_len(policy.len(), seq_len))?;
     iw::weights(&config, &policy, &reference, mask.as_deref(), seq_len, &mut out).or_throw()?;
     Ok(Float64Array::from(out.as_slice()))
 }

@@ -154,7 +154,16 @@ fn errors_are_thrown_with_codes_and_state_survives() {
         code(PrioritizedReplayBuffer::new(js(&serde_json::json!({ "capacity": 4, "alpah": 1 }))).err().unwrap()),
         "InvalidConfig"
     );
-    assert_eq!(code(PrioritizedReplayBuffer::restore(&[1, 2, 3]).err().unwrap()), "CorruptSnapshot");
+    let garbage = js_sys::Uint8Array::from(&[1u8, 2, 3][..]);
+    assert_eq!(code(PrioritizedReplayBuffer::restore(garbage.into()).err().unwrap()), "CorruptSnapshot");
+    // Memory exhaustion inside wasm32 is a code, never a trap: a 2^31-slot
+    // tree (16 GiB) cannot be had; 2^32 - 1 slots do not exist on 32 bits.
+    assert_eq!(code(SumTree::new(2_147_483_648.0).err().unwrap()), "AllocationFailed");
+    assert_eq!(code(SumTree::new(4_294_967_295.0).err().unwrap()), "InvalidConfig");
+    // A PER allocates as it fills, so a huge capacity is fine until used.
+    let mut huge = PrioritizedReplayBuffer::new(js(&serde_json::json!({ "capacity": 2_147_483_648u64 }))).unwrap();
+    huge.add(JsValue::from_f64(1.0), None).unwrap();
+    assert!(huge.sample(2.0).is_ok());
     assert_eq!(b.size(), 1);
     assert_eq!(b.sample(2.0).is_ok(), true);
     let mut t = SumTree::new(2.0).unwrap();

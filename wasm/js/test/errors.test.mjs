@@ -26,7 +26,9 @@ test('constructor options: unknown keys, wrong types, out of range', () => {
     [() => new PrioritizedReplayBuffer({ capacity: 8, betaSteps: -1 }), 'InvalidConfig'],
     [() => new PrioritizedReplayBuffer({ capacity: 8, epsilon: -1 }), 'InvalidConfig'],
     [() => new PrioritizedReplayBuffer({ capacity: 8, rank: 'yes' }), 'InvalidConfig'],
-    [() => new PrioritizedReplayBuffer({ capacity: 2 ** 32 - 1 }), 'StorageTooSmall'],
+    // wasm32: a tree of 2^32 - 1 slots needs a power of two past 32 bits.
+    [() => new PrioritizedReplayBuffer({ capacity: 2 ** 32 - 1 }), 'InvalidConfig'],
+    [() => new PrioritizedReplayBuffer({ capacity: 8, epsilon: 2 }), 'InvalidConfig'],
     [() => new AdaptiveBatchSampler({ datasetSize: 0 }), 'InvalidConfig'],
     [() => new AdaptiveBatchSampler({ datasetSize: 10, learningRate: 0 }), 'InvalidConfig'],
     [() => new AdaptiveBatchSampler({ datasetSize: 10, mode: 'boost' }), 'InvalidConfig'],
@@ -82,6 +84,64 @@ test('snapshot of a non-JSON item throws ItemNotSerializable and keeps working',
   assert.equal(r.sample(1).items[0].big, 1n);
 });
 
+test('no resource exhaustion traps: a code, and every object keeps working', () => {
+  const r = new PrioritizedReplayBuffer({ capacity: 16, seed: 2 });
+  for (let i = 0; i < 4; i++) r.add({ i });
+  // A state too large for the engine to serialize (JSON past V8's string
+  // limit): a code, the buffer unchanged and usable (was: RuntimeError
+  // "unreachable", then "recursive use of an object detected").
+  const big = 'x'.repeat(2 ** 27);
+  const wide = new PrioritizedReplayBuffer({ capacity: 16 });
+  for (let i = 0; i < 8; i++) wide.add(big);
+  assert.equal(codeOf(() => wide.snapshot()), 'AllocationFailed');
+  assert.equal(wide.size, 8);
+  assert.equal(wide.sample(2).items[0].length, 2 ** 27);
+  wide.add('small');
+  // A cyclic item: ItemNotSerializable, and still usable.
+  const cyclic = {};
+  cyclic.self = cyclic;
+  r.add(cyclic);
+  assert.equal(codeOf(() => r.snapshot()), 'ItemNotSerializable');
+  assert.equal(r.sample(3).indices.length, 3);
+  // wasm memory exhaustion: 2^31 slots of tree are 16 GiB.
+  assert.equal(codeOf(() => new SumTree(2 ** 31)), 'AllocationFailed');
+  assert.equal(codeOf(() => new AdaptiveBatchSampler({ datasetSize: 2 ** 31 })), 'AllocationFailed');
+  // A huge capacity allocates as it fills.
+  const huge = new PrioritizedReplayBuffer({ capacity: 2 ** 31 });
+  huge.add(1);
+  assert.equal(huge.sample(4).items.length, 4);
+  // Batch sizes checked before allocating: Empty, not memory.
+  assert.equal(codeOf(() => new PrioritizedReplayBuffer({ capacity: 4 }).sample(2 ** 24 - 1)), 'Empty');
+  assert.equal(codeOf(() => new RewardWeightedSampler().sample(2 ** 24 - 1)), 'Empty');
+  // Values whose sums would overflow are refused, not silently wrong.
+  const p = new PrioritizedReplayBuffer({ capacity: 4, alpha: 1 });
+  assert.equal(codeOf(() => p.add('a', 1e300)), 'ValueTooLarge');
+  p.add('b', 1);
+  assert.equal(codeOf(() => p.updatePriorities([0], [1e308])), 'ValueTooLarge');
+  assert.equal(codeOf(() => new AdaptiveBatchSampler({ datasetSize: 3 }).updateWeights([0], [1e308])), 'ValueTooLarge');
+  // Snapshots restore undefined, null and arrays as they were.
+  const s = new PrioritizedReplayBuffer({ capacity: 4, seed: 9 });
+  s.add(undefined);
+  s.add([1, 2]);
+  s.add(null);
+  const back = PrioritizedReplayBuffer.restore(s.snapshot());
+  const drawn = back.sample(16);
+  for (let j = 0; j < 16; j++) {
+    assert.deepEqual(drawn.items[j], [undefined, [1, 2], null][drawn.indices[j]]);
+  }
+  // Bit flips anywhere: a code or a working buffer, never a trap.
+  const good = s.snapshot();
+  for (let k = 0; k < 8 * good.length; k++) {
+    const bytes = good.slice();
+    bytes[k >> 3] ^= 1 << (k & 7);
+    try {
+      PrioritizedReplayBuffer.restore(bytes).sample(2);
+    } catch (e) {
+      assert.ok(['CorruptSnapshot', 'UnsupportedSnapshotVersion', 'InvalidConfig', 'Empty'].includes(e.code), `${k}: ${e}`);
+    }
+  }
+});
+
 test('adaptive, reward, tree and iw: bad calls throw and change nothing', () => {
   const a = new AdaptiveBatchSampler({ datasetSize: 5, seed: 1 });
   const p = a.probabilities();
@@ -112,7 +172,7 @@ test('adaptive, reward, tree and iw: bad calls throw and change nothing', () => 
   const ok = { policyLogProbs: [-1, -1], refLogProbs: [-1, -1], seqLen: 2 };
   assert.equal(codeOf(() => iwSftWeights()), 'InvalidConfig');
   assert.equal(codeOf(() => iwSftWeights({ ...ok, tempreature: 1 })), 'InvalidConfig');
-  assert.equal(codeOf(() => iwSftWeights({ ...ok, seqLen: 0 })), 'InvalidArgument');
+  assert.equal(codeOf(() => iwSftWeights({ ...ok, seqLen: 0 })), 'InvalidSize');
   assert.equal(codeOf(() => iwSftWeights({ ...ok, seqLen: 3 })), 'LengthMismatch');
   assert.equal(codeOf(() => iwSftWeights({ ...ok, refLogProbs: [-1] })), 'LengthMismatch');
   assert.equal(codeOf(() => iwSftWeights({ ...ok, policyLogProbs: [-1, NaN] })), 'InvalidArgument');
