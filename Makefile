@@ -18,7 +18,9 @@ LIBTORCH = $(shell ls -d $(VENV)/lib/python3*/site-packages/torch 2>/dev/null)
 TORCH_ENV = LIBTORCH=$(LIBTORCH) LIBTORCH_CXX11_ABI=1 LD_LIBRARY_PATH=$(LIBTORCH)/lib
 TRAINER := target/release/adasample-trainer
 
-.PHONY: demo test setup venv trainer test-trainer web-deps web web-dev test-web wasm-tools browser qemu npm test-core test-wasm embedded embedded-footprint check-no-std clippy doc drift-1e8 golden-bless env-fixtures iwsft-golden bench
+FUZZ_SECONDS ?= 60
+
+.PHONY: fuzz bench-rank demo test setup venv trainer test-trainer web-deps web web-dev test-web wasm-tools browser qemu npm test-core test-wasm embedded embedded-footprint check-no-std clippy doc drift-1e8 golden-bless env-fixtures iwsft-golden bench
 
 demo: setup trainer
 	$(CARGO) run --release -q -p adasample --example per_session --features serde
@@ -151,6 +153,18 @@ clippy:
 
 doc:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -p adasample --all-features --no-deps -q
+
+# The fuzz targets of core/tests/fuzz.rs (every snapshot decoder and every
+# sampler API, arbitrary f64 bit patterns and sizes, mutated snapshots with
+# valid checksums), in release, FUZZ_SECONDS each (default 60). `make test`
+# runs the same targets for 1 s each.
+fuzz:
+	ADASAMPLE_FUZZ_SECONDS=$(FUZZ_SECONDS) $(CARGO) test --release -p adasample --all-features --test fuzz -- --nocapture --test-threads 1
+
+# The rank order's worst case: adversarial vs random priority orders, 10^5
+# inserts and re-keyings; prints the ratios (a benchmark, never a test).
+bench-rank:
+	$(CARGO) bench -p adasample --bench rank
 
 # The 10^8-update drift test (a few minutes in release).
 drift-1e8:

@@ -16,11 +16,11 @@
 //! the max over the whole dataset. If every score is 0 the sampler is uniform.
 //!
 //! # Numerics
-//! Losses and scores are at most [`MAX_PRIORITY`] (about 1.6e296;
+//! Losses and scores are at most [`MAX_PRIORITY`](crate::MAX_PRIORITY) (about 1.6e296;
 //! [`Error::ValueTooLarge`] above), so the score total over up to 2^32
 //! examples is finite and the probabilities sum to 1 within rounding. The
-//! AdaBoost mean falls back to a sum of `loss / B` where the plain sum
-//! overflows, and the score
+//! AdaBoost mean cannot overflow (B such losses sum below `f64::MAX` for
+//! any batch that fits in memory), and the score
 //! update runs in log space.
 //!
 //! # Cost
@@ -33,7 +33,6 @@ use crate::per::is_weight;
 use crate::rng::{below, commit_on_ok, unit_f64, DefaultRng};
 use crate::storage::{check_fits, refill, Buffer, Storage};
 use crate::tree::SumTree;
-use crate::tree::MAX_PRIORITY;
 use rand_core::RngCore;
 
 /// How losses move the sampling distribution.
@@ -104,13 +103,13 @@ impl AdaptiveConfig {
         ensure(in_unit(self.alpha), "alpha", "in [0, 1]")?;
         ensure(in_unit(self.uniform_floor), "uniform_floor", "in [0, 1]")?;
         ensure(in_unit(self.beta), "beta", "in [0, 1]")?;
-        let bounded = |x: f64| x > 0.0 && not_above(x, MAX_PRIORITY);
-        ensure(bounded(self.initial_score), "initial_score", "> 0 and at most MAX_PRIORITY (1.6e296)")?;
-        ensure(bounded(self.min_score), "min_score", "> 0 and at most MAX_PRIORITY (1.6e296)")?;
+        let bounded = |x: f64| x > 0.0 && !crate::error::above_max(x);
+        ensure(bounded(self.initial_score), "initial_score", "in (0, MAX_PRIORITY]")?;
+        ensure(bounded(self.min_score), "min_score", "in (0, MAX_PRIORITY]")?;
         ensure(
             bounded(self.max_score) && self.max_score > self.min_score,
             "max_score",
-            "> min_score and at most MAX_PRIORITY (1.6e296)",
+            "in (min_score, MAX_PRIORITY]",
         )?;
         ensure(self.pool_factor >= 1, "pool_factor", "at least 1")
     }
@@ -316,9 +315,9 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
                 self.tree.find(if u < total { u } else { f64::from_bits(total.to_bits() - 1) })?
             };
         }
-        let p_min = self.min_probability();
+        let ln_p_min = libm::log(self.min_probability());
         for (w, &i) in weights.iter_mut().zip(indices.iter()) {
-            *w = is_weight(p_min, self.mixture_probability(self.tree.leaves()[i]), self.config.beta);
+            *w = is_weight(ln_p_min, self.mixture_probability(self.tree.leaves()[i]), self.config.beta);
         }
         Ok(())
     }
@@ -358,7 +357,7 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
     }
 
     /// Feeds back the losses of a batch. Losses must be finite, `>= 0` and at
-    /// most [`MAX_PRIORITY`]. Errors, with nothing changed:
+    /// most [`MAX_PRIORITY`](crate::MAX_PRIORITY). Errors, with nothing changed:
     /// [`Error::LengthMismatch`], [`Error::IndexOutOfRange`],
     /// [`Error::InvalidArgument`] naming `loss`, [`Error::ValueTooLarge`].
     ///
@@ -379,17 +378,14 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
             if !(loss.is_finite() && loss >= 0.0) {
                 return Err(Error::InvalidArgument { name: "loss", position: k, value: loss });
             }
-            if loss > MAX_PRIORITY {
-                return Err(Error::ValueTooLarge { name: "loss", position: k, value: loss, max: MAX_PRIORITY });
+            if crate::error::above_max(loss) {
+                return Err(Error::ValueTooLarge { name: "loss", position: k, value: loss });
             }
         }
         let c = self.config;
-        let b = losses.len().max(1) as f64;
-        let sum = losses.iter().sum::<f64>();
-        // Losses near MAX_PRIORITY can overflow the plain sum; a sum of
-        // `loss / B` cannot (and equal losses give their value back, so
-        // `loss - mean` stays ~0 for them).
-        let mean = if sum.is_finite() { sum / b } else { losses.iter().map(|l| l / b).sum::<f64>() };
+        // Finite: B losses of at most MAX_PRIORITY = f64::MAX / 2^40 sum to
+        // at most f64::MAX for any B below 2^40 (more than memory holds).
+        let mean = losses.iter().sum::<f64>() / losses.len().max(1) as f64;
         for (&i, &loss) in indices.iter().zip(losses) {
             let s = self.scores.as_ref()[i];
             let s = match c.mode {
@@ -466,10 +462,16 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
 }
 
 /// Example `a` is harder than `b`: a higher score, ties by lower index
-/// (scores are finite, so this is a total order). Compared as floats, not
-/// as bit patterns: `-0.0` (a restored or computed score) ties with `0.0`.
+/// (scores are finite, so this is a total order). Scores are compared as bit
+/// patterns, which order non-negative floats as their values do (integer
+/// comparisons, where a float one is a library call on targets without an
+/// `f64` unit). That holds because no score is ever `-0.0`: a restored one
+/// is read as `0.0` (`snapshot::check_leaves`), the initial score is `> 0`,
+/// AdaBoost's are `>= min_score > 0`, and an EMA step `(1 - lr) s + lr l`
+/// with `s >= +0` is `+0` at worst (`+0 + -0 == +0`). The test
+/// `restored_state_is_validated` pins the restored case.
 fn harder(scores: &[f64], a: u32, b: u32) -> bool {
-    let (sa, sb) = (scores[a as usize], scores[b as usize]);
+    let (sa, sb) = (scores[a as usize].to_bits(), scores[b as usize].to_bits());
     sa > sb || (sa == sb && a < b)
 }
 

@@ -90,8 +90,6 @@ pub enum Error {
         position: usize,
         /// The value itself.
         value: f64,
-        /// The largest accepted value of this input.
-        max: f64,
     },
     /// A result that is not representable as a finite `f64`, although every
     /// input was finite (a loss whose true value exceeds `f64::MAX`).
@@ -185,12 +183,11 @@ impl fmt::Display for Error {
             }
             Error::AllocationFailed { bytes } => write!(f, "out of memory: {bytes} bytes could not be allocated"),
             Error::BufferFull { capacity } => write!(f, "the buffer is full: it holds at most {capacity} elements"),
-            Error::ValueTooLarge { name, position, value, max } => {
-                write!(
-                    f,
-                    "{name} {value} at position {position} is above {max}, the largest value whose sums stay finite"
-                )
-            }
+            Error::ValueTooLarge { name, position, value } => write!(
+                f,
+                "{name} {value} at position {position} is above MAX_PRIORITY ({}), the largest value whose sums stay finite",
+                crate::MAX_PRIORITY
+            ),
             Error::ResultOverflow { name } => {
                 write!(f, "the {name} is larger than the largest finite f64 (every input was finite)")
             }
@@ -221,13 +218,21 @@ pub(crate) fn check_priority(position: usize, value: f64) -> Result<()> {
     }
 }
 
-/// Checks a priority-like input: finite, `>= 0` and at most `max`.
-pub(crate) fn check_bounded(name: &'static str, position: usize, value: f64, max: f64) -> Result<()> {
+/// Checks a priority-like input: finite, `>= 0` and at most
+/// [`MAX_PRIORITY`](crate::MAX_PRIORITY).
+pub(crate) fn check_bounded(name: &'static str, position: usize, value: f64) -> Result<()> {
     check_priority(position, value)?;
-    if value > max {
-        return Err(Error::ValueTooLarge { name, position, value, max });
+    if above_max(value) {
+        return Err(Error::ValueTooLarge { name, position, value });
     }
     Ok(())
+}
+
+/// `|x| > MAX_PRIORITY`, or `x` NaN or infinite: an integer comparison of the
+/// magnitude's bit pattern, which orders magnitudes as their values do (a
+/// float comparison is a library call on a Cortex-M4F).
+pub(crate) fn above_max(x: f64) -> bool {
+    x.to_bits() & !(1 << 63) > crate::MAX_PRIORITY.to_bits()
 }
 
 /// `len` elements of `T` can be reserved in a new vector, or

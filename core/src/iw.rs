@@ -147,7 +147,8 @@ fn check_shape(values: usize, seq_len: usize, mask: Option<&[bool]>) -> Result<(
 /// ignored, whatever they hold); no mask means every token is valid.
 ///
 /// Errors: [`Error::InvalidConfig`]; [`Error::InvalidSize`] for `seq_len` 0;
-/// [`Error::InvalidArgument`] for a log-probability at a valid token that is not finite or is above
+/// [`Error::InvalidArgument`] for a log-probability at a valid token that is below
+/// `-MAX_PRIORITY` (NaN and infinities included) or above
 /// [`LOG_PROB_TOLERANCE`] (logits passed by mistake); [`Error::LengthMismatch`]
 /// for inputs that are not `[rows x seq_len]` or an `out` of the wrong length.
 ///
@@ -183,9 +184,10 @@ pub fn weights(
     let valid = |t: usize| mask.is_none_or(|m| m[t]);
     for t in (0..n).filter(|&t| valid(t)) {
         for (name, v) in [("policy_log_prob", policy_log_probs[t]), ("ref_log_prob", ref_log_probs[t])] {
-            // Finite and <= 0 (with room for rounding): the differences are then
-            // finite, so no sum below can become NaN.
-            if !(v.is_finite() && not_above(v, LOG_PROB_TOLERANCE)) {
+            // In [-MAX_PRIORITY, 0] (with room for rounding above 0): the
+            // differences and their sums are then finite. (A log-prob below
+            // -1.6e296 is no probability a float can hold: e^-1e296 is 0.)
+            if crate::error::above_max(v) || !not_above(v, LOG_PROB_TOLERANCE) {
                 return Err(Error::InvalidArgument { name, position: t, value: v });
             }
         }
@@ -201,19 +203,15 @@ pub fn weights(
         IwMode::Sequence => (seq_len, config.sequence_clip),
     };
     for (row, o) in out.iter_mut().enumerate() {
-        let tokens = row * width..(row + 1) * width;
-        let ratio = |t: usize| sign * (policy_log_probs[t] - ref_log_probs[t]);
+        // Finite: each log ratio is at most 2 MAX_PRIORITY in magnitude (the
+        // log-probs were checked), so no row that fits in memory (fewer than
+        // 2^39 tokens) can overflow the sum.
         let (mut sum, mut count) = (0.0, 0usize);
-        for t in tokens.clone().filter(|&t| valid(t)) {
-            sum += ratio(t);
+        for t in (row * width..(row + 1) * width).filter(|&t| valid(t)) {
+            sum += sign * (policy_log_probs[t] - ref_log_probs[t]);
             count += 1;
         }
-        let mut mean = sum / count as f64;
-        if !sum.is_finite() {
-            // Log ratios near f64::MAX overflowed the sum (every ratio is
-            // finite: its two log-probs are). A sum of `ratio / count` cannot.
-            mean = tokens.filter(|&t| valid(t)).map(|t| ratio(t) / count as f64).sum();
-        }
+        let mean = sum / count as f64;
         *o = if count == 0 { 0.0 } else { clipped_exp(mean / config.temperature, clip) };
     }
     Ok(())

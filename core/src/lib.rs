@@ -15,12 +15,16 @@
 //! | [`error`] | the one error enum |
 //!
 //! Every fallible call returns [`Result`]; inputs are validated before any state
-//! changes, and no input can make a public call panic. Given the same seed and
+//! changes and before anything is allocated, heap memory is reserved fallibly
+//! ([`Error::AllocationFailed`], never an abort), nothing recurses deeper than
+//! O(log n), and no input can make a public call panic. Finite inputs give
+//! finite outputs: priorities, losses and scores are bounded by
+//! [`MAX_PRIORITY`] so that no sum overflows. Given the same seed and
 //! calls, results are bit-identical on x86_64, wasm32 and thumbv7em (all float
 //! functions come from `libm`, all random floats from exact integer conversions).
 //!
 //! Features: `alloc` (default; `Vec` storage and the `Vec`-returning
-//! conveniences), `rank` (default; rank-based PER, whose treap costs about
+//! conveniences), `rank` (default; rank-based PER, whose rank order costs about
 //! 1.7 KB of flash and 12 bytes per slot: firmware that needs only
 //! proportional PER leaves it out, and `PerConfig::validate` then refuses
 //! `PerKind::Rank`), `std` (nothing more yet than `alloc`), `serde`

@@ -27,19 +27,31 @@
 //!   first-draw probability, which is what the weights use.
 //!
 //! # Cost
-//! `add` and each update O(log n) (rank: O(log n) expected, a treap);
-//! a batch of B O(B log n); memory per slot: the item, 8 bytes of raw priority,
-//! 4 of generation, about 24 of tree (rank: 12 more for the treap).
+//! `add` and each update O(log n) in the worst case, for any sequence of
+//! priorities (rank: a weight-balanced search tree, iterative, at most 75
+//! levels); a batch of B O(B log n); memory per slot: the item, 8 bytes of raw
+//! priority, 4 of generation, about 24 of tree (rank: 12 more for the order).
+//! On the heap every buffer grows with the items (the tree by doublings, each
+//! an O(n) rebuild, O(1) amortised per `add`); fixed storage holds it all.
+//!
+//! # Numerics
+//! Raw priorities `|delta|` (TD errors and the priorities given to `add`) are
+//! at most [`MAX_PRIORITY`](crate::MAX_PRIORITY) (about 1.6e296), or [`Error::ValueTooLarge`]; as
+//! alpha and eps are at most 1, no stored priority `(|delta| + eps)^alpha`
+//! exceeds it either, so the total is always finite. Importance
+//! weights are in `[0, 1]`, computed from logs where the ratio of priorities
+//! leaves the normal range, so a weight is never 0 where its true value is a
+//! normal float (priorities 1e-300 and 1e296 with beta 0.4: about 1e-238).
 
 #[cfg(feature = "alloc")]
 use crate::error::try_vec;
-use crate::error::{check_len, check_priority, ensure, Error, Result};
+use crate::error::{check_bounded, check_len, ensure, Error, Result};
 use crate::math::{in_unit, not_above};
 use crate::order::{by_priority, RankOrder};
 use crate::rng::{commit_on_ok, DefaultRng};
 use crate::schedule::Schedule;
 use crate::storage::{check_fits, tree_size, Buffer, Storage};
-use crate::tree::{SumTree, MAX_PRIORITY};
+use crate::tree::SumTree;
 use rand_core::RngCore;
 
 /// Proportional or rank-based prioritization.
@@ -154,40 +166,16 @@ fn transform(config: &PerConfig, raw: f64) -> f64 {
     crate::math::pow(raw + config.epsilon, config.alpha)
 }
 
-/// The largest `|delta| + eps` whose stored priority `(|delta| + eps)^alpha`
-/// stays within [`MAX_PRIORITY`] (rank-based PER stores no powers of `|delta|`:
-/// any finite value is a valid key there).
-pub(crate) fn raw_limit(config: &PerConfig) -> f64 {
-    if config.kind == PerKind::Rank || config.alpha == 0.0 {
-        f64::INFINITY
-    } else {
-        crate::math::pow(MAX_PRIORITY, 1.0 / config.alpha)
-    }
-}
-
-/// Checks one raw priority (a `|TD error|`) against [`raw_limit`].
-fn check_raw(name: &'static str, position: usize, raw: f64, epsilon: f64, limit: f64) -> Result<()> {
-    let shifted = raw + epsilon;
-    if !(shifted.is_finite() && not_above(shifted, limit)) {
-        return Err(Error::ValueTooLarge { name, position, value: raw, max: limit - epsilon });
-    }
-    Ok(())
-}
-
-/// The normalised importance weight `(N P)^-beta / (N P_min)^-beta`, written
-/// as `(p_min / p)^beta`: N and the total cancel, so it is exact to one `pow`.
-/// Where `p_min / p` is below the normal range (priorities 1e-300 and
-/// 1e300), the ratio itself would round to 0 or lose its digits, so the
-/// weight is computed from the logs instead: `exp(beta (ln p_min - ln p))`,
-/// which is a normal float whenever the true weight is. It is 0 only where
-/// the true weight is below the smallest subnormal (about 4.9e-324).
-pub(crate) fn is_weight(p_min: f64, p: f64, beta: f64) -> f64 {
-    let ratio = p_min / p;
-    if beta == 0.0 || ratio >= f64::MIN_POSITIVE {
-        crate::math::pow(ratio, beta)
-    } else {
-        libm::exp(beta * (libm::log(p_min) - libm::log(p)))
-    }
+/// The normalised importance weight `(N P)^-beta / (N P_min)^-beta =
+/// (p_min / p)^beta` (N and the total cancel), in log space:
+/// `exp(beta (ln p_min - ln p))`, with `ln p_min` taken once per batch. The
+/// ratio `p_min / p` itself would round to 0, or lose its digits, wherever
+/// it leaves the normal range (priorities 1e-300 and 1e296); the logs do
+/// not, so the weight is a normal float whenever its true value is, and 0
+/// only below the smallest subnormal. Exactly 1 for `p == p_min` or beta 0.
+/// The relative error is about `beta |ln p| 2^-53` (below 1e-13).
+pub(crate) fn is_weight(ln_p_min: f64, p: f64, beta: f64) -> f64 {
+    libm::exp(beta * (ln_p_min - libm::log(p)))
 }
 
 /// Tree slots a heap-backed buffer starts with (it doubles as the ring fills).
@@ -565,8 +553,7 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     /// # Ok::<(), adasample::Error>(())
     /// ```
     pub fn add_with_priority(&mut self, item: T, priority: f64) -> Result<Key> {
-        check_priority(0, priority)?;
-        check_raw("priority", 0, priority, self.config.epsilon, raw_limit(&self.config))?;
+        check_bounded("priority", 0, priority)?;
         // `fabs`: -0.0 is stored as 0.0.
         self.insert(item, libm::fabs(priority))
     }
@@ -615,17 +602,13 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
             // checked against fixed storage in `new`, so only the allocator
             // can refuse.
             self.make_room(len)?;
-            let failed = Error::AllocationFailed { bytes: core::mem::size_of::<T>() + 12 };
-            self.items.push(item).map_err(|_| failed)?;
-            if self.raw.push(raw).is_err() {
-                self.items.pop();
-                return Err(failed);
+            if !(self.items.try_reserve(1) && self.raw.try_reserve(1) && self.generations.try_reserve(1)) {
+                return Err(Error::AllocationFailed { bytes: core::mem::size_of::<T>() + 12 });
             }
-            if self.generations.push(0).is_err() {
-                self.items.pop();
-                self.raw.pop();
-                return Err(failed);
-            }
+            // Reserved: the pushes cannot fail.
+            let _ = self.items.push(item);
+            let _ = self.raw.push(raw);
+            let _ = self.generations.push(0);
             if self.is_rank() {
                 // The new rank position's mass depends only on the position.
                 self.tree.write(len, self.rank_mass(len + 1));
@@ -701,9 +684,8 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     /// counted. Errors, with nothing changed: [`Error::LengthMismatch`],
     /// [`Error::IndexOutOfRange`] for a slot never written,
     /// [`Error::InvalidPriority`] for a NaN or infinite TD error,
-    /// [`Error::ValueTooLarge`] for one whose priority `(|delta| + eps)^alpha`
-    /// would exceed [`MAX_PRIORITY`] (proportional only: with alpha 0.6 that
-    /// is `|delta|` above about 1e308, with alpha 1 above 1.6e296).
+    /// [`Error::ValueTooLarge`] for a `|delta|` above [`MAX_PRIORITY`](crate::MAX_PRIORITY) (about
+    /// 1.6e296: then, as alpha is at most 1, no stored priority exceeds it).
     ///
     /// ```
     /// use adasample::per::{PerConfig, PrioritizedReplayBuffer};
@@ -721,7 +703,6 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     pub fn update_priorities(&mut self, indices: &[Key], td_errors: &[f64]) -> Result<UpdateReport> {
         check_len(indices.len(), td_errors.len())?;
         let len = self.len();
-        let limit = raw_limit(&self.config);
         for (k, (key, &td)) in indices.iter().zip(td_errors).enumerate() {
             if key.slot as usize >= len {
                 return Err(Error::IndexOutOfRange { index: key.slot as usize, len });
@@ -729,7 +710,9 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
             if !td.is_finite() {
                 return Err(Error::InvalidPriority { position: k, value: td });
             }
-            check_raw("td_error", k, libm::fabs(td), self.config.epsilon, limit)?;
+            if crate::error::above_max(td) {
+                return Err(Error::ValueTooLarge { name: "td_error", position: k, value: td });
+            }
         }
         let mut report = UpdateReport::default();
         let fresh = indices.iter().zip(td_errors).filter(|(key, _)| {
@@ -825,6 +808,7 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
             Normalization::Global => self.tree.min().unwrap_or(1.0),
             Normalization::Batch => out.iter().map(|d| d.probability).fold(f64::INFINITY, f64::min),
         };
+        let ln_p_min = libm::log(p_min);
         // Two passes: the generation lookups (cache misses at large capacities)
         // in a tight loop, where many are in flight at once; then the weights,
         // whose `exp` and `log` would otherwise stand between the misses.
@@ -840,10 +824,11 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
         for d in out.iter_mut() {
             let p = d.probability;
             d.probability = p / total;
-            d.weight = is_weight(p_min, p, beta);
+            d.weight = is_weight(ln_p_min, p, beta);
         }
-        // Saturating: a restored step near u64::MAX keeps beta at its end.
-        self.step = self.step.saturating_add(1);
+        // A restored step is below 2^63 (checked), so this cannot wrap in
+        // any run: 2^63 more calls would take millennia.
+        self.step = self.step.wrapping_add(1);
         Ok(())
     }
 

@@ -320,9 +320,9 @@ impl<S: Storage> RewardWeightedSampler<S> {
         self.check_batch()?;
         self.refresh()?;
         self.tree.sample_stratified(rng, indices)?;
-        let p_min = self.tree.min().unwrap_or(1.0);
+        let ln_p_min = libm::log(self.tree.min().unwrap_or(1.0));
         for (w, &i) in weights.iter_mut().zip(indices.iter()) {
-            *w = is_weight(p_min, self.tree.leaves()[i], self.config.beta);
+            *w = is_weight(ln_p_min, self.tree.leaves()[i], self.config.beta);
         }
         Ok(())
     }

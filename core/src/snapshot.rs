@@ -164,11 +164,10 @@ fn push_all<B: Buffer<V>, V>(buf: &mut B, values: impl IntoIterator<Item = V>) -
     Ok(())
 }
 
-/// Priorities (or scores) finite, `>= 0` and at most `max`; `-0.0` becomes `0.0`.
-fn check_leaves(values: &mut [f64], max: f64) -> Result<()> {
+/// Priorities (or scores) finite, `>= 0` and at most `MAX_PRIORITY`; `-0.0` becomes `0.0`.
+fn check_leaves(values: &mut [f64]) -> Result<()> {
     for (k, v) in values.iter_mut().enumerate() {
-        check_bounded("priority", k, *v, max)
-            .map_err(|_| corrupt("a priority is NaN, infinite, negative or too large"))?;
+        check_bounded("priority", k, *v).map_err(|_| corrupt("a priority is NaN, infinite, negative or too large"))?;
         *v = libm::fabs(*v);
     }
     Ok(())
@@ -193,7 +192,7 @@ impl<S: Storage> SumTree<S> {
         if st.leaves.len() != capacity {
             return Err(corrupt("leaf count differs from capacity"));
         }
-        check_leaves(&mut st.leaves, MAX_PRIORITY)?;
+        check_leaves(&mut st.leaves)?;
         let mut tree = SumTree::new(capacity)?;
         tree.leaves_mut().copy_from_slice(&st.leaves);
         tree.rebuild();
@@ -250,14 +249,15 @@ impl<T: DeserializeOwned, S: Storage> PrioritizedReplayBuffer<T, S> {
         }
         // Raw priorities are TD-error magnitudes: whatever `add` and
         // `update_priorities` accept, no more.
-        let limit = crate::per::raw_limit(&st.config) - st.config.epsilon;
-        check_leaves(&mut st.raw, limit)?;
-        if !(st.max_raw.is_finite()
-            && st.max_raw >= 1.0
-            && crate::math::not_above(st.max_raw, limit)
+        check_leaves(&mut st.raw)?;
+        if !(st.max_raw >= 1.0
+            && crate::math::not_above(st.max_raw, MAX_PRIORITY)
             && st.raw.iter().all(|&r| crate::math::not_above(r, st.max_raw)))
         {
             return Err(corrupt("max priority below a stored priority, or too large"));
+        }
+        if st.step >= 1 << 63 {
+            return Err(corrupt("schedule step of 2^63 or more (no run samples that often)"));
         }
         let mut buf = Self::new(st.config)?;
         push_all(&mut buf.items, st.items)?;
@@ -301,7 +301,7 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
         if st.scores.len() != n || st.perm.len() != n {
             return Err(corrupt("score or permutation count differs from the dataset size"));
         }
-        check_leaves(&mut st.scores, MAX_PRIORITY)?;
+        check_leaves(&mut st.scores)?;
         let mut s = Self::new(st.config)?;
         let mut seen = crate::error::try_vec(n, false)?;
         for &p in &st.perm {

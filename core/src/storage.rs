@@ -104,7 +104,9 @@ impl<T> Buffer<T> for alloc::vec::Vec<T> {
         alloc::vec::Vec::clear(self)
     }
     fn try_reserve(&mut self, additional: usize) -> bool {
-        alloc::vec::Vec::try_reserve_exact(self, additional).is_ok()
+        // Amortised (doubling), so a reservation of one per push stays O(1);
+        // on an empty vector it reserves exactly `additional`.
+        alloc::vec::Vec::try_reserve(self, additional).is_ok()
     }
 }
 

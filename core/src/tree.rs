@@ -240,9 +240,10 @@ impl<S: Storage> SumTree<S> {
         crate::error::ensure(capacity >= 1, "capacity", "at least 1")?;
         crate::error::ensure(capacity <= u32::MAX as usize, "capacity", "at most 2^32 - 1")?;
         // The node count is the next power of two: on a 32-bit target that
-        // exists only up to 2^31 slots.
+        // exists only up to 2^31 slots. (Fixed storage is refused below
+        // anyway, as too small for it.)
         crate::error::ensure(
-            capacity.checked_next_power_of_two().is_some(),
+            !S::GROWS || capacity.checked_next_power_of_two().is_some(),
             "capacity",
             "at most 2^31 on a 32-bit target",
         )?;
@@ -317,7 +318,7 @@ impl<S: Storage> SumTree<S> {
     /// ```
     pub fn set(&mut self, i: usize, priority: f64) -> Result<()> {
         self.check_index(i)?;
-        check_bounded("priority", 0, priority, MAX_PRIORITY)?;
+        check_bounded("priority", 0, priority)?;
         self.write(i, priority + 0.0);
         Ok(())
     }
@@ -339,7 +340,7 @@ impl<S: Storage> SumTree<S> {
         check_len(indices.len(), priorities.len())?;
         for (k, (&i, &p)) in indices.iter().zip(priorities).enumerate() {
             self.check_index(i)?;
-            check_bounded("priority", k, p, MAX_PRIORITY)?;
+            check_bounded("priority", k, p)?;
         }
         for (&i, &p) in indices.iter().zip(priorities) {
             self.write(i, p + 0.0);

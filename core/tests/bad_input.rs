@@ -237,9 +237,11 @@ fn iw_rejects() {
 
 #[test]
 fn iw_weights_never_overflow() {
+    // The most extreme log-probs accepted (-MAX_PRIORITY; below is an error).
     let cfg = IwSftConfig { temperature: 1e-300, ..IwSftConfig::default() };
-    let policy = [0.0, -f64::MAX, 0.0, 0.0];
-    let refer = [-f64::MAX, 0.0, 0.0, 0.0];
+    let m = adasample::MAX_PRIORITY;
+    let policy = [0.0, -m, 0.0, 0.0];
+    let refer = [-m, 0.0, 0.0, 0.0];
     let mut w = [0.0; 2];
     iw::weights(&cfg, &policy, &refer, None, 2, &mut w).unwrap();
     assert!(w.iter().all(|x| x.is_finite()), "{w:?}");

@@ -255,10 +255,10 @@ fn td() -> impl Strategy<Value = f64> {
     ]
 }
 
-/// A raw priority that the buffer accepts: finite, and (proportional) with
-/// `(raw + eps)^alpha` within `MAX_PRIORITY`.
-fn accepted(cfg: &PerConfig, raw: f64) -> bool {
-    raw.is_finite() && (cfg.kind == PerKind::Rank || (raw.abs() + cfg.epsilon).powf(cfg.alpha) <= MAX_PRIORITY)
+/// A raw priority (or TD error) that the buffer accepts: `|raw|` at most
+/// `MAX_PRIORITY`, whatever the kind.
+fn accepted(_cfg: &PerConfig, raw: f64) -> bool {
+    raw.abs() <= MAX_PRIORITY
 }
 
 fn per_op() -> impl Strategy<Value = PerOp> {

@@ -275,13 +275,14 @@ fn priority_totals_never_overflow() {
     assert!(b.total_priority().is_finite());
     let s = b.sample(64).unwrap();
     assert!(s.probabilities.iter().all(|p| *p > 0.1 && *p < 0.3), "{:?}", s.probabilities);
-    // With alpha 0.6 the same TD error is an ordinary (large) priority.
-    let mut c: PrioritizedReplayBuffer<u32, Heap> = PrioritizedReplayBuffer::new(PerConfig::new(8)).unwrap();
+    // The largest accepted TD error, inherited by every later add.
+    let mut c: PrioritizedReplayBuffer<u32, Heap> =
+        PrioritizedReplayBuffer::new(PerConfig { alpha: 1.0, ..PerConfig::new(8) }).unwrap();
     let k = c.add(0).unwrap();
     c.add(1).unwrap();
-    c.update_priorities(&[k], &[f64::MAX]).unwrap();
+    c.update_priorities(&[k], &[-MAX_PRIORITY]).unwrap();
     for i in 2..8 {
-        c.add(i).unwrap(); // each inherits the max raw priority f64::MAX
+        c.add(i).unwrap(); // each inherits the max raw priority
     }
     assert!(c.total_priority().is_finite());
     let mut sum = 0.0;
@@ -380,12 +381,21 @@ fn iw_finite_in_finite_out() {
     let smoothed = iw::label_smoothed_nll(&[-f64::MAX, -f64::MAX, 0.0], 2, 0.5).unwrap();
     assert!(smoothed.is_finite() && smoothed > 0.0, "{smoothed}");
     assert!(iw::label_smoothed_nll(&[0.5, -1.0], 0, 0.1).is_err()); // a logit, not a log-prob
-                                                                    // Log ratios [MAX, MAX, -MAX, -MAX]: mean 0, weight 1 (was the clip, 16).
-    let policy = [0.0, 0.0, -f64::MAX, -f64::MAX];
-    let reference = [-f64::MAX, -f64::MAX, 0.0, 0.0];
+                                                                    // Log ratios [M, M, -M, -M], the largest accepted: mean 0, weight 1
+                                                                    // (the sum overflowed and gave the clip, 16).
+    let m = MAX_PRIORITY;
+    let (policy, reference) = ([0.0, 0.0, -m, -m], [-m, -m, 0.0, 0.0]);
     let mut w = [0.0];
     iw::weights(&IwSftConfig::default(), &policy, &reference, None, 4, &mut w).unwrap();
     assert_eq!(w, [1.0]);
+    let long: Vec<f64> = (0..4096).map(|i| if i % 2 == 0 { 0.0 } else { -m }).collect();
+    let flipped: Vec<f64> = (0..4096).map(|i| if i % 2 == 0 { -m } else { 0.0 }).collect();
+    iw::weights(&IwSftConfig::default(), &long, &flipped, None, 4096, &mut w).unwrap();
+    assert_eq!(w, [1.0]);
+    // Log-probs of -f64::MAX (ratios of +-f64::MAX) are no probabilities a
+    // float can hold: refused, not summed to infinity.
+    let e = iw::weights(&IwSftConfig::default(), &[0.0, -f64::MAX], &[-f64::MAX, 0.0], None, 2, &mut w);
+    assert!(matches!(e, Err(Error::InvalidArgument { name: "ref_log_prob", position: 0, .. })), "{e:?}");
     // A loss whose sum overflows on the way but whose mean is finite.
     let loss = iw::weighted_loss(iw::IwMode::Sequence, &[1.0], &[f64::MAX, f64::MAX], None, 2).unwrap();
     assert_eq!(loss, f64::MAX);
@@ -402,7 +412,8 @@ fn iw_finite_in_finite_out() {
 
 #[test]
 fn restored_state_is_validated() {
-    // step = u64::MAX: the next sample keeps beta at its end, nothing wraps.
+    // step = u64::MAX (the next sample overflowed): refused; the largest
+    // accepted step keeps beta at its end, and nothing wraps.
     let cfg = PerConfig { beta: 0.4, beta_final: 1.0, beta_steps: 10, ..PerConfig::new(4) };
     let st = PerState {
         config: cfg,
@@ -414,10 +425,16 @@ fn restored_state_is_validated() {
         step: u64::MAX,
         rng: [1, 2, 3, 4],
     };
+    assert!(matches!(
+        PrioritizedReplayBuffer::<u32, Heap>::restore(&forge(2, &st)),
+        Err(Error::CorruptSnapshot { .. })
+    ));
+    let st = PerState { step: (1 << 63) - 2, ..st };
     let mut b: PrioritizedReplayBuffer<u32, Heap> = PrioritizedReplayBuffer::restore(&forge(2, &st)).unwrap();
     assert_eq!(b.beta(), 1.0);
     b.sample(2).unwrap();
-    assert_eq!((b.step(), b.beta()), (u64::MAX, 1.0));
+    b.sample(2).unwrap();
+    assert_eq!((b.step(), b.beta()), (1 << 63, 1.0));
     // Raw priorities beyond what `add` accepts are refused.
     let huge = PerState { config: PerConfig { alpha: 1.0, ..cfg }, raw: vec![1.0, 1e308], max_raw: 1e308, ..st };
     assert!(matches!(
@@ -475,11 +492,12 @@ fn each_error_variant_has_one_cause() {
     ] {
         assert_eq!(err.to_string(), text);
     }
-    assert_eq!(Error::ValueTooLarge { name: "loss", position: 0, value: 1e300, max: 1.0 }.code(), "ValueTooLarge");
-    // Rank keys are not powers: any finite |TD error| is a valid rank key.
+    assert_eq!(Error::ValueTooLarge { name: "loss", position: 0, value: 1e300 }.code(), "ValueTooLarge");
+    // One bound for both kinds: rank keys too.
     let mut rank: PrioritizedReplayBuffer<u8, Heap> = PrioritizedReplayBuffer::new(PerConfig::rank(4)).unwrap();
     let k = rank.add(0).unwrap();
     rank.add(1).unwrap();
-    rank.update_priorities(&[k], &[f64::MAX]).unwrap();
+    assert!(matches!(rank.update_priorities(&[k], &[f64::MAX]), Err(Error::ValueTooLarge { .. })));
+    rank.update_priorities(&[k], &[MAX_PRIORITY]).unwrap();
     assert_eq!(rank.config().kind, PerKind::Rank);
 }
