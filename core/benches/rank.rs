@@ -15,35 +15,10 @@ use adasample::storage::Heap;
 use std::hint::black_box;
 use std::time::Instant;
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 const N: usize = 100_000;
-
-fn old_treap_hash(slot: u32) -> f64 {
-    let mut h = slot.wrapping_add(0x9E37_79B9);
-    h ^= h >> 16;
-    h = h.wrapping_mul(0x85EB_CA6B);
-    h ^= h >> 13;
-    h = h.wrapping_mul(0xC2B2_AE35);
-    f64::from(h ^ (h >> 16))
-}
-
-fn orders() -> Vec<(&'static str, Vec<f64>)> {
-    let mut x = 0x2545_F491_4F6C_DD1Du64;
-    let random = (0..N)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 11) as f64
-        })
-        .collect();
-    vec![
-        ("random", random),
-        ("ascending", (0..N).map(|i| i as f64).collect()),
-        ("descending", (0..N).map(|i| (N - i) as f64).collect()),
-        ("zigzag", (0..N).map(|i| if i % 2 == 0 { i as f64 } else { 1e9 - i as f64 }).collect()),
-        ("old treap hash", (0..N as u32).map(old_treap_hash).collect()),
-    ]
-}
 
 /// Best-of-5 seconds for `N` inserts and for `N` re-keyings (update_priorities
 /// of one key at a time, each a remove and an insert), in the order of `keys`.
@@ -68,7 +43,8 @@ fn measure(keys: &[f64]) -> (f64, f64) {
 }
 
 fn main() {
-    let results: Vec<(&str, (f64, f64))> = orders().into_iter().map(|(name, keys)| (name, measure(&keys))).collect();
+    let results: Vec<(&str, (f64, f64))> =
+        common::priority_orders(N).into_iter().map(|(name, keys)| (name, measure(&keys))).collect();
     let (ri, ru) = results[0].1;
     println!("rank order, {N} operations per column (best of 5)");
     println!("{:<16} {:>12} {:>8} {:>12} {:>8}", "order", "insert ns", "vs rnd", "re-key ns", "vs rnd");

@@ -25,7 +25,7 @@
 //!
 //! Features: `alloc` (default; `Vec` storage and the `Vec`-returning
 //! conveniences), `rank` (default; rank-based PER, whose rank order costs about
-//! 1.7 KB of flash and 12 bytes per slot: firmware that needs only
+//! 3.5 KB of flash and 12 bytes per slot: firmware that needs only
 //! proportional PER leaves it out, and `PerConfig::validate` then refuses
 //! `PerKind::Rank`), `std` (nothing more yet than `alloc`), `serde`
 //! (snapshots: `snapshot()` / `restore()` on every sampler, and serde impls
@@ -62,6 +62,12 @@ pub mod schedule;
 pub mod snapshot;
 pub mod storage;
 pub mod tree;
+
+// The adversarial inputs the integration tests and benchmarks use, for the
+// unit tests too.
+#[cfg(test)]
+#[path = "../tests/common/mod.rs"]
+mod test_inputs;
 
 pub use error::{Error, Result};
 pub use tree::MAX_PRIORITY;

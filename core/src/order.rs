@@ -374,6 +374,7 @@ impl<S: Storage> RankOrder<S> {
 mod tests {
     use super::*;
     use crate::storage::Heap;
+    use crate::test_inputs as adversarial;
     use std::vec::Vec;
 
     fn order_of(keys: &[f64]) -> Vec<u32> {
@@ -423,21 +424,10 @@ mod tests {
     #[test]
     fn adversarial_orders_stay_balanced() {
         let n = 20_000;
-        // Ascending and descending priorities (a plain BST's worst cases), and
-        // priorities that follow the old treap's fixed hash (which made it a path).
-        let hash = |slot: u32| {
-            let mut h = slot.wrapping_add(0x9E37_79B9);
-            h ^= h >> 16;
-            h = h.wrapping_mul(0x85EB_CA6B);
-            h ^= h >> 13;
-            h = h.wrapping_mul(0xC2B2_AE35);
-            f64::from(h ^ (h >> 16))
-        };
-        let orders: [Vec<f64>; 3] = [
-            (0..n).map(|i| i as f64).collect(),
-            (0..n).map(|i| -(i as f64)).collect(),
-            (0..n as u32).map(hash).collect(),
-        ];
+        // Ascending, descending and zigzag priorities (a plain BST's worst
+        // cases), and priorities that follow the old treap's fixed hash
+        // (which made it a path).
+        let orders = adversarial::priority_orders(n).map(|(_, keys)| keys);
         for keys in orders {
             let order = filled(&keys);
             assert!(order.height() <= bound(n), "height {} over {}", order.height(), bound(n));

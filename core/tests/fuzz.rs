@@ -24,6 +24,8 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use rand_core::SeedableRng;
 use std::time::{Duration, Instant};
 
+mod common;
+
 fn budget() -> Duration {
     let secs = std::env::var("ADASAMPLE_FUZZ_SECONDS").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(1.0);
     Duration::from_secs_f64(secs.max(0.0))
@@ -453,19 +455,7 @@ fn fuzz_adaptive_api() {
                 },
                 AdaptiveOp::SampleEdge(b) => {
                     let (mut i, mut w) = (vec![0; b], vec![0.0; b]);
-                    struct Top;
-                    impl rand_core::RngCore for Top {
-                        fn next_u32(&mut self) -> u32 {
-                            u32::MAX
-                        }
-                        fn next_u64(&mut self) -> u64 {
-                            u64::MAX
-                        }
-                        fn fill_bytes(&mut self, d: &mut [u8]) {
-                            d.fill(0xff)
-                        }
-                    }
-                    s.sample_with(&mut Top, &mut i, &mut w).is_err()
+                    s.sample_with(&mut common::Top, &mut i, &mut w).is_err()
                 }
                 AdaptiveOp::Probability(i) => s.probability(i).is_err(),
             };

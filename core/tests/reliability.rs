@@ -10,10 +10,11 @@ use adasample::reward::{RewardConfig, RewardWeightedSampler};
 use adasample::storage::{Fixed, Heap};
 use adasample::tree::SumTree;
 use adasample::{Error, MAX_PRIORITY};
-use rand_core::RngCore;
 use serde::Serialize;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+
+mod common;
 
 // ------------------------------------------------------------ allocation meter
 
@@ -135,25 +136,9 @@ fn huge_batch_sizes_are_typed_errors_before_any_allocation() {
 
 // ------------------------------------------------------------ 2. rank order depth
 
-/// The fixed slot hash that gave the old treap its heap priorities:
-/// priorities that follow it turned the treap into a path.
-fn old_treap_hash(slot: u32) -> f64 {
-    let mut h = slot.wrapping_add(0x9E37_79B9);
-    h ^= h >> 16;
-    h = h.wrapping_mul(0x85EB_CA6B);
-    h ^= h >> 13;
-    h = h.wrapping_mul(0xC2B2_AE35);
-    f64::from(h ^ (h >> 16))
-}
-
 /// Priority orders an adversary would pick against a search tree.
-fn adversarial(n: usize) -> [Vec<f64>; 4] {
-    [
-        (0..n).map(|i| i as f64).collect(),
-        (0..n).map(|i| (n - i) as f64).collect(),
-        (0..n as u32).map(old_treap_hash).collect(),
-        (0..n).map(|i| if i % 2 == 0 { i as f64 } else { 1e9 - i as f64 }).collect(),
-    ]
+fn adversarial(n: usize) -> Vec<Vec<f64>> {
+    common::priority_orders(n).into_iter().skip(1).map(|(_, keys)| keys).collect()
 }
 
 #[test]
@@ -320,20 +305,6 @@ fn importance_weights_do_not_underflow() {
 
 // ------------------------------------------------------------ 6. adaptive edges
 
-/// A generator whose every draw is the largest: `unit_f64` is `1 - 2^-53`.
-struct Top;
-impl RngCore for Top {
-    fn next_u32(&mut self) -> u32 {
-        u32::MAX
-    }
-    fn next_u64(&mut self) -> u64 {
-        u64::MAX
-    }
-    fn fill_bytes(&mut self, dst: &mut [u8]) {
-        dst.fill(0xff)
-    }
-}
-
 #[test]
 fn adaptive_sampler_edges() {
     // All scores 0 (EMA with lr 1 and zero losses): uniform, even for the
@@ -344,7 +315,7 @@ fn adaptive_sampler_edges() {
         s.update_weights(&all, &vec![0.0; n]).unwrap();
         for b in [1usize, 3, 6, 9, 1001] {
             let (mut idx, mut w) = (vec![0; b], vec![0.0; b]);
-            s.sample_with(&mut Top, &mut idx, &mut w).unwrap();
+            s.sample_with(&mut common::Top, &mut idx, &mut w).unwrap();
             assert!(idx.iter().all(|&i| i < n) && w.iter().all(|&x| x == 1.0), "{idx:?} {w:?}");
         }
     }
