@@ -38,10 +38,10 @@
 //! Raw priorities `|delta|` (TD errors and the priorities given to `add`) are
 //! at most [`MAX_PRIORITY`](crate::MAX_PRIORITY) (about 1.6e296), or [`Error::ValueTooLarge`]; as
 //! alpha and eps are at most 1, no stored priority `(|delta| + eps)^alpha`
-//! exceeds it either, so the total is always finite. Importance
-//! weights are in `[0, 1]`, computed from logs where the ratio of priorities
-//! leaves the normal range, so a weight is never 0 where its true value is a
-//! normal float (priorities 1e-300 and 1e296 with beta 0.4: about 1e-238).
+//! exceeds it either, so the total is always finite. Importance weights
+//! are in `[0, 1]`, computed from logs (`exp(beta (ln p_min - ln p))`), so a
+//! weight is never 0 where its true value is a normal float (priorities
+//! 1e-300 and 1e296 with beta 0.4: about 1e-238).
 
 #[cfg(feature = "alloc")]
 use crate::error::try_vec;

@@ -249,13 +249,8 @@ impl<S: Storage> RewardWeightedSampler<S> {
             return Err(Error::AllocationFailed { bytes: rewards.len().saturating_mul(8) });
         }
         for &r in rewards {
-            // Reserved: cannot fail; if it did, the partial push is undone.
-            if self.rewards.push(r).is_err() {
-                while self.len() > len {
-                    self.rewards.pop();
-                }
-                return Err(Error::AllocationFailed { bytes: 8 });
-            }
+            // Reserved: the pushes cannot fail.
+            let _ = self.rewards.push(r);
         }
         self.dirty |= !rewards.is_empty();
         Ok(())
