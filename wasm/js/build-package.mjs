@@ -49,10 +49,12 @@ fs.writeFileSync(path.join(out, 'adasample.js'), glue);
 const dts = fs.readFileSync(path.join(src, 'adasample.d.ts'), 'utf8');
 const optionalAny = 'generations?: any | null';
 if (!dts.includes(optionalAny)) throw new Error('wasm-bindgen types changed: updatePriorities signature not found');
+const optionalPriority = 'priority?: any | null';
+if (!dts.includes(optionalPriority)) throw new Error('wasm-bindgen types changed: add signature not found');
 // The classes declare [Symbol.dispose] (explicit resource management): pull in
 // its lib so users' `lib` settings need not include esnext (TypeScript >= 5.2).
 fs.writeFileSync(path.join(out, 'adasample.d.ts'),
-  '/// <reference lib="esnext.disposable" />\n' + dts.replace(optionalAny, 'generations?: Uint32Array | number[] | null'));
+  '/// <reference lib="esnext.disposable" />\n' + dts.replace(optionalAny, 'generations?: Uint32Array | number[] | null').replace(optionalPriority, 'priority?: number | null'));
 const packed = zlib.gzipSync(wasm, { level: 9 });
 fs.writeFileSync(path.join(out, 'adasample_wasm.js'),
   `// The adasample WebAssembly module (${wasm.length} bytes), gzipped, base64.\nexport const wasmGzipBase64 = '${packed.toString('base64')}';\n`);

@@ -241,6 +241,20 @@ fn integer(name: &'static str, position: usize, v: f64, limit: f64) -> JsResult<
     }
 }
 
+/// A number argument. Numbers come in as any JS value: wasm-bindgen's glue
+/// would turn a string into a number silently, and throw a `TypeError`
+/// without a `code` for a BigInt.
+#[inline(never)]
+fn num(name: &'static str, v: &JsValue) -> JsResult<f64> {
+    v.as_f64().ok_or_else(|| not_a_number(name))
+}
+
+#[cold]
+#[inline(never)]
+fn not_a_number(name: &'static str) -> JsValue {
+    js_error("InvalidArgument", &format!("{name}: expected a number"))
+}
+
 const U32_LIMIT: f64 = 4_294_967_296.0;
 /// Largest batch the package draws in one call (guards against allocating
 /// for an absurd size, which would abort the instance).
@@ -255,11 +269,26 @@ fn indices_u32(name: &'static str, value: &JsValue) -> JsResult<Vec<u32>> {
     Ok(out)
 }
 
-fn set(obj: &Object, key: &str, value: &JsValue) {
-    // Interned: a key crosses to JS once, not decoded again on every call
-    // (which cost about 1 us per key and call).
-    // Defining a data property on a plain new object cannot fail.
-    let _ = Reflect::set(obj, &JsValue::from_str(wasm_bindgen::intern(key)), value);
+/// The keys of the result objects.
+const KEYS: [&str; 5] = ["indices", "weights", "probabilities", "generations", "items"];
+const INDICES: usize = 0;
+const WEIGHTS: usize = 1;
+const PROBABILITIES: usize = 2;
+const GENERATIONS: usize = 3;
+const ITEMS: usize = 4;
+
+thread_local! {
+    // Made once, as JS strings: a key then crosses to JS once, not decoded
+    // again on every call (about 1 us per key and call). A fixed table, not
+    // wasm-bindgen's interning, whose hash map cost the package 2 KB gzipped.
+    static KEY_VALUES: [JsValue; 5] = KEYS.map(JsValue::from_str);
+}
+
+fn set(obj: &Object, key: usize, value: &JsValue) {
+    KEY_VALUES.with(|keys| {
+        // Defining a data property on a plain new object cannot fail.
+        let _ = Reflect::set(obj, &keys[key], value);
+    });
 }
 
 fn index_sample(indices: &[usize], weights: &[f64]) -> JsResult<JsValue> {
@@ -268,8 +297,8 @@ fn index_sample(indices: &[usize], weights: &[f64]) -> JsResult<JsValue> {
     for (o, &i) in idx.iter_mut().zip(indices) {
         *o = i as u32;
     }
-    set(&out, "indices", &Uint32Array::from(idx.as_slice()).into());
-    set(&out, "weights", &Float64Array::from(weights).into());
+    set(&out, INDICES, &Uint32Array::from(idx.as_slice()).into());
+    set(&out, WEIGHTS, &Float64Array::from(weights).into());
     Ok(out.into())
 }
 
@@ -285,20 +314,24 @@ pub struct SumTree {
 impl SumTree {
     /// A tree of `capacity` slots, all 0.
     #[wasm_bindgen(constructor)]
-    pub fn new(capacity: f64) -> JsResult<SumTree> {
-        let capacity = integer("capacity", 0, capacity, U32_LIMIT)? as usize;
+    pub fn new(#[wasm_bindgen(unchecked_param_type = "number")] capacity: JsValue) -> JsResult<SumTree> {
+        let capacity = integer("capacity", 0, num("capacity", &capacity)?, U32_LIMIT)? as usize;
         Ok(SumTree { inner: CoreTree::new(capacity).or_throw()? })
     }
 
     /// Sets slot `i` to priority `p` (finite, >= 0).
-    pub fn set(&mut self, i: f64, p: f64) -> JsResult<()> {
-        let i = integer("index", 0, i, U32_LIMIT)? as usize;
-        self.inner.set(i, p).or_throw()
+    pub fn set(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "number")] i: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] p: JsValue,
+    ) -> JsResult<()> {
+        let i = integer("index", 0, num("index", &i)?, U32_LIMIT)? as usize;
+        self.inner.set(i, num("priority", &p)?).or_throw()
     }
 
     /// The priority of slot `i`.
-    pub fn get(&self, i: f64) -> JsResult<f64> {
-        let i = integer("index", 0, i, U32_LIMIT)? as usize;
+    pub fn get(&self, #[wasm_bindgen(unchecked_param_type = "number")] i: JsValue) -> JsResult<f64> {
+        let i = integer("index", 0, num("index", &i)?, U32_LIMIT)? as usize;
         self.inner.get(i).or_throw()
     }
 
@@ -314,8 +347,8 @@ impl SumTree {
 
     /// The slot whose cumulative range holds `u`, for `0 <= u < total()`;
     /// never a zero-priority slot.
-    pub fn find(&self, u: f64) -> JsResult<u32> {
-        self.inner.find(u).map(|i| i as u32).or_throw()
+    pub fn find(&self, #[wasm_bindgen(unchecked_param_type = "number")] u: JsValue) -> JsResult<u32> {
+        self.inner.find(num("u", &u)?).map(|i| i as u32).or_throw()
     }
 
     /// Number of slots.
@@ -381,9 +414,9 @@ impl PrioritizedReplayBuffer {
 
     /// Adds `item`; `priority` is a raw priority (like a |TD error|),
     /// absent: the largest seen so far. Returns the slot.
-    pub fn add(&mut self, item: JsValue, priority: Option<f64>) -> JsResult<u32> {
-        let key = match priority {
-            Some(p) => self.inner.add_with_priority((), p),
+    pub fn add(&mut self, item: JsValue, priority: Option<JsValue>) -> JsResult<u32> {
+        let key = match priority.filter(|p| !p.is_undefined() && !p.is_null()) {
+            Some(p) => self.inner.add_with_priority((), num("priority", &p)?),
             None => self.inner.add(()),
         };
         let slot = key.or_throw()?.slot;
@@ -412,8 +445,11 @@ impl PrioritizedReplayBuffer {
     /// Draws `batchSize` items (stratified), with their slots, generations,
     /// probabilities and importance weights.
     #[wasm_bindgen(unchecked_return_type = "PerSample")]
-    pub fn sample(&mut self, #[wasm_bindgen(js_name = batchSize)] batch_size: f64) -> JsResult<JsValue> {
-        let b = integer("batchSize", 0, batch_size, MAX_BATCH)? as usize;
+    pub fn sample(
+        &mut self,
+        #[wasm_bindgen(js_name = batchSize, unchecked_param_type = "number")] batch_size: JsValue,
+    ) -> JsResult<JsValue> {
+        let b = integer("batchSize", 0, num("batchSize", &batch_size)?, MAX_BATCH)? as usize;
         self.inner.check_batch(b).or_throw()?;
         let mut draws: Vec<Draw> = try_vec(b)?;
         let (mut slots, mut generations) = (try_vec::<u32>(b)?, try_vec::<u32>(b)?);
@@ -428,11 +464,11 @@ impl PrioritizedReplayBuffer {
             weights[k] = d.weight;
         }
         let out = Object::new();
-        set(&out, "indices", &Uint32Array::from(slots.as_slice()).into());
-        set(&out, "weights", &Float64Array::from(weights.as_slice()).into());
-        set(&out, "probabilities", &Float64Array::from(probabilities.as_slice()).into());
-        set(&out, "generations", &Uint32Array::from(generations.as_slice()).into());
-        set(&out, "items", &items.into());
+        set(&out, INDICES, &Uint32Array::from(slots.as_slice()).into());
+        set(&out, WEIGHTS, &Float64Array::from(weights.as_slice()).into());
+        set(&out, PROBABILITIES, &Float64Array::from(probabilities.as_slice()).into());
+        set(&out, GENERATIONS, &Uint32Array::from(generations.as_slice()).into());
+        set(&out, ITEMS, &items.into());
         Ok(out.into())
     }
 
@@ -605,8 +641,11 @@ impl AdaptiveBatchSampler {
 
     /// Draws `batchSize` example indices and their importance weights.
     #[wasm_bindgen(unchecked_return_type = "IndexSample")]
-    pub fn sample(&mut self, #[wasm_bindgen(js_name = batchSize)] batch_size: f64) -> JsResult<JsValue> {
-        let b = integer("batchSize", 0, batch_size, MAX_BATCH)? as usize;
+    pub fn sample(
+        &mut self,
+        #[wasm_bindgen(js_name = batchSize, unchecked_param_type = "number")] batch_size: JsValue,
+    ) -> JsResult<JsValue> {
+        let b = integer("batchSize", 0, num("batchSize", &batch_size)?, MAX_BATCH)? as usize;
         self.inner.check_batch(b).or_throw()?;
         let (i, w) = self.inner.sample(b).or_throw()?;
         index_sample(&i, &w)
@@ -676,8 +715,8 @@ impl RewardWeightedSampler {
     }
 
     /// Appends a reward; returns its index (pushes count from 0).
-    pub fn push(&mut self, reward: f64) -> JsResult<u32> {
-        self.inner.push(reward).map(|i| i as u32).or_throw()
+    pub fn push(&mut self, #[wasm_bindgen(unchecked_param_type = "number")] reward: JsValue) -> JsResult<u32> {
+        self.inner.push(num("reward", &reward)?).map(|i| i as u32).or_throw()
     }
 
     /// Appends rewards, all or none.
@@ -694,8 +733,11 @@ impl RewardWeightedSampler {
 
     /// Draws `batchSize` indices, more often for higher rewards.
     #[wasm_bindgen(unchecked_return_type = "IndexSample")]
-    pub fn sample(&mut self, #[wasm_bindgen(js_name = batchSize)] batch_size: f64) -> JsResult<JsValue> {
-        let b = integer("batchSize", 0, batch_size, MAX_BATCH)? as usize;
+    pub fn sample(
+        &mut self,
+        #[wasm_bindgen(js_name = batchSize, unchecked_param_type = "number")] batch_size: JsValue,
+    ) -> JsResult<JsValue> {
+        let b = integer("batchSize", 0, num("batchSize", &batch_size)?, MAX_BATCH)? as usize;
         let (i, w) = self.inner.sample(b).or_throw()?;
         index_sample(&i, &w)
     }

@@ -57,14 +57,14 @@ fn golden_per() {
                 "add" => {
                     let mut slots = vec![];
                     for p in op["priorities"].as_array().unwrap() {
-                        slots.push(b.add(JsValue::from(item), p.as_f64()).unwrap());
+                        slots.push(b.add(JsValue::from(item), p.as_f64().map(JsValue::from)).unwrap());
                         item += 1;
                     }
                     assert_eq!(slots, want_u32(&e["slots"]));
                 }
                 "sample" => {
                     assert_eq!(b.beta().to_bits(), e["beta"].as_f64().unwrap().to_bits());
-                    let s = b.sample(op["batch"].as_f64().unwrap()).unwrap();
+                    let s = b.sample(JsValue::from(op["batch"].as_f64().unwrap())).unwrap();
                     assert_eq!(u32s(&field(&s, "indices")), want_u32(&e["slots"]));
                     assert_eq!(u32s(&field(&s, "generations")), want_u32(&e["generations"]));
                     assert_eq!(bits(&f64s(&field(&s, "probabilities"))), bits(&want_f64(&e["probabilities"])));
@@ -98,7 +98,7 @@ fn golden_adaptive() {
             let e = &op["expect"];
             match op["op"].as_str().unwrap() {
                 "sample" => {
-                    let r = s.sample(op["batch"].as_f64().unwrap()).unwrap();
+                    let r = s.sample(JsValue::from(op["batch"].as_f64().unwrap())).unwrap();
                     assert_eq!(u32s(&field(&r, "indices")), want_u32(&e["indices"]));
                     assert_eq!(bits(&f64s(&field(&r, "weights"))), bits(&want_f64(&e["weights"])));
                 }
@@ -120,7 +120,7 @@ fn golden_reward_and_iw() {
         match op["op"].as_str().unwrap() {
             "extend" => s.extend(js(&op["rewards"])).unwrap(),
             "sample" => {
-                let r = s.sample(op["batch"].as_f64().unwrap()).unwrap();
+                let r = s.sample(JsValue::from(op["batch"].as_f64().unwrap())).unwrap();
                 assert_eq!(u32s(&field(&r, "indices")), want_u32(&op["expect"]["indices"]));
                 assert_eq!(bits(&f64s(&field(&r, "weights"))), bits(&want_f64(&op["expect"]["weights"])));
             }
@@ -142,10 +142,10 @@ fn golden_reward_and_iw() {
 fn errors_are_thrown_with_codes_and_state_survives() {
     let code = |e: JsValue| Reflect::get(&e, &JsValue::from_str("code")).unwrap().as_string().unwrap();
     let mut b = PrioritizedReplayBuffer::new(js(&serde_json::json!({ "capacity": 4 }))).unwrap();
-    assert_eq!(code(b.sample(1.0).err().unwrap()), "Empty");
+    assert_eq!(code(b.sample(JsValue::from(1.0)).err().unwrap()), "Empty");
     b.add(JsValue::from_str("a"), None).unwrap();
-    assert_eq!(code(b.add(JsValue::NULL, Some(f64::NAN)).err().unwrap()), "InvalidPriority");
-    assert_eq!(code(b.sample(-1.0).err().unwrap()), "InvalidArgument");
+    assert_eq!(code(b.add(JsValue::NULL, Some(JsValue::from(f64::NAN))).err().unwrap()), "InvalidPriority");
+    assert_eq!(code(b.sample(JsValue::from(-1.0)).err().unwrap()), "InvalidArgument");
     assert_eq!(
         code(b.update_priorities(js(&serde_json::json!([3])), js(&serde_json::json!([1.0])), None).err().unwrap()),
         "IndexOutOfRange"
@@ -158,16 +158,20 @@ fn errors_are_thrown_with_codes_and_state_survives() {
     assert_eq!(code(PrioritizedReplayBuffer::restore(garbage.into()).err().unwrap()), "CorruptSnapshot");
     // Memory exhaustion inside wasm32 is a code, never a trap: a 2^31-slot
     // tree (16 GiB) cannot be had; 2^32 - 1 slots do not exist on 32 bits.
-    assert_eq!(code(SumTree::new(2_147_483_648.0).err().unwrap()), "AllocationFailed");
-    assert_eq!(code(SumTree::new(4_294_967_295.0).err().unwrap()), "InvalidConfig");
+    assert_eq!(code(SumTree::new(JsValue::from(2_147_483_648.0)).err().unwrap()), "AllocationFailed");
+    assert_eq!(code(SumTree::new(JsValue::from(4_294_967_295.0)).err().unwrap()), "InvalidConfig");
     // A PER allocates as it fills, so a huge capacity is fine until used.
     let mut huge = PrioritizedReplayBuffer::new(js(&serde_json::json!({ "capacity": 2_147_483_648u64 }))).unwrap();
     huge.add(JsValue::from_f64(1.0), None).unwrap();
-    assert!(huge.sample(2.0).is_ok());
+    assert!(huge.sample(JsValue::from(2.0)).is_ok());
+    // Non-numbers where a number goes: a code (the glue threw a TypeError
+    // without one for a BigInt, and turned strings into numbers).
+    assert_eq!(code(b.sample(js_sys::BigInt::from(2u32).into()).err().unwrap()), "InvalidArgument");
+    assert_eq!(code(b.sample(JsValue::from_str("2")).err().unwrap()), "InvalidArgument");
     assert_eq!(b.size(), 1);
-    assert_eq!(b.sample(2.0).is_ok(), true);
-    let mut t = SumTree::new(2.0).unwrap();
-    assert_eq!(code(t.set(2.0, 1.0).err().unwrap()), "IndexOutOfRange");
-    t.set(1.0, 2.0).unwrap();
-    assert_eq!(t.find(1.5).unwrap(), 1);
+    assert_eq!(b.sample(JsValue::from(2.0)).is_ok(), true);
+    let mut t = SumTree::new(JsValue::from(2.0)).unwrap();
+    assert_eq!(code(t.set(JsValue::from(2.0), JsValue::from(1.0)).err().unwrap()), "IndexOutOfRange");
+    t.set(JsValue::from(1.0), JsValue::from(2.0)).unwrap();
+    assert_eq!(t.find(JsValue::from(1.5)).unwrap(), 1);
 }
