@@ -256,6 +256,11 @@ fn not_a_number(name: &'static str) -> JsValue {
 }
 
 const U32_LIMIT: f64 = 4_294_967_296.0;
+
+/// A `sample(batchSize)` argument: an integer in `[0, MAX_BATCH)`.
+fn batch_size_of(v: &JsValue) -> JsResult<usize> {
+    Ok(integer("batchSize", 0, num("batchSize", v)?, MAX_BATCH)? as usize)
+}
 /// Largest batch the package draws in one call (guards against allocating
 /// for an absurd size, which would abort the instance).
 const MAX_BATCH: f64 = 16_777_216.0;
@@ -449,7 +454,7 @@ impl PrioritizedReplayBuffer {
         &mut self,
         #[wasm_bindgen(js_name = batchSize, unchecked_param_type = "number")] batch_size: JsValue,
     ) -> JsResult<JsValue> {
-        let b = integer("batchSize", 0, num("batchSize", &batch_size)?, MAX_BATCH)? as usize;
+        let b = batch_size_of(&batch_size)?;
         self.inner.check_batch(b).or_throw()?;
         let mut draws: Vec<Draw> = try_vec(b)?;
         let (mut slots, mut generations) = (try_vec::<u32>(b)?, try_vec::<u32>(b)?);
@@ -645,8 +650,7 @@ impl AdaptiveBatchSampler {
         &mut self,
         #[wasm_bindgen(js_name = batchSize, unchecked_param_type = "number")] batch_size: JsValue,
     ) -> JsResult<JsValue> {
-        let b = integer("batchSize", 0, num("batchSize", &batch_size)?, MAX_BATCH)? as usize;
-        self.inner.check_batch(b).or_throw()?;
+        let b = batch_size_of(&batch_size)?;
         let (i, w) = self.inner.sample(b).or_throw()?;
         index_sample(&i, &w)
     }
@@ -737,7 +741,7 @@ impl RewardWeightedSampler {
         &mut self,
         #[wasm_bindgen(js_name = batchSize, unchecked_param_type = "number")] batch_size: JsValue,
     ) -> JsResult<JsValue> {
-        let b = integer("batchSize", 0, num("batchSize", &batch_size)?, MAX_BATCH)? as usize;
+        let b = batch_size_of(&batch_size)?;
         let (i, w) = self.inner.sample(b).or_throw()?;
         index_sample(&i, &w)
     }
