@@ -81,8 +81,8 @@ pub enum Error {
         capacity: usize,
     },
     /// A finite value so large that sums over it could overflow: priorities,
-    /// TD errors, losses and scores are limited to [`MAX_PRIORITY`](crate::MAX_PRIORITY)
-    /// (after PER's `(|delta| + eps)^alpha`).
+    /// TD errors (`|delta|`), losses and scores are limited to
+    /// [`MAX_PRIORITY`](crate::MAX_PRIORITY).
     ValueTooLarge {
         /// What the value is (`"priority"`, `"td_error"`, `"loss"`, ...).
         name: &'static str,

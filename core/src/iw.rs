@@ -211,8 +211,7 @@ pub fn weights(
             sum += sign * (policy_log_probs[t] - ref_log_probs[t]);
             count += 1;
         }
-        let mean = sum / count as f64;
-        *o = if count == 0 { 0.0 } else { clipped_exp(mean / config.temperature, clip) };
+        *o = if count == 0 { 0.0 } else { clipped_exp(sum / count as f64 / config.temperature, clip) };
     }
     Ok(())
 }

@@ -25,7 +25,7 @@
 //!
 //! Features: `alloc` (default; `Vec` storage and the `Vec`-returning
 //! conveniences), `rank` (default; rank-based PER, whose rank order costs about
-//! 3.5 KB of flash and 12 bytes per slot: firmware that needs only
+//! 3.4 KB of flash and 12 bytes per slot: firmware that needs only
 //! proportional PER leaves it out, and `PerConfig::validate` then refuses
 //! `PerKind::Rank`), `std` (nothing more yet than `alloc`), `serde`
 //! (snapshots: `snapshot()` / `restore()` on every sampler, and serde impls

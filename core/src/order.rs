@@ -101,30 +101,19 @@ impl<S: Storage> RankOrder<S> {
         self.size.clear();
     }
 
-    /// Room for slots `0..n` as node ids (nothing when there is already);
-    /// `false` when the storage or the allocator cannot provide it.
+    /// Room for slots `0..n` as node ids (nothing when there is already),
+    /// all or nothing; `false` when the storage or the allocator cannot
+    /// provide it.
     pub(crate) fn grow_to(&mut self, n: usize) -> bool {
-        while self.size.as_ref().len() < n {
-            if !self.grow() {
-                return false;
-            }
-        }
-        true
-    }
-
-    /// Room for one more slot, all or nothing.
-    fn grow(&mut self) -> bool {
-        if self.left.push(NIL).is_err() {
+        let more = n.saturating_sub(self.size.as_ref().len());
+        if !(self.left.try_reserve(more) && self.right.try_reserve(more) && self.size.try_reserve(more)) {
             return false;
         }
-        if self.right.push(NIL).is_err() {
-            self.left.pop();
-            return false;
-        }
-        if self.size.push(0).is_err() {
-            self.left.pop();
-            self.right.pop();
-            return false;
+        // Reserved: the pushes cannot fail.
+        for _ in 0..more {
+            let _ = self.left.push(NIL);
+            let _ = self.right.push(NIL);
+            let _ = self.size.push(0);
         }
         true
     }

@@ -29,8 +29,6 @@ pub trait Buffer<T>: AsRef<[T]> + AsMut<[T]> + Sized + sealed::Sealed {
     /// Appends `value`, handing it back when the buffer is full (fixed
     /// storage) or the allocator cannot grow it (heap: never an abort).
     fn push(&mut self, value: T) -> core::result::Result<(), T>;
-    /// Removes and returns the last element.
-    fn pop(&mut self) -> Option<T>;
     /// Removes every element.
     fn clear(&mut self);
     /// Makes room for `additional` more elements up front; `false` when the
@@ -97,9 +95,6 @@ impl<T> Buffer<T> for alloc::vec::Vec<T> {
         alloc::vec::Vec::push(self, value);
         Ok(())
     }
-    fn pop(&mut self) -> Option<T> {
-        alloc::vec::Vec::pop(self)
-    }
     fn clear(&mut self) {
         alloc::vec::Vec::clear(self)
     }
@@ -115,9 +110,6 @@ impl<T, const N: usize> Buffer<T> for heapless::Vec<T, N> {
     const EMPTY: Self = heapless::Vec::new();
     fn push(&mut self, value: T) -> core::result::Result<(), T> {
         heapless::Vec::push(self, value)
-    }
-    fn pop(&mut self) -> Option<T> {
-        heapless::Vec::pop(self)
     }
     fn clear(&mut self) {
         heapless::Vec::clear(self)

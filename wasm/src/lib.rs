@@ -519,7 +519,8 @@ impl PrioritizedReplayBuffer {
     /// of the items`.
     pub fn snapshot(&self) -> JsResult<Uint8Array> {
         let core = self.inner.snapshot().or_throw()?;
-        let undefined: Vec<u32> = (0..self.items.length()).filter(|&i| self.items.get(i).is_undefined()).collect();
+        let undefined = |i: &u32| self.items.get(*i).is_undefined();
+        let undefined_count = (0..self.items.length()).filter(undefined).count();
         let json = js_sys::JSON::stringify(&self.items).map_err(|e| {
             let code =
                 if e.is_instance_of::<js_sys::RangeError>() { "AllocationFailed" } else { "ItemNotSerializable" };
@@ -530,15 +531,15 @@ impl PrioritizedReplayBuffer {
             .and_then(|b| b.dyn_into())
             .map_err(|e| caused("AllocationFailed", "snapshot: ", &e))?;
         let mut head = Vec::new();
-        let head_len = 12 + core.len() + 4 * undefined.len();
+        let head_len = 12 + core.len() + 4 * undefined_count;
         if head.try_reserve_exact(head_len).is_err() {
             return Err(throw(Error::AllocationFailed { bytes: head_len }));
         }
         head.extend_from_slice(JS_MAGIC);
         head.extend_from_slice(&(core.len() as u32).to_le_bytes());
         head.extend_from_slice(&core);
-        head.extend_from_slice(&(undefined.len() as u32).to_le_bytes());
-        for slot in &undefined {
+        head.extend_from_slice(&(undefined_count as u32).to_le_bytes());
+        for slot in (0..self.items.length()).filter(undefined) {
             head.extend_from_slice(&slot.to_le_bytes());
         }
         let total = head.len() as f64 + f64::from(text.length());
@@ -568,7 +569,7 @@ impl PrioritizedReplayBuffer {
             let b = read(at, 4)?;
             Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         };
-        let magic = read(0, 4).map_err(|_| corrupt("too short"))?;
+        let magic = read(0, 4)?;
         if magic.as_slice() == b"ADSS" {
             return Err(corrupt("a core snapshot, or one of an earlier package (items inside): take it again"));
         }
