@@ -109,6 +109,13 @@ pub enum Error {
         /// What it must satisfy.
         expected: &'static str,
     },
+    /// A row or batch does not fit a row storage's schema (a wrong column
+    /// count or length, an output of another dtype, or a value the column's
+    /// dtype cannot hold); nothing was written.
+    SchemaMismatch {
+        /// What was wrong, and where.
+        problem: crate::rows::SchemaProblem,
+    },
     /// A snapshot is truncated, altered or not a snapshot of this kind of sampler.
     CorruptSnapshot {
         /// Which check failed.
@@ -148,6 +155,7 @@ impl Error {
             Error::ResultOverflow { .. } => "ResultOverflow",
             Error::NotConfigured => "NotConfigured",
             Error::InvalidSize { .. } => "InvalidSize",
+            Error::SchemaMismatch { .. } => "SchemaMismatch",
             Error::CorruptSnapshot { .. } => "CorruptSnapshot",
             Error::ItemNotSerializable => "ItemNotSerializable",
             Error::UnsupportedSnapshotVersion { .. } => "UnsupportedSnapshotVersion",
@@ -195,6 +203,7 @@ impl fmt::Display for Error {
                 f.write_str("not configured: the EMPTY constant (or a failed reset); call reset with a valid config")
             }
             Error::InvalidSize { name, value, expected } => write!(f, "invalid {name} {value}: must be {expected}"),
+            Error::SchemaMismatch { problem } => write!(f, "row does not fit the schema: {problem}"),
             Error::CorruptSnapshot { reason } => write!(f, "corrupt snapshot: {reason}"),
             Error::ItemNotSerializable => f.write_str("an item could not be serialized into the snapshot"),
             Error::UnsupportedSnapshotVersion { found, supported } => {

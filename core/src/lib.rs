@@ -53,15 +53,20 @@ pub mod adaptive;
 pub mod error;
 pub mod iw;
 mod math;
+pub mod nstep;
 mod order;
 pub mod per;
+pub mod select;
 pub mod reward;
 pub mod rng;
+pub mod rows;
 pub mod schedule;
 #[cfg(feature = "serde")]
 pub mod snapshot;
 pub mod storage;
+pub mod table;
 pub mod tree;
+pub mod uniform;
 
 // The adversarial inputs the integration tests and benchmarks use, for the
 // unit tests too.

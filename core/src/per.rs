@@ -54,6 +54,9 @@ use crate::storage::{check_fits, tree_size, Buffer, Storage};
 use crate::tree::SumTree;
 use rand_core::RngCore;
 
+pub use crate::select::{Draw, Key, UpdateReport};
+use crate::select::Selector;
+
 /// Proportional or rank-based prioritization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -181,105 +184,37 @@ pub(crate) fn is_weight(ln_p_min: f64, p: f64, beta: f64) -> f64 {
 /// Tree slots a heap-backed buffer starts with (it doubles as the ring fills).
 const INITIAL_TREE: usize = 64;
 
-/// A slot and the generation of the item it held when it was sampled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub struct Key {
-    /// Slot in the ring buffer, `0..capacity`.
-    pub slot: u32,
-    /// How many times the slot had been overwritten.
-    pub generation: u32,
-}
-
-/// One sampled item: its key, `P(i)` and its importance weight.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Draw {
-    /// The sampled item's key.
-    pub key: Key,
-    /// Probability `P(i)` of drawing this item (first-draw probability without replacement).
-    pub probability: f64,
-    /// Importance-sampling weight in `(0, 1]`.
-    pub weight: f64,
-}
-
-/// What an update did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct UpdateReport {
-    /// Entries applied.
-    pub applied: usize,
-    /// Entries skipped because their slot was overwritten after sampling.
-    pub stale: usize,
-}
-
-/// A sampled batch (feature `alloc`): the seed's `(batch, weights, indices)`.
-#[cfg(feature = "alloc")]
-#[derive(Debug, Clone, PartialEq)]
-pub struct Batch<'a, T> {
-    /// The items, borrowed from the buffer.
-    pub items: alloc::vec::Vec<&'a T>,
-    /// Importance weights in `(0, 1]`.
-    pub weights: alloc::vec::Vec<f64>,
-    /// Keys to pass back to `update_priorities`.
-    pub indices: alloc::vec::Vec<Key>,
-    /// `P(i)` of each item.
-    pub probabilities: alloc::vec::Vec<f64>,
-}
-
-/// Prioritized replay over a ring buffer of `capacity` items of type `T`.
+/// Proportional or rank-based prioritized selection over a ring of
+/// `capacity` slots, knowing keys only: per slot a raw priority `|delta|`
+/// and a generation, plus the sum tree (rank: the rank order), the beta
+/// schedule and the generator. What the slots hold is the caller's, indexed
+/// by `key.slot`; [`PrioritizedReplayBuffer`] pairs it with a ring of `T`,
+/// [`ReplayTable`](crate::table::ReplayTable) with columns of rows.
 ///
-/// The seed's Python interface maps one to one:
-/// `PrioritizedReplayBuffer(capacity=10000, alpha=0.6, beta=0.4)`,
-/// `add(transition)`, `batch, weights, indices = sample(32)`,
-/// `update_priorities(indices, td_errors)`:
+/// Memory: 8 bytes of raw priority, 4 of generation and about 24 of tree a
+/// slot (rank: 12 more); on the heap it grows with the slots written.
 ///
 /// ```
-/// use adasample::per::{Batch, PerConfig, PrioritizedReplayBuffer};
+/// use adasample::per::{PerConfig, PrioritizedSelector};
+/// use adasample::select::Draw;
 /// use adasample::storage::Heap;
 ///
-/// #[derive(Clone)]
-/// struct Transition { state: [f32; 4], action: u8, reward: f32, next_state: [f32; 4], done: bool }
-///
-/// let mut replay: PrioritizedReplayBuffer<Transition, Heap> =
-///     PrioritizedReplayBuffer::new(PerConfig { alpha: 0.6, beta: 0.4, ..PerConfig::new(10_000) })?;
-/// for t in 0..100 {
-///     let s = [t as f32; 4];
-///     replay.add(Transition { state: s, action: 0, reward: 1.0, next_state: s, done: false })?;
-/// }
-///
-/// let Batch { items: batch, weights, indices, .. } = replay.sample(32)?;
-/// let td_errors: Vec<f64> = batch.iter().map(|t| t.reward as f64 - 0.5).collect();
-/// assert!(weights.iter().all(|&w| w > 0.0 && w <= 1.0));
-/// let report = replay.update_priorities(&indices, &td_errors)?;
-/// assert_eq!(report.applied, 32);
+/// let rewards = [0.0f32, 1.0, 0.5]; // the caller's own column
+/// let mut sel: PrioritizedSelector<Heap> = PrioritizedSelector::new(PerConfig::new(3))?;
+/// for _ in rewards { sel.insert(None)?; }
+/// let mut draws = [Draw::default(); 2];
+/// sel.sample_into(&mut draws)?;
+/// let keys: Vec<_> = draws.iter().map(|d| d.key).collect();
+/// let td: Vec<f64> = draws.iter().map(|d| rewards[d.key.slot as usize] as f64 - 0.25).collect();
+/// assert_eq!(sel.update_priorities(&keys, &td)?.applied, 2);
 /// # Ok::<(), adasample::Error>(())
 /// ```
-///
-/// Without an allocator: fixed storage and a caller-provided output slice.
-/// ```
-/// use adasample::per::{Draw, PerConfig, PrioritizedReplayBuffer};
-/// use adasample::storage::Fixed;
-///
-/// let mut replay: PrioritizedReplayBuffer<u16, Fixed<256>> =
-///     PrioritizedReplayBuffer::new(PerConfig::rank(256))?;
-/// for x in 0..300u16 {
-///     replay.add(x)?; // the ring overwrites the oldest slots
-/// }
-/// let mut draws = [Draw::default(); 8];
-/// replay.sample_into(&mut draws)?;
-/// let first = replay.get(draws[0].key).copied();
-/// assert!(first.is_some());
-/// # Ok::<(), adasample::Error>(())
-/// ```
-pub struct PrioritizedReplayBuffer<T, S: Storage> {
+#[derive(Clone)]
+// `repr(C)`, small fields first: firmware reaches them from the struct's
+// start in one load each, the buffers after them hold kilobytes.
+#[repr(C)]
+pub struct PrioritizedSelector<S: Storage> {
     pub(crate) config: PerConfig,
-    /// Proportional: leaf = slot, value `p_i`. Rank: leaf = rank - 1, value `rank^-alpha`.
-    pub(crate) tree: SumTree<S>,
-    /// `|delta|` per slot (the rank key, and the source of `p_i`).
-    pub(crate) raw: S::F64,
-    pub(crate) generations: S::U32,
-    pub(crate) items: S::Items<T>,
-    /// The rank order (capacity 0 unless `config.kind` is `Rank`).
-    pub(crate) order: RankOrder<S>,
     pub(crate) next: usize,
     pub(crate) max_raw: f64,
     /// The last `(!raw.to_bits(), transform(raw))` (see `transform_memo`).
@@ -290,32 +225,18 @@ pub struct PrioritizedReplayBuffer<T, S: Storage> {
     memo: (u64, f64),
     pub(crate) step: u64,
     pub(crate) rng: DefaultRng,
+    /// Proportional: leaf = slot, value `p_i`. Rank: leaf = rank - 1, value `rank^-alpha`.
+    pub(crate) tree: SumTree<S>,
+    /// `|delta|` per slot (the rank key, and the source of `p_i`).
+    pub(crate) raw: S::F64,
+    pub(crate) generations: S::U32,
+    /// The rank order (capacity 0 unless `config.kind` is `Rank`).
+    pub(crate) order: RankOrder<S>,
 }
 
-impl<T: Clone, S: Storage> Clone for PrioritizedReplayBuffer<T, S>
-where
-    S::Items<T>: Clone,
-{
-    fn clone(&self) -> Self {
-        PrioritizedReplayBuffer {
-            config: self.config,
-            tree: self.tree.clone(),
-            raw: self.raw.clone(),
-            generations: self.generations.clone(),
-            items: self.items.clone(),
-            order: self.order.clone(),
-            next: self.next,
-            max_raw: self.max_raw,
-            memo: self.memo,
-            step: self.step,
-            rng: self.rng.clone(),
-        }
-    }
-}
-
-impl<T, S: Storage> core::fmt::Debug for PrioritizedReplayBuffer<T, S> {
+impl<S: Storage> core::fmt::Debug for PrioritizedSelector<S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("PrioritizedReplayBuffer")
+        f.debug_struct("PrioritizedSelector")
             .field("config", &self.config)
             .field("len", &self.len())
             .field("total_priority", &self.tree.total())
@@ -324,12 +245,12 @@ impl<T, S: Storage> core::fmt::Debug for PrioritizedReplayBuffer<T, S> {
     }
 }
 
-impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
+impl<S: Storage> PrioritizedSelector<S> {
     /// A buffer of capacity 0, for `static` initialisers (fixed storage without
     /// a stack copy); [`reset`](Self::reset) configures it in place.
     ///
     /// Every field of `EMPTY` is zero bits, so a `static` of it costs no flash.
-    pub const EMPTY: Self = PrioritizedReplayBuffer {
+    pub const EMPTY: Self = PrioritizedSelector {
         config: PerConfig {
             capacity: 0,
             alpha: 0.0,
@@ -345,7 +266,6 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
         tree: SumTree::EMPTY,
         raw: <S::F64 as Buffer<f64>>::EMPTY,
         generations: <S::U32 as Buffer<u32>>::EMPTY,
-        items: <S::Items<T> as Buffer<T>>::EMPTY,
         order: RankOrder::EMPTY,
         next: 0,
         max_raw: 0.0,
@@ -354,40 +274,45 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
         rng: DefaultRng::ZERO,
     };
 
-    /// An empty buffer. Errors: [`Error::InvalidConfig`] naming the bad field,
+    /// An empty selector. Errors: [`Error::InvalidConfig`] naming the bad field,
     /// [`Error::StorageTooSmall`] when `Fixed` storage cannot hold `capacity`.
+    /// On the heap nothing of the capacity is allocated up front.
     ///
-    /// On the heap nothing of the capacity is allocated up front: every
-    /// buffer (the tree by doublings) grows as the ring fills, so memory
-    /// follows the items stored, and a restored snapshot allocates in
-    /// proportion to its own length.
+    /// ```
+    /// use adasample::per::{PerConfig, PrioritizedSelector};
+    /// use adasample::storage::Fixed;
+    /// assert!(PrioritizedSelector::<Fixed<64>>::new(PerConfig::rank(64)).is_ok());
+    /// assert!(PrioritizedSelector::<Fixed<64>>::new(PerConfig::new(65)).is_err()); // StorageTooSmall
+    /// ```
     pub fn new(config: PerConfig) -> Result<Self> {
         let mut buf = Self::EMPTY;
         buf.reset(config)?;
         Ok(buf)
     }
 
-    /// Empties the buffer and re-configures it in place, as if new (items are
-    /// dropped, generations restart at 0, the generator is re-seeded). Errors
-    /// as [`new`](Self::new), checked before anything changes; only a heap
-    /// allocation failure can leave the buffer emptied (capacity 0).
+    /// What [`reset`](Self::reset) refuses: a bad field, or a capacity the storage cannot hold.
+    pub(crate) fn check_config(config: &PerConfig) -> Result<()> {
+        config.validate()?;
+        check_fits::<S>(config.capacity)?;
+        SumTree::<S>::check_capacity(config.capacity)
+    }
+
+    /// Empties the selector and re-configures it in place, as if new
+    /// (generations restart at 0, the generator is re-seeded). Errors as
+    /// [`new`](Self::new), checked before anything changes; only a heap
+    /// allocation failure can leave it emptied (capacity 0).
     ///
     /// ```
-    /// use adasample::per::{PerConfig, PrioritizedReplayBuffer};
+    /// use adasample::per::{PerConfig, PrioritizedSelector};
     /// use adasample::storage::Heap;
-    /// let mut b: PrioritizedReplayBuffer<&str, Heap> = PrioritizedReplayBuffer::new(PerConfig::new(4))?;
-    /// b.add("a")?;
-    /// b.reset(PerConfig::rank(8))?;
-    /// assert_eq!((b.len(), b.capacity()), (0, 8));
-    /// assert!(b.reset(PerConfig { alpha: 2.0, ..PerConfig::new(8) }).is_err()); // nothing changed
-    /// assert_eq!(b.capacity(), 8);
+    /// let mut s: PrioritizedSelector<Heap> = PrioritizedSelector::new(PerConfig::new(4))?;
+    /// s.insert(None)?;
+    /// s.reset(PerConfig::rank(8))?;
+    /// assert_eq!((s.len(), s.capacity()), (0, 8));
     /// # Ok::<(), adasample::Error>(())
     /// ```
     pub fn reset(&mut self, config: PerConfig) -> Result<()> {
-        config.validate()?;
-        check_fits::<S>(config.capacity)?;
-        SumTree::<S>::check_capacity(config.capacity)?;
-        self.items.clear();
+        Self::check_config(&config)?;
         self.raw.clear();
         self.generations.clear();
         self.order.clear();
@@ -415,9 +340,9 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
         &self.config
     }
 
-    /// Number of items stored (N in the formulas).
+    /// Number of slots written (N in the formulas).
     pub fn len(&self) -> usize {
-        self.items.as_ref().len()
+        self.generations.as_ref().len()
     }
 
     /// True before the first `add`.
@@ -482,34 +407,22 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
         self.max_raw
     }
 
-    /// The item under `key`, if the slot still holds that generation.
+    /// The current key of `slot`; `None` for a slot never written.
     ///
     /// ```
-    /// use adasample::per::{PerConfig, PrioritizedReplayBuffer};
+    /// use adasample::per::{PerConfig, PrioritizedSelector};
     /// use adasample::storage::Heap;
-    /// let mut b: PrioritizedReplayBuffer<&str, Heap> = PrioritizedReplayBuffer::new(PerConfig::new(4))?;
-    /// let k = b.add("a")?;
-    /// assert_eq!(b.get(k), Some(&"a"));
-    /// for x in ["b", "c", "d", "e"] { b.add(x)?; } // slot 0 is overwritten by "e"
-    /// assert_eq!(b.get(k), None);
-    /// assert_eq!(b.get(b.key(0).unwrap()), Some(&"e"));
+    /// let mut s: PrioritizedSelector<Heap> = PrioritizedSelector::new(PerConfig::new(2))?;
+    /// for _ in 0..3 { s.insert(None)?; } // slot 0 is written twice
+    /// assert_eq!(s.key(0).map(|k| k.generation), Some(1));
+    /// assert_eq!(s.key(2), None);
     /// # Ok::<(), adasample::Error>(())
     /// ```
-    pub fn get(&self, key: Key) -> Option<&T> {
-        let s = key.slot as usize;
-        if self.generations.as_ref().get(s) == Some(&key.generation) {
-            self.items.as_ref().get(s)
-        } else {
-            None
-        }
-    }
-
-    /// The current key of `slot`; `None` for a slot never written.
     pub fn key(&self, slot: usize) -> Option<Key> {
         self.generations.as_ref().get(slot).map(|&generation| Key { slot: slot as u32, generation })
     }
 
-    /// `P(i)` of the item under `key` now; `None` if the key is stale or empty.
+    /// `P(i)` of the slot under `key` now; `None` if the key is stale or empty.
     ///
     /// ```
     /// use adasample::per::{PerConfig, PrioritizedReplayBuffer};
@@ -522,7 +435,9 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     /// # Ok::<(), adasample::Error>(())
     /// ```
     pub fn probability(&self, key: Key) -> Option<f64> {
-        self.get(key)?;
+        if self.key(key.slot as usize) != Some(key) {
+            return None;
+        }
         let p = self.tree.get(self.position_of(key.slot as usize)).ok()?;
         let total = self.tree.total();
         Some(if p > 0.0 { p / total } else { 0.0 })
@@ -533,34 +448,68 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
         self.raw.as_ref()
     }
 
-    /// Adds an item with the largest raw priority seen so far. Returns its key.
-    pub fn add(&mut self, item: T) -> Result<Key> {
-        self.insert(item, self.max_raw)
+    /// The slot the next [`insert`](Self::insert) takes.
+    pub fn next_slot(&self) -> usize {
+        self.next
     }
 
-    /// Adds an item with raw priority `priority` (like a `|TD error|`), transformed
-    /// as in [`update_priorities`](Self::update_priorities). Errors:
-    /// [`Error::InvalidPriority`] for NaN, infinite or negative (nothing added).
+    /// What [`insert`](Self::insert) refuses whatever the memory:
+    /// [`Error::NotConfigured`], or a priority that is NaN, infinite,
+    /// negative ([`Error::InvalidPriority`]) or above
+    /// [`MAX_PRIORITY`](crate::MAX_PRIORITY) ([`Error::ValueTooLarge`]).
+    pub fn check_insert(&self, priority: Option<f64>) -> Result<()> {
+        self.check_ready()?;
+        match priority {
+            Some(p) => check_bounded("priority", 0, p),
+            None => Ok(()),
+        }
+    }
+
+    /// Takes the ring's next slot with raw priority `priority` (like a `|TD
+    /// error|`; `None`: the largest raw priority seen so far) and returns its
+    /// key. Once the ring is full the oldest slot is taken, and its
+    /// generation advances, so keys sampled before are stale. Errors, with
+    /// nothing changed: those of [`check_insert`](Self::check_insert), then
+    /// [`Error::AllocationFailed`] when the heap cannot grow.
     ///
     /// ```
-    /// use adasample::per::{PerConfig, PrioritizedReplayBuffer};
+    /// use adasample::per::{PerConfig, PrioritizedSelector};
     /// use adasample::storage::Heap;
-    /// let mut b: PrioritizedReplayBuffer<&str, Heap> = PrioritizedReplayBuffer::new(PerConfig::new(4))?;
-    /// let k = b.add_with_priority("a", 2.5)?;
-    /// assert_eq!(b.raw_priorities()[k.slot as usize], 2.5);
-    /// assert!(b.add_with_priority("b", -1.0).is_err());
-    /// assert_eq!(b.len(), 1);
+    /// let mut s: PrioritizedSelector<Heap> = PrioritizedSelector::new(PerConfig::new(4))?;
+    /// let k = s.insert(Some(2.5))?;
+    /// assert_eq!((k.slot, s.raw_priorities()[0]), (0, 2.5));
+    /// assert_eq!(s.insert(None)?.slot, 1); // with the largest seen, 2.5
+    /// assert!(s.insert(Some(-1.0)).is_err());
+    /// assert_eq!(s.len(), 2);
     /// # Ok::<(), adasample::Error>(())
     /// ```
-    pub fn add_with_priority(&mut self, item: T, priority: f64) -> Result<Key> {
-        check_bounded("priority", 0, priority)?;
-        // `fabs`: -0.0 is stored as 0.0.
-        self.insert(item, libm::fabs(priority))
+    pub fn insert(&mut self, priority: Option<f64>) -> Result<Key> {
+        let raw = self.checked_raw(priority)?;
+        self.insert_raw(raw, || true)
     }
 
-    fn insert(&mut self, item: T, raw: f64) -> Result<Key> {
+    /// The raw priority an insert of `priority` stores, after
+    /// [`check_insert`](Self::check_insert).
+    pub(crate) fn checked_raw(&self, priority: Option<f64>) -> Result<f64> {
+        self.check_insert(priority)?;
+        // `fabs`: -0.0 is stored as 0.0.
+        Ok(priority.map_or(self.max_raw, libm::fabs))
+    }
+
+    /// [`insert`](Self::insert) of a checked raw priority; `reserve` runs
+    /// while the ring fills, after the selector's own memory is secured,
+    /// and returns whether the caller's is too (the item of a composition):
+    /// `false` is an [`Error::AllocationFailed`], with nothing changed.
+    pub(crate) fn insert_raw(&mut self, raw: f64, reserve: impl FnOnce() -> bool) -> Result<Key> {
         self.check_ready()?;
-        let slot = self.place(item, raw)?;
+        let filling = self.next == self.len();
+        if filling {
+            self.make_room()?;
+            if !reserve() {
+                return Err(Error::AllocationFailed { bytes: 12 });
+            }
+        }
+        let slot = self.place(raw, filling);
         if self.is_rank() {
             self.order.insert(slot as u32, &by_priority(self.raw.as_ref()));
         } else {
@@ -578,53 +527,53 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
         Ok(())
     }
 
-    /// Room for slot `len` while the ring fills: the tree grows (heap
-    /// storage, by doublings) and the rank order gains its node. Nothing
-    /// changes that anything reads on an error.
-    fn make_room(&mut self, len: usize) -> Result<()> {
+    /// Room for the next slot, `len()`, while the ring fills: the tree grows (heap
+    /// storage, by doublings), the rank order gains its node, and the
+    /// per-slot buffers reserve one more. Nothing changes that anything
+    /// reads, so an error leaves the selector as it was; after `Ok`,
+    /// [`place`](Self::place) cannot fail.
+    fn make_room(&mut self) -> Result<()> {
+        let len = self.len();
         if S::GROWS && len >= self.tree.capacity() {
             self.tree.grow(tree_size(len + 1).min(self.config.capacity))?;
         }
         if self.is_rank() && !self.order.grow_to(len + 1) {
             return Err(Error::AllocationFailed { bytes: 12 });
         }
+        // Capacity was checked against fixed storage in `reset`, so only
+        // the allocator can refuse.
+        if !(self.raw.try_reserve(1) && self.generations.try_reserve(1)) {
+            return Err(Error::AllocationFailed { bytes: 12 });
+        }
         Ok(())
     }
 
-    /// Stores `item` with raw priority `raw` in the next slot of the ring
-    /// (taking an overwritten slot out of the rank order), advances the ring
-    /// and returns the slot; the caller sets its priority.
-    fn place(&mut self, item: T, raw: f64) -> Result<usize> {
+    /// Gives the next slot of the ring raw priority `raw` (taking an
+    /// overwritten slot out of the rank order), advances the ring and
+    /// returns the slot; the caller sets its tree leaf. Needs
+    /// [`make_room`](Self::make_room) first.
+    fn place(&mut self, raw: f64, filling: bool) -> usize {
         let slot = self.next;
-        let len = self.len();
-        if slot == len {
-            // Filling: every buffer grows by one, all or none. Capacity was
-            // checked against fixed storage in `new`, so only the allocator
-            // can refuse.
-            self.make_room(len)?;
-            if !(self.items.try_reserve(1) && self.raw.try_reserve(1) && self.generations.try_reserve(1)) {
-                return Err(Error::AllocationFailed { bytes: core::mem::size_of::<T>() + 12 });
-            }
-            // Reserved: the pushes cannot fail.
-            let _ = self.items.push(item);
+        if filling {
+            // Reserved by `make_room`: the pushes cannot fail.
             let _ = self.raw.push(raw);
             let _ = self.generations.push(0);
             if self.is_rank() {
                 // The new rank position's mass depends only on the position.
-                self.tree.write(len, self.rank_mass(len + 1));
+                self.tree.write(slot, self.rank_mass(slot + 1));
             }
         } else {
             if self.is_rank() {
                 self.order.remove(slot as u32, &by_priority(self.raw.as_ref()));
             }
-            self.items.as_mut()[slot] = item;
             self.raw.as_mut()[slot] = raw;
             let g = &mut self.generations.as_mut()[slot];
             *g = g.wrapping_add(1);
         }
         self.max_raw = self.max_raw.max(raw);
-        self.next = (slot + 1) % self.config.capacity;
-        Ok(slot)
+        // Not `%`: that links a division-by-zero panic path into firmware.
+        self.next = if slot + 1 >= self.config.capacity { 0 } else { slot + 1 };
+        slot
     }
 
     /// `transform(raw)`, remembering the last one: `add` transforms the same
@@ -636,47 +585,65 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
         self.memo.1
     }
 
-    /// Adds every item, each with the largest raw priority seen so far, exactly
-    /// as [`add`](Self::add) one after another would (same slots, generations
-    /// and tree, bit for bit), but recomputes the tree once per group of 64
-    /// items instead of once per item (on bare-metal targets, which have no
-    /// cache to spare, it is `add` after `add`). Returns the number added.
-    /// Errors: [`Error::NotConfigured`] on an `EMPTY` buffer (nothing added);
-    /// [`Error::AllocationFailed`] when the heap cannot grow (the items added
-    /// before it stay).
-    ///
-    /// ```
-    /// use adasample::per::{PerConfig, PrioritizedReplayBuffer};
-    /// use adasample::storage::Heap;
-    /// let mut b: PrioritizedReplayBuffer<u32, Heap> = PrioritizedReplayBuffer::new(PerConfig::new(100))?;
-    /// assert_eq!(b.extend(0..250)?, 250); // a full ring, overwritten one and a half times
-    /// assert_eq!(b.len(), 100);
-    /// assert_eq!(b.sample(1)?.indices[0].generation, 2);
-    /// # Ok::<(), adasample::Error>(())
-    /// ```
-    pub fn extend<I: IntoIterator<Item = T>>(&mut self, items: I) -> Result<usize> {
+    /// Inserts slots, each with the largest raw priority seen so far, for as
+    /// long as `fill(key)` (called with the key the slot is about to get,
+    /// after its memory is secured) stores something there and returns
+    /// `Ok(true)`; returns the number inserted. Exactly what `insert(None)`
+    /// one after another does (same slots, generations and tree, bit for
+    /// bit), but the tree is recomputed once per group of 64 slots. An error
+    /// from `fill` ends the run; the slots before it stay.
+    pub(crate) fn extend_with(&mut self, mut fill: impl FnMut(Key) -> Result<bool>) -> Result<usize> {
         self.check_ready()?;
         let mut added = 0;
+        // Whether the ring is filling, once the next slot is secured and `fill` has stored there.
+        let mut next_key = |s: &mut Self| -> Result<Option<bool>> {
+            let slot = s.next;
+            let filling = slot == s.len();
+            let generation = if filling {
+                s.make_room()?;
+                0
+            } else {
+                s.generations.as_ref()[slot].wrapping_add(1)
+            };
+            let key = Key { slot: slot as u32, generation };
+            Ok(if fill(key)? { Some(filling) } else { None })
+        };
         if self.is_rank() {
-            for item in items {
-                self.insert(item, self.max_raw)?;
+            while let Some(filling) = next_key(self)? {
+                let slot = self.place(self.max_raw, filling);
+                self.order.insert(slot as u32, &by_priority(self.raw.as_ref()));
                 added += 1;
             }
             return Ok(added);
         }
         let p = self.transform_memo(self.max_raw);
         let mut slots = [0usize; crate::tree::LANES];
-        let mut items = items.into_iter().peekable();
-        while items.peek().is_some() {
+        loop {
             let mut n = 0;
-            for item in items.by_ref().take(slots.len()) {
-                slots[n] = self.place(item, self.max_raw)?;
-                n += 1;
+            let mut result = Ok(true);
+            while n < slots.len() {
+                match next_key(self) {
+                    Ok(Some(filling)) => {
+                        slots[n] = self.place(self.max_raw, filling);
+                        n += 1;
+                    }
+                    Ok(None) => {
+                        result = Ok(false);
+                        break;
+                    }
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
             }
+            // Every placed slot gets its leaf, even when the run ends in an error.
             self.tree.write_many(slots[..n].iter().map(|&slot| (slot, p)));
             added += n;
+            if !result? {
+                return Ok(added);
+            }
         }
-        Ok(added)
     }
 
     /// Updates priorities from TD errors (their magnitudes are used; the sign is
@@ -861,47 +828,6 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
         }
         Ok(total)
     }
-
-    /// The seed's `sample(batch_size) -> (batch, weights, indices)` (feature `alloc`).
-    ///
-    /// Errors as [`sample_with`](Self::sample_with), checked before anything
-    /// is allocated; then [`Error::AllocationFailed`] when the batch's
-    /// memory (56 bytes a draw) cannot be had, never an abort:
-    ///
-    /// ```
-    /// use adasample::per::{PerConfig, PrioritizedReplayBuffer};
-    /// use adasample::{storage::Heap, Error};
-    /// let mut b: PrioritizedReplayBuffer<u8, Heap> = PrioritizedReplayBuffer::new(PerConfig::new(4))?;
-    /// assert_eq!(b.sample(usize::MAX).unwrap_err(), Error::Empty);
-    /// b.add(7)?;
-    /// assert!(matches!(b.sample(usize::MAX), Err(Error::AllocationFailed { .. })));
-    /// # Ok::<(), adasample::Error>(())
-    /// ```
-    #[cfg(feature = "alloc")]
-    pub fn sample(&mut self, batch_size: usize) -> Result<Batch<'_, T>> {
-        self.check_batch(batch_size)?;
-        let mut draws = try_vec(batch_size, Draw::default())?;
-        let mut batch = Batch {
-            items: alloc::vec::Vec::new(),
-            weights: try_vec(batch_size, 0.0)?,
-            indices: try_vec(batch_size, Key::default())?,
-            probabilities: try_vec(batch_size, 0.0)?,
-        };
-        batch
-            .items
-            .try_reserve_exact(batch_size)
-            .map_err(|_| Error::AllocationFailed { bytes: batch_size.saturating_mul(core::mem::size_of::<&T>()) })?;
-        self.sample_into(&mut draws)?;
-        let items = self.items.as_ref();
-        for (k, d) in draws.iter().enumerate() {
-            batch.items.push(&items[d.key.slot as usize]);
-            batch.weights[k] = d.weight;
-            batch.indices[k] = d.key;
-            batch.probabilities[k] = d.probability;
-        }
-        Ok(batch)
-    }
-
     /// Recomputes the tree (and rank order) from the raw priorities, in slot
     /// order; used by restore, so the result does not depend on history.
     #[cfg(feature = "serde")]
@@ -948,5 +874,404 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
         } else {
             slot
         }
+    }
+}
+
+impl<S: Storage> Selector for PrioritizedSelector<S> {
+    fn capacity(&self) -> usize {
+        self.config.capacity
+    }
+    fn len(&self) -> usize {
+        PrioritizedSelector::len(self)
+    }
+    fn next_slot(&self) -> usize {
+        self.next
+    }
+    fn key(&self, slot: usize) -> Option<Key> {
+        PrioritizedSelector::key(self, slot)
+    }
+    fn check_insert(&self, priority: Option<f64>) -> Result<()> {
+        PrioritizedSelector::check_insert(self, priority)
+    }
+    fn insert(&mut self, priority: Option<f64>) -> Result<Key> {
+        PrioritizedSelector::insert(self, priority)
+    }
+    fn check_batch(&self, batch_size: usize) -> Result<()> {
+        PrioritizedSelector::check_batch(self, batch_size)
+    }
+    fn sample_into(&mut self, out: &mut [Draw]) -> Result<()> {
+        PrioritizedSelector::sample_into(self, out)
+    }
+    fn update_priorities(&mut self, keys: &[Key], td_errors: &[f64]) -> Result<UpdateReport> {
+        PrioritizedSelector::update_priorities(self, keys, td_errors)
+    }
+}
+
+/// A sampled batch (feature `alloc`): the seed's `(batch, weights, indices)`.
+#[cfg(feature = "alloc")]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch<'a, T> {
+    /// The items, borrowed from the buffer.
+    pub items: alloc::vec::Vec<&'a T>,
+    /// Importance weights in `(0, 1]`.
+    pub weights: alloc::vec::Vec<f64>,
+    /// Keys to pass back to `update_priorities`.
+    pub indices: alloc::vec::Vec<Key>,
+    /// `P(i)` of each item.
+    pub probabilities: alloc::vec::Vec<f64>,
+}
+
+/// Prioritized replay over a ring buffer of `capacity` items of type `T`.
+///
+/// The seed's Python interface maps one to one:
+/// `PrioritizedReplayBuffer(capacity=10000, alpha=0.6, beta=0.4)`,
+/// `add(transition)`, `batch, weights, indices = sample(32)`,
+/// `update_priorities(indices, td_errors)`:
+///
+/// ```
+/// use adasample::per::{Batch, PerConfig, PrioritizedReplayBuffer};
+/// use adasample::storage::Heap;
+///
+/// #[derive(Clone)]
+/// struct Transition { state: [f32; 4], action: u8, reward: f32, next_state: [f32; 4], done: bool }
+///
+/// let mut replay: PrioritizedReplayBuffer<Transition, Heap> =
+///     PrioritizedReplayBuffer::new(PerConfig { alpha: 0.6, beta: 0.4, ..PerConfig::new(10_000) })?;
+/// for t in 0..100 {
+///     let s = [t as f32; 4];
+///     replay.add(Transition { state: s, action: 0, reward: 1.0, next_state: s, done: false })?;
+/// }
+///
+/// let Batch { items: batch, weights, indices, .. } = replay.sample(32)?;
+/// let td_errors: Vec<f64> = batch.iter().map(|t| t.reward as f64 - 0.5).collect();
+/// assert!(weights.iter().all(|&w| w > 0.0 && w <= 1.0));
+/// let report = replay.update_priorities(&indices, &td_errors)?;
+/// assert_eq!(report.applied, 32);
+/// # Ok::<(), adasample::Error>(())
+/// ```
+///
+/// Without an allocator: fixed storage and a caller-provided output slice.
+/// ```
+/// use adasample::per::{Draw, PerConfig, PrioritizedReplayBuffer};
+/// use adasample::storage::Fixed;
+///
+/// let mut replay: PrioritizedReplayBuffer<u16, Fixed<256>> =
+///     PrioritizedReplayBuffer::new(PerConfig::rank(256))?;
+/// for x in 0..300u16 {
+///     replay.add(x)?; // the ring overwrites the oldest slots
+/// }
+/// let mut draws = [Draw::default(); 8];
+/// replay.sample_into(&mut draws)?;
+/// let first = replay.get(draws[0].key).copied();
+/// assert!(first.is_some());
+/// # Ok::<(), adasample::Error>(())
+/// ```
+// `repr(C)`: the selector's small fields first, at offsets a Cortex-M load
+// reaches in one instruction (after the items they cost firmware 0.3 KB).
+#[repr(C)]
+pub struct PrioritizedReplayBuffer<T, S: Storage> {
+    pub(crate) selector: PrioritizedSelector<S>,
+    pub(crate) items: S::Items<T>,
+}
+
+// By hand: a derive would ask `T: Clone` of `S::Items<T>` only through `T`.
+impl<T: Clone, S: Storage> Clone for PrioritizedReplayBuffer<T, S>
+where
+    S::Items<T>: Clone,
+{
+    fn clone(&self) -> Self {
+        PrioritizedReplayBuffer { selector: self.selector.clone(), items: self.items.clone() }
+    }
+}
+
+impl<T, S: Storage> core::fmt::Debug for PrioritizedReplayBuffer<T, S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PrioritizedReplayBuffer").field("selector", &self.selector).finish_non_exhaustive()
+    }
+}
+
+/// Stores `item` at `slot` of a ring of items: appended while the ring
+/// fills (`slot == len`), else overwriting. [`Error::AllocationFailed`]
+/// (nothing stored) when the heap cannot grow.
+fn put<T, B: Buffer<T>>(items: &mut B, slot: usize, item: T) -> Result<()> {
+    match items.as_mut().get_mut(slot) {
+        Some(old) => *old = item,
+        None => items.push(item).map_err(|_| Error::AllocationFailed { bytes: core::mem::size_of::<T>() })?,
+    }
+    Ok(())
+}
+
+impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
+    /// A buffer of capacity 0, for `static` initialisers (fixed storage without
+    /// a stack copy); [`reset`](Self::reset) configures it in place.
+    ///
+    /// Every field of `EMPTY` is zero bits, so a `static` of it costs no flash.
+    pub const EMPTY: Self =
+        PrioritizedReplayBuffer { selector: PrioritizedSelector::EMPTY, items: <S::Items<T> as Buffer<T>>::EMPTY };
+
+    /// An empty buffer. Errors: [`Error::InvalidConfig`] naming the bad field,
+    /// [`Error::StorageTooSmall`] when `Fixed` storage cannot hold `capacity`.
+    ///
+    /// On the heap nothing of the capacity is allocated up front: every
+    /// buffer (the tree by doublings) grows as the ring fills, so memory
+    /// follows the items stored, and a restored snapshot allocates in
+    /// proportion to its own length.
+    pub fn new(config: PerConfig) -> Result<Self> {
+        let mut buf = Self::EMPTY;
+        buf.reset(config)?;
+        Ok(buf)
+    }
+
+    /// Empties the buffer and re-configures it in place, as if new (items are
+    /// dropped, generations restart at 0, the generator is re-seeded). Errors
+    /// as [`new`](Self::new), checked before anything changes; only a heap
+    /// allocation failure can leave the buffer emptied (capacity 0).
+    ///
+    /// ```
+    /// use adasample::per::{PerConfig, PrioritizedReplayBuffer};
+    /// use adasample::storage::Heap;
+    /// let mut b: PrioritizedReplayBuffer<&str, Heap> = PrioritizedReplayBuffer::new(PerConfig::new(4))?;
+    /// b.add("a")?;
+    /// b.reset(PerConfig::rank(8))?;
+    /// assert_eq!((b.len(), b.capacity()), (0, 8));
+    /// assert!(b.reset(PerConfig { alpha: 2.0, ..PerConfig::new(8) }).is_err()); // nothing changed
+    /// assert_eq!(b.capacity(), 8);
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
+    pub fn reset(&mut self, config: PerConfig) -> Result<()> {
+        let result = self.selector.reset(config);
+        // Emptied (a reset, or one whose allocation failed) or unchanged
+        // (a refused config; then this is a no-op only if it was empty).
+        if self.selector.is_empty() {
+            self.items.clear();
+        }
+        result
+    }
+
+    /// The selector that picks the slots (priorities, generations, schedule).
+    pub fn selector(&self) -> &PrioritizedSelector<S> {
+        &self.selector
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PerConfig {
+        self.selector.config()
+    }
+
+    /// Number of items stored (N in the formulas).
+    pub fn len(&self) -> usize {
+        self.items.as_ref().len()
+    }
+
+    /// True before the first `add`.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of slots.
+    pub fn capacity(&self) -> usize {
+        self.selector.capacity()
+    }
+
+    /// The beta the next `sample` will use; see [`PrioritizedSelector::beta`].
+    pub fn beta(&self) -> f64 {
+        self.selector.beta()
+    }
+
+    /// Number of `sample` calls so far (the schedule's step).
+    pub fn step(&self) -> u64 {
+        self.selector.step()
+    }
+
+    /// Sum of the stored priorities `p_i`; see [`PrioritizedSelector::total_priority`].
+    pub fn total_priority(&self) -> f64 {
+        self.selector.total_priority()
+    }
+
+    /// The smallest stored priority `p_i`; `None` when empty.
+    pub fn min_priority(&self) -> Option<f64> {
+        self.selector.min_priority()
+    }
+
+    /// The largest raw priority `|delta|` seen so far: what a new item gets.
+    pub fn max_raw_priority(&self) -> f64 {
+        self.selector.max_raw_priority()
+    }
+
+    /// The item under `key`, if the slot still holds that generation.
+    ///
+    /// ```
+    /// use adasample::per::{PerConfig, PrioritizedReplayBuffer};
+    /// use adasample::storage::Heap;
+    /// let mut b: PrioritizedReplayBuffer<&str, Heap> = PrioritizedReplayBuffer::new(PerConfig::new(4))?;
+    /// let k = b.add("a")?;
+    /// assert_eq!(b.get(k), Some(&"a"));
+    /// for x in ["b", "c", "d", "e"] { b.add(x)?; } // slot 0 is overwritten by "e"
+    /// assert_eq!(b.get(k), None);
+    /// assert_eq!(b.get(b.key(0).unwrap()), Some(&"e"));
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
+    pub fn get(&self, key: Key) -> Option<&T> {
+        if self.selector.key(key.slot as usize) == Some(key) {
+            self.items.as_ref().get(key.slot as usize)
+        } else {
+            None
+        }
+    }
+
+    /// The current key of `slot`; `None` for a slot never written.
+    pub fn key(&self, slot: usize) -> Option<Key> {
+        self.selector.key(slot)
+    }
+
+    /// `P(i)` of the item under `key` now; `None` if the key is stale or empty.
+    pub fn probability(&self, key: Key) -> Option<f64> {
+        self.selector.probability(key)
+    }
+
+    /// The raw priorities `|delta|` of all slots, in slot order.
+    pub fn raw_priorities(&self) -> &[f64] {
+        self.selector.raw_priorities()
+    }
+
+    /// Adds an item with the largest raw priority seen so far. Returns its key.
+    pub fn add(&mut self, item: T) -> Result<Key> {
+        self.store(item, self.selector.max_raw)
+    }
+
+    /// Adds an item with raw priority `priority` (like a `|TD error|`), transformed
+    /// as in [`update_priorities`](Self::update_priorities). Errors:
+    /// [`Error::InvalidPriority`] for NaN, infinite or negative (nothing added).
+    ///
+    /// ```
+    /// use adasample::per::{PerConfig, PrioritizedReplayBuffer};
+    /// use adasample::storage::Heap;
+    /// let mut b: PrioritizedReplayBuffer<&str, Heap> = PrioritizedReplayBuffer::new(PerConfig::new(4))?;
+    /// let k = b.add_with_priority("a", 2.5)?;
+    /// assert_eq!(b.raw_priorities()[k.slot as usize], 2.5);
+    /// assert!(b.add_with_priority("b", -1.0).is_err());
+    /// assert_eq!(b.len(), 1);
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
+    pub fn add_with_priority(&mut self, item: T, priority: f64) -> Result<Key> {
+        check_bounded("priority", 0, priority)?;
+        // `fabs`: -0.0 is stored as 0.0.
+        self.store(item, libm::fabs(priority))
+    }
+
+    fn store(&mut self, item: T, raw: f64) -> Result<Key> {
+        let items = &mut self.items;
+        // The item's memory is secured with the selector's: after its insert nothing may fail.
+        let key = self.selector.insert_raw(raw, || items.try_reserve(1))?;
+        let slot = key.slot as usize;
+        if slot == items.as_ref().len() {
+            // Reserved: cannot fail.
+            let _ = items.push(item);
+        } else {
+            items.as_mut()[slot] = item;
+        }
+        Ok(key)
+    }
+
+    /// Adds every item, each with the largest raw priority seen so far, exactly
+    /// as [`add`](Self::add) one after another would (same slots, generations
+    /// and tree, bit for bit), but recomputes the tree once per group of 64
+    /// items instead of once per item. Returns the number added.
+    /// Errors: [`Error::NotConfigured`] on an `EMPTY` buffer (nothing added);
+    /// [`Error::AllocationFailed`] when the heap cannot grow (the items added
+    /// before it stay).
+    ///
+    /// ```
+    /// use adasample::per::{PerConfig, PrioritizedReplayBuffer};
+    /// use adasample::storage::Heap;
+    /// let mut b: PrioritizedReplayBuffer<u32, Heap> = PrioritizedReplayBuffer::new(PerConfig::new(100))?;
+    /// assert_eq!(b.extend(0..250)?, 250); // a full ring, overwritten one and a half times
+    /// assert_eq!(b.len(), 100);
+    /// assert_eq!(b.sample(1)?.indices[0].generation, 2);
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
+    pub fn extend<I: IntoIterator<Item = T>>(&mut self, items: I) -> Result<usize> {
+        let mut items = items.into_iter();
+        let buf = &mut self.items;
+        self.selector.extend_with(|key| match items.next() {
+            Some(item) => put(buf, key.slot as usize, item).map(|()| true),
+            None => Ok(false),
+        })
+    }
+
+    /// Updates priorities from TD errors; see [`PrioritizedSelector::update_priorities`].
+    ///
+    /// ```
+    /// use adasample::per::{PerConfig, PrioritizedReplayBuffer};
+    /// use adasample::storage::Heap;
+    /// let mut b: PrioritizedReplayBuffer<&str, Heap> = PrioritizedReplayBuffer::new(PerConfig::new(4))?;
+    /// for x in ["a", "b", "c"] { b.add(x)?; }
+    /// let keys = b.sample(2)?.indices;
+    /// b.add("d")?;
+    /// b.add("e")?; // overwrites slot 0: a key sampled for "a" is now stale
+    /// let report = b.update_priorities(&keys, &[-0.5, 2.0])?; // signs are ignored
+    /// assert_eq!(report.applied + report.stale, 2);
+    /// assert!(b.update_priorities(&keys, &[f64::NAN, 1.0]).is_err()); // nothing applied
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
+    pub fn update_priorities(&mut self, indices: &[Key], td_errors: &[f64]) -> Result<UpdateReport> {
+        self.selector.update_priorities(indices, td_errors)
+    }
+
+    /// Samples `out.len()` items with the buffer's own generator; see
+    /// [`PrioritizedSelector::sample_with`].
+    pub fn sample_into(&mut self, out: &mut [Draw]) -> Result<()> {
+        self.selector.sample_into(out)
+    }
+
+    /// Samples `out.len()` items using `rng`; see [`PrioritizedSelector::sample_with`].
+    pub fn sample_with<R: RngCore + ?Sized>(&mut self, rng: &mut R, out: &mut [Draw]) -> Result<()> {
+        self.selector.sample_with(rng, out)
+    }
+
+    /// What would make a batch of `batch_size` fail whatever the memory; see
+    /// [`PrioritizedSelector::check_batch`].
+    pub fn check_batch(&self, batch_size: usize) -> Result<()> {
+        self.selector.check_batch(batch_size)
+    }
+
+    /// The seed's `sample(batch_size) -> (batch, weights, indices)` (feature `alloc`).
+    ///
+    /// Errors as [`sample_with`](Self::sample_with), checked before anything
+    /// is allocated; then [`Error::AllocationFailed`] when the batch's
+    /// memory (56 bytes a draw) cannot be had, never an abort:
+    ///
+    /// ```
+    /// use adasample::per::{PerConfig, PrioritizedReplayBuffer};
+    /// use adasample::{storage::Heap, Error};
+    /// let mut b: PrioritizedReplayBuffer<u8, Heap> = PrioritizedReplayBuffer::new(PerConfig::new(4))?;
+    /// assert_eq!(b.sample(usize::MAX).unwrap_err(), Error::Empty);
+    /// b.add(7)?;
+    /// assert!(matches!(b.sample(usize::MAX), Err(Error::AllocationFailed { .. })));
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
+    #[cfg(feature = "alloc")]
+    pub fn sample(&mut self, batch_size: usize) -> Result<Batch<'_, T>> {
+        self.check_batch(batch_size)?;
+        let mut draws = try_vec(batch_size, Draw::default())?;
+        let mut batch = Batch {
+            items: alloc::vec::Vec::new(),
+            weights: try_vec(batch_size, 0.0)?,
+            indices: try_vec(batch_size, Key::default())?,
+            probabilities: try_vec(batch_size, 0.0)?,
+        };
+        batch
+            .items
+            .try_reserve_exact(batch_size)
+            .map_err(|_| Error::AllocationFailed { bytes: batch_size.saturating_mul(core::mem::size_of::<&T>()) })?;
+        self.selector.sample_into(&mut draws)?;
+        let items = self.items.as_ref();
+        for (k, d) in draws.iter().enumerate() {
+            batch.items.push(&items[d.key.slot as usize]);
+            batch.weights[k] = d.weight;
+            batch.indices[k] = d.key;
+            batch.probabilities[k] = d.probability;
+        }
+        Ok(batch)
     }
 }

@@ -6,7 +6,8 @@
 //! "ADSS" | version: u16 LE | kind: u8 | payload (postcard) | FNV-1a 64 of all before: u64 LE
 //! ```
 //! kinds: 1 [`SumTree`], 2 [`PrioritizedReplayBuffer`], 3 [`AdaptiveBatchSampler`],
-//! 4 [`RewardWeightedSampler`]. The payload holds what cannot be recomputed
+//! 4 [`RewardWeightedSampler`], 5 [`PrioritizedSelector`] (kind 2 without
+//! its items: a selector's snapshot does not depend on any item type). The payload holds what cannot be recomputed
 //! (leaves, raw priorities, generations, items, scores, rewards, the generator,
 //! the schedule step); trees and rank orders are rebuilt on restore in one fixed
 //! order, so a restored sampler continues with exactly the draws the original
@@ -37,7 +38,7 @@
 
 use crate::adaptive::{AdaptiveBatchSampler, AdaptiveConfig};
 use crate::error::{check_bounded, Error, Result};
-use crate::per::{PerConfig, PrioritizedReplayBuffer};
+use crate::per::{PerConfig, PrioritizedReplayBuffer, PrioritizedSelector};
 use crate::reward::{RewardConfig, RewardWeightedSampler};
 use crate::rng::DefaultRng;
 use crate::storage::{Buffer, Storage};
@@ -57,6 +58,7 @@ const KIND_TREE: u8 = 1;
 const KIND_PER: u8 = 2;
 const KIND_ADAPTIVE: u8 = 3;
 const KIND_REWARD: u8 = 4;
+const KIND_SELECTOR: u8 = 5;
 
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
@@ -212,34 +214,88 @@ struct PerState<R, G, I> {
     rng: [u64; 4],
 }
 
-impl<T: Serialize, S: Storage> PrioritizedReplayBuffer<T, S> {
-    /// The buffer's full state, items included, as a snapshot (see [`crate::snapshot`]).
+/// A selector's state: [`PerState`] without items (the same fields in the same order).
+#[derive(Serialize, Deserialize)]
+struct SelectorState<R, G> {
+    config: PerConfig,
+    raw: R,
+    generations: G,
+    next: u64,
+    max_raw: f64,
+    step: u64,
+    rng: [u64; 4],
+}
+
+impl<S: Storage> PrioritizedSelector<S> {
+    fn state<I>(&self, items: I) -> PerState<&[f64], &[u32], I> {
+        PerState {
+            config: self.config,
+            raw: self.raw.as_ref(),
+            generations: self.generations.as_ref(),
+            items,
+            next: self.next as u64,
+            max_raw: self.max_raw,
+            step: self.step,
+            rng: self.rng.state(),
+        }
+    }
+
+    /// The selector's full state as a snapshot (see [`crate::snapshot`]); it
+    /// holds priorities, generations, the schedule step and the generator,
+    /// nothing of what the slots hold.
+    ///
+    /// ```
+    /// use adasample::per::{PerConfig, PrioritizedSelector};
+    /// use adasample::select::Draw;
+    /// use adasample::storage::Heap;
+    /// let mut a: PrioritizedSelector<Heap> = PrioritizedSelector::new(PerConfig::rank(16))?;
+    /// for p in [0.5, 2.0, 1.0] { a.insert(Some(p))?; }
+    /// let mut b: PrioritizedSelector<Heap> = PrioritizedSelector::restore(&a.snapshot()?)?;
+    /// let (mut da, mut db) = ([Draw::default(); 4], [Draw::default(); 4]);
+    /// a.sample_into(&mut da)?;
+    /// b.sample_into(&mut db)?;
+    /// assert_eq!(da, db);
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
     pub fn snapshot(&self) -> Result<Vec<u8>> {
+        let st = self.state(());
         encode(
-            KIND_PER,
-            &PerState {
-                config: self.config,
-                raw: self.raw.as_ref(),
-                generations: self.generations.as_ref(),
-                items: self.items.as_ref(),
-                next: self.next as u64,
-                max_raw: self.max_raw,
-                step: self.step,
-                rng: self.rng.state(),
+            KIND_SELECTOR,
+            &SelectorState {
+                config: st.config,
+                raw: st.raw,
+                generations: st.generations,
+                next: st.next,
+                max_raw: st.max_raw,
+                step: st.step,
+                rng: st.rng,
             },
         )
     }
-}
 
-impl<T: DeserializeOwned, S: Storage> PrioritizedReplayBuffer<T, S> {
-    /// Rebuilds a buffer from [`snapshot`](Self::snapshot) bytes; it continues
-    /// exactly as the original would have.
+    /// Rebuilds a selector from [`snapshot`](Self::snapshot) bytes; it
+    /// continues exactly as the original would have.
     pub fn restore(bytes: &[u8]) -> Result<Self> {
-        let mut st: PerState<Vec<f64>, Vec<u32>, Vec<T>> = decode(KIND_PER, bytes)?;
-        // Every claim is checked against the payload before the buffer is
-        // built (on the heap, the buffer then grows only to `len`).
+        let st: SelectorState<Vec<f64>, Vec<u32>> = decode(KIND_SELECTOR, bytes)?;
+        let len = st.raw.len();
+        Self::from_state(PerState {
+            config: st.config,
+            raw: st.raw,
+            generations: st.generations,
+            items: len,
+            next: st.next,
+            max_raw: st.max_raw,
+            step: st.step,
+            rng: st.rng,
+        })
+    }
+
+    /// Validates a restored state (`items`: the item count) and builds the selector.
+    fn from_state(mut st: PerState<Vec<f64>, Vec<u32>, usize>) -> Result<Self> {
+        // Every claim is checked against the payload before the selector is
+        // built (on the heap, it then grows only to `len`).
         st.config.validate()?;
-        let len = st.items.len();
+        let len = st.items;
         let next = usize::try_from(st.next).map_err(|_| corrupt("ring position too large"))?;
         if st.raw.len() != len || st.generations.len() != len || len > st.config.capacity {
             return Err(corrupt("item, priority and generation counts differ"));
@@ -247,7 +303,7 @@ impl<T: DeserializeOwned, S: Storage> PrioritizedReplayBuffer<T, S> {
         if next >= st.config.capacity || (len < st.config.capacity && next != len) {
             return Err(corrupt("ring position inconsistent with the item count"));
         }
-        // Raw priorities are TD-error magnitudes: whatever `add` and
+        // Raw priorities are TD-error magnitudes: whatever `insert` and
         // `update_priorities` accept, no more.
         check_leaves(&mut st.raw)?;
         if !(st.max_raw >= 1.0
@@ -259,15 +315,43 @@ impl<T: DeserializeOwned, S: Storage> PrioritizedReplayBuffer<T, S> {
         if st.step >= 1 << 63 {
             return Err(corrupt("schedule step of 2^63 or more (no run samples that often)"));
         }
-        let mut buf = Self::new(st.config)?;
-        push_all(&mut buf.items, st.items)?;
-        push_all(&mut buf.raw, st.raw)?;
-        push_all(&mut buf.generations, st.generations)?;
-        buf.rebuild_priorities()?;
-        buf.next = next;
-        buf.max_raw = st.max_raw;
-        buf.step = st.step;
-        buf.rng = DefaultRng::from_state(st.rng);
+        let mut sel = Self::new(st.config)?;
+        push_all(&mut sel.raw, st.raw)?;
+        push_all(&mut sel.generations, st.generations)?;
+        sel.rebuild_priorities()?;
+        sel.next = next;
+        sel.max_raw = st.max_raw;
+        sel.step = st.step;
+        sel.rng = DefaultRng::from_state(st.rng);
+        Ok(sel)
+    }
+}
+
+impl<T: Serialize, S: Storage> PrioritizedReplayBuffer<T, S> {
+    /// The buffer's full state, items included, as a snapshot (see [`crate::snapshot`]).
+    pub fn snapshot(&self) -> Result<Vec<u8>> {
+        encode(KIND_PER, &self.selector.state(self.items.as_ref()))
+    }
+}
+
+impl<T: DeserializeOwned, S: Storage> PrioritizedReplayBuffer<T, S> {
+    /// Rebuilds a buffer from [`snapshot`](Self::snapshot) bytes; it continues
+    /// exactly as the original would have.
+    pub fn restore(bytes: &[u8]) -> Result<Self> {
+        let st: PerState<Vec<f64>, Vec<u32>, Vec<T>> = decode(KIND_PER, bytes)?;
+        let items = st.items;
+        let selector = PrioritizedSelector::from_state(PerState {
+            config: st.config,
+            raw: st.raw,
+            generations: st.generations,
+            items: items.len(),
+            next: st.next,
+            max_raw: st.max_raw,
+            step: st.step,
+            rng: st.rng,
+        })?;
+        let mut buf = PrioritizedReplayBuffer { selector, items: <S::Items<T> as Buffer<T>>::EMPTY };
+        push_all(&mut buf.items, items)?;
         Ok(buf)
     }
 }
@@ -383,6 +467,7 @@ fn serde_bytes_vec<'de, D: serde::Deserializer<'de>>(d: D) -> core::result::Resu
 }
 
 serde_as_snapshot!(SumTree<S>, [S: Storage], [], []);
+serde_as_snapshot!(PrioritizedSelector<S>, [S: Storage], [], []);
 serde_as_snapshot!(PrioritizedReplayBuffer<T, S>, [T, S: Storage], [T: Serialize], [T: DeserializeOwned]);
 serde_as_snapshot!(AdaptiveBatchSampler<S>, [S: Storage], [], []);
 serde_as_snapshot!(RewardWeightedSampler<S>, [S: Storage], [], []);

@@ -34,6 +34,11 @@ pub trait Buffer<T>: AsRef<[T]> + AsMut<[T]> + Sized + sealed::Sealed {
     /// Makes room for `additional` more elements up front; `false` when the
     /// storage (or the allocator) cannot provide it.
     fn try_reserve(&mut self, additional: usize) -> bool;
+    /// Appends a copy of every value, all or none; `false` (nothing
+    /// appended) when the storage cannot hold them.
+    fn try_extend(&mut self, values: &[T]) -> bool
+    where
+        T: Copy;
 }
 
 /// A family of buffer types, one per element type a sampler needs. Sealed.
@@ -42,6 +47,8 @@ pub trait Storage: sealed::Sealed + Copy + Debug + Default + 'static {
     type F64: Buffer<f64> + Clone + Debug + PartialEq;
     /// Buffers of `u32` (generations, links).
     type U32: Buffer<u32> + Clone + Debug + PartialEq;
+    /// Buffers of bytes (rows of [`crate::rows::RowStorage`], column names).
+    type U8: Buffer<u8> + Clone + Debug + PartialEq;
     /// Buffers of user items.
     type Items<T>: Buffer<T>;
     /// The most elements one buffer can hold (`usize::MAX` on the heap).
@@ -69,6 +76,7 @@ impl<const N: usize> sealed::Sealed for Fixed<N> {}
 impl Storage for Heap {
     type F64 = alloc::vec::Vec<f64>;
     type U32 = alloc::vec::Vec<u32>;
+    type U8 = alloc::vec::Vec<u8>;
     type Items<T> = alloc::vec::Vec<T>;
     const MAX_LEN: usize = usize::MAX;
     const GROWS: bool = true;
@@ -77,6 +85,7 @@ impl Storage for Heap {
 impl<const N: usize> Storage for Fixed<N> {
     type F64 = heapless::Vec<f64, N>;
     type U32 = heapless::Vec<u32, N>;
+    type U8 = heapless::Vec<u8, N>;
     type Items<T> = heapless::Vec<T, N>;
     const MAX_LEN: usize = N;
     const GROWS: bool = false;
@@ -103,6 +112,16 @@ impl<T> Buffer<T> for alloc::vec::Vec<T> {
         // on an empty vector it reserves exactly `additional`.
         alloc::vec::Vec::try_reserve(self, additional).is_ok()
     }
+    fn try_extend(&mut self, values: &[T]) -> bool
+    where
+        T: Copy,
+    {
+        let ok = Buffer::try_reserve(self, values.len());
+        if ok {
+            self.extend_from_slice(values);
+        }
+        ok
+    }
 }
 
 impl<T, const N: usize> sealed::Sealed for heapless::Vec<T, N> {}
@@ -116,6 +135,12 @@ impl<T, const N: usize> Buffer<T> for heapless::Vec<T, N> {
     }
     fn try_reserve(&mut self, additional: usize) -> bool {
         N - self.len() >= additional
+    }
+    fn try_extend(&mut self, values: &[T]) -> bool
+    where
+        T: Copy,
+    {
+        self.extend_from_slice(values).is_ok()
     }
 }
 

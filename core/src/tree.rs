@@ -75,18 +75,21 @@ pub const MAX_PRIORITY: f64 = f64::MAX / 1_099_511_627_776.0;
 /// assert_eq!(tree.total(), 2.5);
 /// # Ok::<(), adasample::Error>(())
 /// ```
+// `repr(C)`, counts first: see `PrioritizedSelector`.
+#[repr(C)]
+#[derive(Clone)]
 pub struct SumTree<S: Storage> {
     pub(crate) capacity: usize,
     /// Leaves are nodes `size..2*size`; `size` is a power of two.
     pub(crate) size: usize,
+    pub(crate) msize: usize,
+    pub(crate) nonzero: usize,
+    pub(crate) leaf: S::F64,
     /// Internal nodes `1..size` (index 0 unused).
     pub(crate) sum: S::F64,
     /// The min tree, over blocks of [`BLOCK`] leaves: a 0-based heap of
     /// `2 * msize - 1` nodes whose last `msize` are the blocks' minima.
     pub(crate) min: S::F64,
-    pub(crate) msize: usize,
-    pub(crate) leaf: S::F64,
-    pub(crate) nonzero: usize,
 }
 
 /// Leaves per block of the min tree: one cache line of `f64`. A block's
@@ -94,20 +97,6 @@ pub struct SumTree<S: Storage> {
 /// already), so the min tree is 8 times smaller than the sum tree and mostly
 /// stays in cache.
 const BLOCK: usize = 8;
-
-impl<S: Storage> Clone for SumTree<S> {
-    fn clone(&self) -> Self {
-        SumTree {
-            capacity: self.capacity,
-            size: self.size,
-            sum: self.sum.clone(),
-            min: self.min.clone(),
-            msize: self.msize,
-            leaf: self.leaf.clone(),
-            nonzero: self.nonzero,
-        }
-    }
-}
 
 impl<S: Storage> PartialEq for SumTree<S> {
     fn eq(&self, other: &Self) -> bool {
