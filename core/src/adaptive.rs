@@ -129,6 +129,7 @@ impl AdaptiveConfig {
 /// assert_eq!(importance_weights.len(), 32);
 /// # Ok::<(), adasample::Error>(())
 /// ```
+#[derive(Clone)]
 pub struct AdaptiveBatchSampler<S: Storage> {
     pub(crate) config: AdaptiveConfig,
     pub(crate) scores: S::F64,
@@ -137,18 +138,6 @@ pub struct AdaptiveBatchSampler<S: Storage> {
     /// A permutation of `0..N`, the OHEM pool's scratch (partial Fisher-Yates).
     pub(crate) perm: S::U32,
     pub(crate) rng: DefaultRng,
-}
-
-impl<S: Storage> Clone for AdaptiveBatchSampler<S> {
-    fn clone(&self) -> Self {
-        AdaptiveBatchSampler {
-            config: self.config,
-            scores: self.scores.clone(),
-            tree: self.tree.clone(),
-            perm: self.perm.clone(),
-            rng: self.rng.clone(),
-        }
-    }
 }
 
 impl<S: Storage> PartialEq for AdaptiveBatchSampler<S> {

@@ -82,14 +82,15 @@ impl Default for IwSftConfig {
 }
 
 impl IwSftConfig {
-    /// The seed's `ImportanceWeightedSFTLoss(epsilon, temperature)`, paper direction.
+    /// The configuration of the original specification's
+    /// `ImportanceWeightedSFTLoss(epsilon, temperature)`, in the paper's direction.
     ///
     /// ```
     /// use adasample::iw::IwSftConfig;
-    /// let cfg = IwSftConfig::seed(0.1, 1.0);
+    /// let cfg = IwSftConfig::new(0.1, 1.0);
     /// assert_eq!((cfg.epsilon, cfg.temperature), (0.1, 1.0));
     /// ```
-    pub fn seed(epsilon: f64, temperature: f64) -> Self {
+    pub fn new(epsilon: f64, temperature: f64) -> Self {
         IwSftConfig { epsilon, temperature, ..Self::default() }
     }
 

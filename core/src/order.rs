@@ -333,14 +333,8 @@ impl<S: Storage> RankOrder<S> {
 
 /// The order without the `rank` feature: never asked for (see the module docs).
 #[cfg(not(feature = "rank"))]
+#[derive(Clone)]
 pub(crate) struct RankOrder<S: Storage>(core::marker::PhantomData<S>);
-
-#[cfg(not(feature = "rank"))]
-impl<S: Storage> Clone for RankOrder<S> {
-    fn clone(&self) -> Self {
-        Self::EMPTY
-    }
-}
 
 #[cfg(not(feature = "rank"))]
 impl<S: Storage> RankOrder<S> {

@@ -905,6 +905,9 @@ impl<S: Storage> Selector for PrioritizedSelector<S> {
     fn update_priorities(&mut self, keys: &[Key], td_errors: &[f64]) -> Result<UpdateReport> {
         PrioritizedSelector::update_priorities(self, keys, td_errors)
     }
+    fn beta(&self) -> f64 {
+        PrioritizedSelector::beta(self)
+    }
 }
 
 /// A sampled batch (feature `alloc`): the seed's `(batch, weights, indices)`.

@@ -122,6 +122,7 @@ pub fn log_weights(config: &RewardConfig, rewards: &[f64], out: &mut [f64]) -> R
 /// assert!(weights.iter().all(|&w| w == 1.0)); // beta 0
 /// # Ok::<(), adasample::Error>(())
 /// ```
+#[derive(Clone)]
 pub struct RewardWeightedSampler<S: Storage> {
     pub(crate) config: RewardConfig,
     pub(crate) rewards: S::F64,
@@ -129,18 +130,6 @@ pub struct RewardWeightedSampler<S: Storage> {
     pub(crate) tree: SumTree<S>,
     pub(crate) dirty: bool,
     pub(crate) rng: DefaultRng,
-}
-
-impl<S: Storage> Clone for RewardWeightedSampler<S> {
-    fn clone(&self) -> Self {
-        RewardWeightedSampler {
-            config: self.config,
-            rewards: self.rewards.clone(),
-            tree: self.tree.clone(),
-            dirty: self.dirty,
-            rng: self.rng.clone(),
-        }
-    }
 }
 
 impl<S: Storage> PartialEq for RewardWeightedSampler<S> {

@@ -113,4 +113,43 @@ pub trait Selector {
     /// are skipped and counted. Selectors without priorities validate the
     /// input the same way and store nothing.
     fn update_priorities(&mut self, keys: &[Key], td_errors: &[f64]) -> Result<UpdateReport>;
+    /// The importance-sampling exponent the next batch uses (uniform: 0,
+    /// as every weight is 1).
+    fn beta(&self) -> f64;
+}
+
+/// A boxed selector is a selector: pick the kind at run time
+/// (`ReplayTable<Box<dyn Selector>, _>`).
+#[cfg(feature = "alloc")]
+impl<T: Selector + ?Sized> Selector for alloc::boxed::Box<T> {
+    fn capacity(&self) -> usize {
+        (**self).capacity()
+    }
+    fn len(&self) -> usize {
+        (**self).len()
+    }
+    fn next_slot(&self) -> usize {
+        (**self).next_slot()
+    }
+    fn key(&self, slot: usize) -> Option<Key> {
+        (**self).key(slot)
+    }
+    fn check_insert(&self, priority: Option<f64>) -> Result<()> {
+        (**self).check_insert(priority)
+    }
+    fn insert(&mut self, priority: Option<f64>) -> Result<Key> {
+        (**self).insert(priority)
+    }
+    fn check_batch(&self, batch_size: usize) -> Result<()> {
+        (**self).check_batch(batch_size)
+    }
+    fn sample_into(&mut self, out: &mut [Draw]) -> Result<()> {
+        (**self).sample_into(out)
+    }
+    fn update_priorities(&mut self, keys: &[Key], td_errors: &[f64]) -> Result<UpdateReport> {
+        (**self).update_priorities(keys, td_errors)
+    }
+    fn beta(&self) -> f64 {
+        (**self).beta()
+    }
 }

@@ -7,7 +7,8 @@
 //! ```
 //! kinds: 1 [`SumTree`], 2 [`PrioritizedReplayBuffer`], 3 [`AdaptiveBatchSampler`],
 //! 4 [`RewardWeightedSampler`], 5 [`PrioritizedSelector`] (kind 2 without
-//! its items: a selector's snapshot does not depend on any item type). The payload holds what cannot be recomputed
+//! its items: a selector's snapshot does not depend on any item type),
+//! 6 [`UniformSelector`]. The payload holds what cannot be recomputed
 //! (leaves, raw priorities, generations, items, scores, rewards, the generator,
 //! the schedule step); trees and rank orders are rebuilt on restore in one fixed
 //! order, so a restored sampler continues with exactly the draws the original
@@ -43,6 +44,7 @@ use crate::reward::{RewardConfig, RewardWeightedSampler};
 use crate::rng::DefaultRng;
 use crate::storage::{Buffer, Storage};
 use crate::tree::SumTree;
+use crate::uniform::{UniformConfig, UniformSelector};
 use crate::tree::MAX_PRIORITY;
 use alloc::vec::Vec;
 use core::cell::Cell;
@@ -59,6 +61,7 @@ const KIND_PER: u8 = 2;
 const KIND_ADAPTIVE: u8 = 3;
 const KIND_REWARD: u8 = 4;
 const KIND_SELECTOR: u8 = 5;
+const KIND_UNIFORM: u8 = 6;
 
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
@@ -357,6 +360,65 @@ impl<T: DeserializeOwned, S: Storage> PrioritizedReplayBuffer<T, S> {
 }
 
 #[derive(Serialize, Deserialize)]
+struct UniformState<G> {
+    config: UniformConfig,
+    generations: G,
+    next: u64,
+    step: u64,
+    rng: [u64; 4],
+}
+
+impl<S: Storage> UniformSelector<S> {
+    /// The selector's full state as a snapshot (see [`crate::snapshot`]).
+    ///
+    /// ```
+    /// use adasample::select::{Draw, Selector};
+    /// use adasample::uniform::{UniformConfig, UniformSelector};
+    /// use adasample::storage::Heap;
+    /// let mut a: UniformSelector<Heap> = UniformSelector::new(UniformConfig::new(8))?;
+    /// for _ in 0..5 { a.insert(None)?; }
+    /// let mut b: UniformSelector<Heap> = UniformSelector::restore(&a.snapshot()?)?;
+    /// let (mut da, mut db) = ([Draw::default(); 3], [Draw::default(); 3]);
+    /// a.sample_into(&mut da)?;
+    /// b.sample_into(&mut db)?;
+    /// assert_eq!(da, db);
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
+    pub fn snapshot(&self) -> Result<Vec<u8>> {
+        encode(
+            KIND_UNIFORM,
+            &UniformState {
+                config: self.config,
+                generations: self.generations.as_ref(),
+                next: self.next as u64,
+                step: self.step,
+                rng: self.rng.state(),
+            },
+        )
+    }
+
+    /// Rebuilds a selector from [`snapshot`](Self::snapshot) bytes.
+    pub fn restore(bytes: &[u8]) -> Result<Self> {
+        let st: UniformState<Vec<u32>> = decode(KIND_UNIFORM, bytes)?;
+        st.config.validate()?;
+        let (len, cap) = (st.generations.len(), st.config.capacity);
+        let next = usize::try_from(st.next).map_err(|_| corrupt("ring position too large"))?;
+        if len > cap || next >= cap || (len < cap && next != len) {
+            return Err(corrupt("ring position inconsistent with the slot count"));
+        }
+        if st.step >= 1 << 63 {
+            return Err(corrupt("schedule step of 2^63 or more (no run samples that often)"));
+        }
+        let mut sel = Self::new(st.config)?;
+        push_all(&mut sel.generations, st.generations)?;
+        sel.next = next;
+        sel.step = st.step;
+        sel.rng = DefaultRng::from_state(st.rng);
+        Ok(sel)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
 struct AdaptiveState<F, P> {
     config: AdaptiveConfig,
     scores: F,
@@ -468,6 +530,7 @@ fn serde_bytes_vec<'de, D: serde::Deserializer<'de>>(d: D) -> core::result::Resu
 
 serde_as_snapshot!(SumTree<S>, [S: Storage], [], []);
 serde_as_snapshot!(PrioritizedSelector<S>, [S: Storage], [], []);
+serde_as_snapshot!(UniformSelector<S>, [S: Storage], [], []);
 serde_as_snapshot!(PrioritizedReplayBuffer<T, S>, [T, S: Storage], [T: Serialize], [T: DeserializeOwned]);
 serde_as_snapshot!(AdaptiveBatchSampler<S>, [S: Storage], [], []);
 serde_as_snapshot!(RewardWeightedSampler<S>, [S: Storage], [], []);

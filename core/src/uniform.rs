@@ -245,4 +245,8 @@ impl<S: Storage> Selector for UniformSelector<S> {
         let stale = keys.iter().filter(|k| !self.is_current(**k)).count();
         Ok(UpdateReport { applied: keys.len() - stale, stale })
     }
+
+    fn beta(&self) -> f64 {
+        0.0
+    }
 }

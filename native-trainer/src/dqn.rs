@@ -7,7 +7,7 @@
 //! evaluate), the greedy evaluation.
 
 use crate::envs::{Env, EnvId};
-use crate::replay::{Replay, Sampler, Transition};
+use crate::replay::{Replay, Sampler};
 use adasample::rng::{below, unit_f64};
 use adasample::DefaultRng;
 use anyhow::Result;
@@ -109,10 +109,6 @@ fn greedy(net: &impl Module, obs: &[f32], device: Device) -> usize {
     q.argmax(1, false).int64_value(&[0]) as usize
 }
 
-fn rows(items: &[&Transition], f: impl Fn(&Transition) -> &[f32]) -> Vec<f32> {
-    items.iter().flat_map(|t| f(t).iter().copied()).collect()
-}
-
 /// One training run. `on_eval` sees every evaluation as it happens (metrics
 /// file, log); `stop` ends the run early (Ctrl-C), keeping what was done.
 pub fn run(
@@ -135,7 +131,7 @@ pub fn run(
     target_vs.copy(&online_vs)?;
     let mut opt = nn::Adam::default().build(&online_vs, cfg.learning_rate)?;
     let updates = cfg.steps.saturating_sub(cfg.learning_starts);
-    let mut replay = Replay::new(sampler.config(cfg.buffer, updates, seed ^ 0x5eed))?;
+    let mut replay = Replay::new(sampler, cfg.buffer, env.obs_dim, updates, seed ^ 0x5eed)?;
 
     let start = Instant::now();
     let mut obs = env.reset(&mut rng);
@@ -150,13 +146,7 @@ pub fn run(
             greedy(&online, &obs, device)
         };
         let out = env.step(action)?;
-        replay.push(Transition {
-            obs: obs.clone(),
-            action: action as i64,
-            reward: out.reward as f32,
-            next_obs: out.obs.clone(),
-            terminated: out.terminated,
-        })?;
+        replay.push(&obs, action as i64, out.reward as f32, &out.obs, out.terminated)?;
         obs = if out.terminated || out.truncated {
             episodes += 1;
             env.reset(&mut rng)
@@ -168,16 +158,13 @@ pub fn run(
         // ---- learn: Double DQN target, IS-weighted Huber loss, new priorities
         if step > cfg.learning_starts {
             let batch = replay.sample(cfg.batch)?;
-            let n = batch.items.len() as i64;
-            let s = Tensor::from_slice(&rows(&batch.items, |t| &t.obs)).view([n, obs_dim]).to(device);
-            let s2 = Tensor::from_slice(&rows(&batch.items, |t| &t.next_obs)).view([n, obs_dim]).to(device);
-            let a =
-                Tensor::from_slice(&batch.items.iter().map(|t| t.action).collect::<Vec<_>>()).to(device).unsqueeze(1);
-            let r = Tensor::from_slice(&batch.items.iter().map(|t| t.reward).collect::<Vec<_>>()).to(device);
-            let live = Tensor::from_slice(
-                &batch.items.iter().map(|t| if t.terminated { 0f32 } else { 1.0 }).collect::<Vec<_>>(),
-            )
-            .to(device);
+            let n = batch.keys.len() as i64;
+            let s = Tensor::from_slice(batch.obs).view([n, obs_dim]).to(device);
+            let s2 = Tensor::from_slice(batch.next_obs).view([n, obs_dim]).to(device);
+            let a = Tensor::from_slice(batch.actions).to_kind(Kind::Int64).to(device).unsqueeze(1);
+            let r = Tensor::from_slice(batch.rewards).to(device);
+            let ended = Tensor::from_slice(batch.terminated).to_kind(Kind::Float).to(device);
+            let live: Tensor = ended.ones_like() - &ended;
             let w = Tensor::from_slice(&batch.weights).to_kind(Kind::Float).to(device);
             let y = tch::no_grad(|| {
                 let next_a = online.forward(&s2).argmax(1, true);

@@ -74,7 +74,7 @@ impl IwSftLoss {
     /// The seed's `ImportanceWeightedSFTLoss(epsilon, temperature)`: label
     /// smoothing `epsilon`, temperature `T`, sequence weights, paper direction.
     pub fn new(epsilon: f64, temperature: f64) -> Result<Self> {
-        Self::with_config(IwSftConfig::seed(epsilon, temperature))
+        Self::with_config(IwSftConfig::new(epsilon, temperature))
     }
 
     pub fn with_config(config: IwSftConfig) -> Result<Self> {

@@ -1,17 +1,22 @@
-//! The replay memory of the DQN scenario: transitions stored in, and sampled
-//! through, `adasample`'s `PrioritizedReplayBuffer` (no replay logic here).
-//! Uniform replay is the same buffer with alpha 0 (every priority 1, every
-//! weight 1), so the three samplers differ only in their config.
+//! The replay memory of the DQN scenario: `adasample`'s `ReplayTable`, a
+//! selector (uniform, proportional or rank-based) over row storage of
+//! columns `obs`, `action`, `reward`, `next_obs`, `terminated`. No replay
+//! logic here, and no per-transition heap memory: a batch is gathered into
+//! one reused buffer per column, ready to become tensors.
 
-use adasample::per::{Draw, Key, PerConfig, PrioritizedReplayBuffer};
+use adasample::per::{PerConfig, PrioritizedSelector};
+use adasample::rows::{ColumnSpec, DType, RowStorage, Values, ValuesMut};
+use adasample::select::{Draw, Key, Selector};
 use adasample::storage::Heap;
+use adasample::table::ReplayTable;
+use adasample::uniform::{UniformConfig, UniformSelector};
 use anyhow::Result;
 
 /// Which replay the agent uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Sampler {
-    /// Uniform replay (the DQN baseline).
+    /// Uniform replay, independent draws with replacement (the DQN baseline).
     Uniform,
     /// Proportional PER, alpha 0.6, beta 0.4 -> 1.
     Per,
@@ -30,79 +35,128 @@ impl Sampler {
         }
     }
 
-    /// The core config: the paper's defaults, beta annealed to 1 over
-    /// `beta_steps` samples (the number of gradient updates of the run).
-    pub fn config(self, capacity: usize, beta_steps: u64, seed: u64) -> PerConfig {
+    /// The core's PER config for the prioritized samplers: the paper's
+    /// defaults, beta annealed to 1 over `beta_steps` samples (the number of
+    /// gradient updates of the run). `None` for uniform.
+    pub fn per_config(self, capacity: usize, beta_steps: u64, seed: u64) -> Option<PerConfig> {
         match self {
-            Sampler::Uniform => PerConfig { alpha: 0.0, beta: 0.0, beta_final: 0.0, seed, ..PerConfig::new(capacity) },
-            Sampler::Per => PerConfig { beta_steps, seed, ..PerConfig::new(capacity) },
-            Sampler::Rank => PerConfig { beta_steps, seed, ..PerConfig::rank(capacity) },
+            Sampler::Uniform => None,
+            Sampler::Per => Some(PerConfig { beta_steps, seed, ..PerConfig::new(capacity) }),
+            Sampler::Rank => Some(PerConfig { beta_steps, seed, ..PerConfig::rank(capacity) }),
         }
+    }
+
+    /// The core selector this sampler names.
+    pub fn selector(self, capacity: usize, beta_steps: u64, seed: u64) -> Result<Box<dyn Selector + Send>> {
+        Ok(match self.per_config(capacity, beta_steps, seed) {
+            Some(config) => Box::new(PrioritizedSelector::<Heap>::new(config)?),
+            None => Box::new(UniformSelector::<Heap>::new(UniformConfig { seed, ..UniformConfig::new(capacity) })?),
+        })
     }
 }
 
-/// One transition. `terminated` (not truncation) stops bootstrapping.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Transition {
-    pub obs: Vec<f32>,
-    pub action: i64,
-    pub reward: f32,
-    pub next_obs: Vec<f32>,
-    pub terminated: bool,
-}
-
-/// A sampled batch: keys (slot + generation) for the priority update, IS
-/// weights, and the transitions.
+/// A sampled batch, one slice per column (row `j` = draw `j`), plus the
+/// keys for the priority update and the IS weights.
 pub struct Batch<'a> {
     pub keys: Vec<Key>,
     pub weights: Vec<f64>,
-    pub items: Vec<&'a Transition>,
+    pub obs: &'a [f32],
+    pub actions: &'a [i32],
+    pub rewards: &'a [f32],
+    pub next_obs: &'a [f32],
+    /// 1 where the transition ended in a terminal state (no bootstrap).
+    pub terminated: &'a [u8],
+}
+
+#[derive(Default)]
+struct Columns {
+    obs: Vec<f32>,
+    actions: Vec<i32>,
+    rewards: Vec<f32>,
+    next_obs: Vec<f32>,
+    terminated: Vec<u8>,
 }
 
 pub struct Replay {
-    buf: PrioritizedReplayBuffer<Transition, Heap>,
+    table: ReplayTable<Box<dyn Selector + Send>, Heap>,
+    obs_dim: usize,
     draws: Vec<Draw>,
+    out: Columns,
 }
 
 impl Replay {
-    pub fn new(config: PerConfig) -> Result<Self> {
-        Ok(Replay { buf: PrioritizedReplayBuffer::new(config)?, draws: Vec::new() })
+    pub fn new(sampler: Sampler, capacity: usize, obs_dim: usize, beta_steps: u64, seed: u64) -> Result<Self> {
+        let shape = [obs_dim];
+        let rows = RowStorage::new(
+            capacity,
+            &[
+                ColumnSpec::new("obs", DType::F32, &shape),
+                ColumnSpec::new("action", DType::I32, &[]),
+                ColumnSpec::new("reward", DType::F32, &[]),
+                ColumnSpec::new("next_obs", DType::F32, &shape),
+                ColumnSpec::new("terminated", DType::U8, &[]),
+            ],
+        )?;
+        let table = ReplayTable::new(sampler.selector(capacity, beta_steps, seed)?, rows)?;
+        Ok(Replay { table, obs_dim, draws: Vec::new(), out: Columns::default() })
     }
 
     pub fn len(&self) -> usize {
-        self.buf.len()
+        self.table.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
+        self.table.is_empty()
     }
 
-    /// The beta the next sample uses.
+    /// The IS exponent the next sample uses.
     pub fn beta(&self) -> f64 {
-        self.buf.beta()
+        self.table.selector().beta()
     }
 
     /// Stores a transition with the largest priority seen so far.
-    pub fn push(&mut self, t: Transition) -> Result<Key> {
-        Ok(self.buf.add(t)?)
+    /// `terminated` (not truncation) stops bootstrapping.
+    pub fn push(&mut self, obs: &[f32], action: i64, reward: f32, next_obs: &[f32], terminated: bool) -> Result<Key> {
+        let action = i32::try_from(action)?;
+        let row =
+            [Values::F32(obs), Values::I32(&[action]), Values::F32(&[reward]), Values::F32(next_obs), Values::U8(&[u8::from(terminated)])];
+        Ok(self.table.add(&row, None)?)
     }
 
-    /// Samples a stratified batch of `n`.
+    /// Samples a batch of `n` with the table's selector.
     pub fn sample(&mut self, n: usize) -> Result<Batch<'_>> {
+        let d = self.obs_dim;
         self.draws.resize(n, Draw::default());
-        self.buf.sample_into(&mut self.draws)?;
-        let buf = &self.buf;
+        let c = &mut self.out;
+        c.obs.resize(n * d, 0.0);
+        c.actions.resize(n, 0);
+        c.rewards.resize(n, 0.0);
+        c.next_obs.resize(n * d, 0.0);
+        c.terminated.resize(n, 0);
+        self.table.sample_into(
+            &mut self.draws,
+            &mut [
+                ValuesMut::F32(&mut c.obs),
+                ValuesMut::I32(&mut c.actions),
+                ValuesMut::F32(&mut c.rewards),
+                ValuesMut::F32(&mut c.next_obs),
+                ValuesMut::U8(&mut c.terminated),
+            ],
+        )?;
         Ok(Batch {
             keys: self.draws.iter().map(|d| d.key).collect(),
             weights: self.draws.iter().map(|d| d.weight).collect(),
-            // Every sampled key is current: nothing was added since sampling.
-            items: self.draws.iter().filter_map(|d| buf.get(d.key)).collect(),
+            obs: &c.obs,
+            actions: &c.actions,
+            rewards: &c.rewards,
+            next_obs: &c.next_obs,
+            terminated: &c.terminated,
         })
     }
 
     /// New priorities from TD errors; returns how many keys were stale.
     pub fn update(&mut self, keys: &[Key], td_errors: &[f64]) -> Result<usize> {
-        Ok(self.buf.update_priorities(keys, td_errors)?.stale)
+        Ok(self.table.update_priorities(keys, td_errors)?.stale)
     }
 }
 
