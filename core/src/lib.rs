@@ -2,10 +2,21 @@
 //!
 //! Adaptive data sampling for training loops, in one `no_std` core:
 //!
+//! Who picks and who holds are apart: *selectors* choose slots by key
+//! (priorities, generations, schedule, generator) and know nothing of what a
+//! slot holds; *row storage* holds named fixed-width columns and knows
+//! nothing of priorities; the n-step windows turn environment steps into
+//! transitions. A batch leaves as a few contiguous arrays.
+//!
 //! | module | what |
 //! |---|---|
+//! | [`select`] | the [`Selector`](select::Selector) trait, [`Key`](select::Key), [`Draw`](select::Draw) |
+//! | [`per`] | [`PrioritizedSelector`](per::PrioritizedSelector) (proportional and rank-based PER), and [`PrioritizedReplayBuffer`](per::PrioritizedReplayBuffer): a selector plus a ring of items |
+//! | [`uniform`] | [`UniformSelector`](uniform::UniformSelector): independent, stratified or distinct uniform draws |
+//! | [`rows`] | [`RowStorage`](rows::RowStorage): a ring of rows in named f32/f64/i32/u32/u8 columns with shapes |
+//! | [`table`] | [`ReplayTable`](table::ReplayTable): a selector and the rows of its slots |
+//! | [`nstep`] | per-stream n-step windows: returns, bootstrap discounts, episode ends |
 //! | [`tree`] | [`SumTree`](tree::SumTree): sum + min tree, stratified batch sampling |
-//! | [`per`] | proportional and rank-based prioritized experience replay |
 //! | [`adaptive`] | loss-driven batch sampling: EMA, AdaBoost and OHEM modes |
 //! | [`reward`] | reward-weighted sampling (RWR / AWR weights) |
 //! | [`iw`] | importance weights for iw-SFT (Qin & Springenberg 2025) |
