@@ -11,6 +11,8 @@
 
 use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveConfig, AdaptiveMode};
 use adasample::iw::{self, IwMode, IwSftConfig};
+use adasample::nstep::{NStepConfig, NStepWindows, Step};
+use adasample::rows::{ColumnSpec, DType, RowStorage, Values, ValuesMut};
 use adasample::per::{Draw, Key, PerConfig, PrioritizedReplayBuffer};
 use adasample::reward::{RewardConfig, RewardWeightedSampler};
 use adasample::rng::unit_f64;
@@ -38,6 +40,20 @@ fn floats(v: &Value) -> Vec<f64> {
 
 fn ints(v: &Value) -> Vec<u64> {
     v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect()
+}
+
+/// The golden row storage's columns.
+const COLUMNS: [ColumnSpec<'static>; 5] = [
+    ColumnSpec::new("obs", DType::F32, &[2]),
+    ColumnSpec::new("action", DType::I32, &[]),
+    ColumnSpec::new("return", DType::F64, &[]),
+    ColumnSpec::new("discount", DType::F32, &[]),
+    ColumnSpec::new("next_obs", DType::F32, &[2]),
+];
+
+/// The observation of step `id` (the firmware computes the same bits).
+fn golden_obs(id: u32) -> [f64; 2] {
+    [f64::from(id) * 0.1 + 1.0 / 3.0, -f64::from(id) * 1e-3]
 }
 
 /// Runs a case's operations, filling each op's `expect` with what happened.
@@ -143,6 +159,56 @@ fn run(case: &Value) -> Value {
                 }
             }
         }
+        "columns" => {
+            // n-step windows feeding a row storage; the firmware replays the same.
+            let mut w: NStepWindows<u32, Heap> = NStepWindows::new(NStepConfig {
+                n: u(cfg, "n") as usize,
+                gamma: f(cfg, "gamma", 0.0),
+                streams: u(cfg, "streams") as usize,
+            })
+            .unwrap();
+            let capacity = u(cfg, "capacity") as usize;
+            let mut rows = RowStorage::<Heap>::new(capacity, &COLUMNS).unwrap();
+            let mut written = 0usize;
+            for op in ops {
+                op["expect"] = match op["op"].as_str().unwrap() {
+                    "step" => {
+                        let stream = u(op, "stream") as usize;
+                        let next_obs = floats(&op["nextObs"]);
+                        let (term, trunc) = (op["terminated"].as_bool().unwrap(), op["truncated"].as_bool().unwrap());
+                        let step = Step { item: u(op, "id") as u32, reward: f(op, "reward", 0.0), terminated: term, truncated: trunc };
+                        w.push(stream, step).unwrap();
+                        let mut out = vec![];
+                        w.drain(stream, |t| {
+                            let id = *t.item;
+                            // Every column from f64 input: the conversions are part of the vector.
+                            let row = [
+                                Values::F64(&golden_obs(id)),
+                                Values::F64(&[f64::from(id % 3)]),
+                                Values::F64(&[t.reward]),
+                                Values::F64(&[t.discount]),
+                                Values::F64(&next_obs),
+                            ];
+                            rows.write(written % capacity, &row)?;
+                            written += 1;
+                            out.push(json!({ "id": id, "reward": t.reward, "discount": t.discount, "steps": t.steps }));
+                            Ok(())
+                        })
+                        .unwrap();
+                        json!(out)
+                    }
+                    "gather" => {
+                        let slots: Vec<u32> = ints(&op["slots"]).into_iter().map(|x| x as u32).collect();
+                        let n = slots.len();
+                        let (mut o, mut a, mut g, mut d, mut x) = (vec![0f32; 2 * n], vec![0i32; n], vec![0f64; n], vec![0f32; n], vec![0f32; 2 * n]);
+                        rows.gather(&slots, &mut [ValuesMut::F32(&mut o), ValuesMut::I32(&mut a), ValuesMut::F64(&mut g), ValuesMut::F32(&mut d), ValuesMut::F32(&mut x)]).unwrap();
+                        let wide = |v: &[f32]| v.iter().map(|&y| f64::from(y)).collect::<Vec<_>>();
+                        json!({ "obs": wide(&o), "action": a, "return": g, "discount": wide(&d), "nextObs": wide(&x) })
+                    }
+                    other => panic!("unknown op {other}"),
+                };
+            }
+        }
         "reward" => {
             let c = RewardConfig {
                 temperature: f(cfg, "temperature", 1.0),
@@ -198,7 +264,24 @@ fn cases() -> Vec<(&'static str, Value)> {
         }
         ops
     };
+    let column_ops = {
+        let mut ops = vec![];
+        let mut r = DefaultRng::seed_from_u64(11);
+        for id in 0..60u32 {
+            let end = r.next_u64() % 9;
+            let x = unit_f64(&mut r);
+            ops.push(json!({ "op": "step", "id": id, "stream": r.next_u64() % 3, "reward": (x - 0.3) * 4.0, "terminated": end == 0, "truncated": end == 1, "nextObs": [x, 1.0 / (f64::from(id) + 3.0)] }));
+            if id % 20 == 19 {
+                ops.push(json!({ "op": "gather", "slots": (0..8).map(|k| (k * 5 + id as u64) % 16).collect::<Vec<_>>() }));
+            }
+        }
+        ops
+    };
     vec![
+        (
+            "columns",
+            json!({ "sampler": "columns", "description": "3-step windows over 3 interleaved streams (random terminations and truncations) writing rows of f32, i32, f64 and f32 columns from f64 input into a 16-row ring; gathers of 8 rows", "config": { "n": 3, "gamma": 0.9, "streams": 3, "capacity": 16 }, "ops": column_ops }),
+        ),
         (
             "rng",
             json!({ "sampler": "rng", "description": "DefaultRng (xoshiro256++ seeded by SplitMix64): raw u64 (as decimal strings) and unit floats", "config": { "seed": 42 }, "ops": [{ "op": "nextU64", "count": 8 }, { "op": "unitF64", "count": 8 }] }),

@@ -138,6 +138,36 @@ fn main() {
     }
     s += "];\n";
 
+    let c = load("columns");
+    let cfg = &c["config"];
+    writeln!(
+        s,
+        "pub static COLUMNS_CASE: ColumnsCase = ColumnsCase {{ n: {}, gamma: {}, streams: {}, capacity: {}, ops: &[",
+        cfg["n"],
+        f(&cfg["gamma"]),
+        cfg["streams"],
+        cfg["capacity"]
+    )
+    .unwrap();
+    for op in c["ops"].as_array().unwrap() {
+        match op["op"].as_str().unwrap() {
+            "step" => writeln!(
+                s,
+                "ColumnsOp::Step {{ id: {}, stream: {}, reward: {}, terminated: {}, truncated: {}, next_obs: {} }},",
+                op["id"],
+                op["stream"],
+                f(&op["reward"]),
+                op["terminated"],
+                op["truncated"],
+                floats(&op["nextObs"])
+            )
+            .unwrap(),
+            "gather" => writeln!(s, "ColumnsOp::Gather({}),", ints(&op["slots"])).unwrap(),
+            other => panic!("{other}"),
+        }
+    }
+    s += "]};\n";
+
     let rng = load("rng");
     let seed = &rng["config"]["seed"];
     let counts: Vec<String> = rng["ops"].as_array().unwrap().iter().map(|o| o["count"].to_string()).collect();

@@ -53,6 +53,19 @@ def expected_lines(cap):
             emit(f"reward {k}", "weights", op["expect"]["weights"], "f")
     for k, op in enumerate(json.loads((GOLDEN / "iw.json").read_text())["ops"]):
         emit(f"iw {k}", "weights", op["expect"], "f")
+    for k, op in enumerate(json.loads((GOLDEN / "columns.json").read_text())["ops"]):
+        p, e = f"columns {k}", op["expect"]
+        if op["op"] == "step":
+            emit(p, "ids", [t["id"] for t in e], "d")
+            emit(p, "returns", [t["reward"] for t in e], "f")
+            emit(p, "discounts", [t["discount"] for t in e], "f")
+            emit(p, "steps", [t["steps"] for t in e], "d")
+        else:
+            emit(p, "obs", e["obs"], "f")
+            emit(p, "action", e["action"], "d")
+            emit(p, "return", e["return"], "f")
+            emit(p, "discount", e["discount"], "f")
+            emit(p, "nextObs", e["nextObs"], "f")
     rng = json.loads((GOLDEN / "rng.json").read_text())["ops"]
     emit("rng 0", "nextU64", rng[0]["expect"], "d")
     emit("rng 1", "unitF64", rng[1]["expect"], "f")

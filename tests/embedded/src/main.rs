@@ -17,6 +17,8 @@
 
 use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveConfig, AdaptiveMode};
 use adasample::iw::{self, IwMode, IwSftConfig};
+use adasample::nstep::{NStepConfig, NStepWindows, Step};
+use adasample::rows::{ColumnSpec, DType, RowStorage, Values, ValuesMut};
 use adasample::per::{Draw, Key, PrioritizedReplayBuffer};
 use adasample::reward::{RewardConfig, RewardWeightedSampler};
 use adasample::rng::unit_f64;
@@ -60,6 +62,17 @@ mod golden {
     pub enum RewardOp {
         Extend(&'static [f64]),
         Sample(usize),
+    }
+    pub struct ColumnsCase {
+        pub n: usize,
+        pub gamma: f64,
+        pub streams: usize,
+        pub capacity: usize,
+        pub ops: &'static [ColumnsOp],
+    }
+    pub enum ColumnsOp {
+        Step { id: u32, stream: usize, reward: f64, terminated: bool, truncated: bool, next_obs: &'static [f64] },
+        Gather(&'static [u32]),
     }
     pub struct IwOp {
         pub token: bool,
@@ -201,6 +214,76 @@ fn run_reward(s: &mut Reward) {
     }
 }
 
+/// Storage of the n-step and row-storage vector: 16 rows of 32 bytes, 3 windows of 3.
+type ColumnsStorage = Fixed<512>;
+
+/// The observation of step `id`, as core/tests/golden.rs computes it.
+fn golden_obs(id: u32) -> [f64; 2] {
+    [f64::from(id) * 0.1 + 1.0 / 3.0, -f64::from(id) * 1e-3]
+}
+
+fn run_columns() {
+    let c = &COLUMNS_CASE;
+    let config = NStepConfig { n: c.n, gamma: c.gamma, streams: c.streams };
+    let mut w: NStepWindows<u32, ColumnsStorage> = NStepWindows::new(config).unwrap_or_else(|e| fail("columns", e));
+    let columns = [
+        ColumnSpec::new("obs", DType::F32, &[2]),
+        ColumnSpec::new("action", DType::I32, &[]),
+        ColumnSpec::new("return", DType::F64, &[]),
+        ColumnSpec::new("discount", DType::F32, &[]),
+        ColumnSpec::new("next_obs", DType::F32, &[2]),
+    ];
+    let mut rows: RowStorage<ColumnsStorage> =
+        RowStorage::new(c.capacity, &columns).unwrap_or_else(|e| fail("columns", e));
+    let mut written = 0usize;
+    for (k, op) in c.ops.iter().enumerate() {
+        let prefix = &*heapless_prefix("columns", k);
+        match *op {
+            ColumnsOp::Step { id, stream, reward, terminated, truncated, next_obs } => {
+                w.push(stream, Step { item: id, reward, terminated, truncated }).unwrap_or_else(|e| fail("columns", e));
+                let (mut ids, mut rets, mut discs, mut steps, mut n) = ([0u64; 8], [0f64; 8], [0f64; 8], [0u64; 8], 0);
+                w.drain(stream, |t| {
+                    let id = *t.item;
+                    let row = [
+                        Values::F64(&golden_obs(id)),
+                        Values::F64(&[f64::from(id % 3)]),
+                        Values::F64(&[t.reward]),
+                        Values::F64(&[t.discount]),
+                        Values::F64(next_obs),
+                    ];
+                    rows.write(written % c.capacity, &row)?;
+                    written += 1;
+                    (ids[n], rets[n], discs[n], steps[n]) = (u64::from(id), t.reward, t.discount, t.steps as u64);
+                    n += 1;
+                    Ok(())
+                })
+                .unwrap_or_else(|e| fail("columns", e));
+                dec("ids", prefix, ids[..n].iter().copied());
+                hex("returns", prefix, rets[..n].iter().copied());
+                hex("discounts", prefix, discs[..n].iter().copied());
+                dec("steps", prefix, steps[..n].iter().copied());
+            }
+            ColumnsOp::Gather(slots) => {
+                let (mut o, mut a, mut g, mut d, mut x) = ([0f32; 16], [0i32; 8], [0f64; 8], [0f32; 8], [0f32; 16]);
+                let n = slots.len();
+                let out = &mut [
+                    ValuesMut::F32(&mut o[..2 * n]),
+                    ValuesMut::I32(&mut a[..n]),
+                    ValuesMut::F64(&mut g[..n]),
+                    ValuesMut::F32(&mut d[..n]),
+                    ValuesMut::F32(&mut x[..2 * n]),
+                ];
+                rows.gather(slots, out).unwrap_or_else(|e| fail("columns", e));
+                hex("obs", prefix, o[..2 * n].iter().map(|&v| f64::from(v)));
+                dec("action", prefix, a[..n].iter().map(|&v| v as u64));
+                hex("return", prefix, g[..n].iter().copied());
+                hex("discount", prefix, d[..n].iter().map(|&v| f64::from(v)));
+                hex("nextObs", prefix, x[..2 * n].iter().map(|&v| f64::from(v)));
+            }
+        }
+    }
+}
+
 fn run_iw() {
     let mut out = [0.0f64; 64];
     for (k, op) in IW_OPS.iter().enumerate() {
@@ -264,6 +347,7 @@ fn main() -> ! {
     }
     run_reward(reward);
     run_iw();
+    run_columns();
     run_rng();
 
     hprintln!(
