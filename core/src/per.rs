@@ -45,7 +45,7 @@
 
 #[cfg(feature = "alloc")]
 use crate::error::try_vec;
-use crate::error::{check_bounded, check_len, ensure, Error, Result};
+use crate::error::{check_bounded, ensure, Error, Result};
 use crate::math::{in_unit, not_above};
 use crate::order::{by_priority, RankOrder};
 use crate::rng::{commit_on_ok, DefaultRng};
@@ -290,8 +290,10 @@ impl<S: Storage> PrioritizedSelector<S> {
         Ok(buf)
     }
 
-    /// What [`reset`](Self::reset) refuses: a bad field, or a capacity the storage cannot hold.
-    pub(crate) fn check_config(config: &PerConfig) -> Result<()> {
+    /// What [`reset`](Self::reset) refuses: a bad field, or a capacity the
+    /// storage cannot hold. (A function of its own: inlined into `reset`,
+    /// the firmware's code grows by 24 bytes.)
+    fn check_config(config: &PerConfig) -> Result<()> {
         config.validate()?;
         check_fits::<S>(config.capacity)?;
         SumTree::<S>::check_capacity(config.capacity)
@@ -459,10 +461,7 @@ impl<S: Storage> PrioritizedSelector<S> {
     /// [`MAX_PRIORITY`](crate::MAX_PRIORITY) ([`Error::ValueTooLarge`]).
     pub fn check_insert(&self, priority: Option<f64>) -> Result<()> {
         self.check_ready()?;
-        match priority {
-            Some(p) => check_bounded("priority", 0, p),
-            None => Ok(()),
-        }
+        crate::select::check_new_priority(priority)
     }
 
     /// Takes the ring's next slot with raw priority `priority` (like a `|TD
@@ -484,30 +483,22 @@ impl<S: Storage> PrioritizedSelector<S> {
     /// # Ok::<(), adasample::Error>(())
     /// ```
     pub fn insert(&mut self, priority: Option<f64>) -> Result<Key> {
-        let raw = self.checked_raw(priority)?;
-        self.insert_raw(raw, || true)
-    }
-
-    /// The raw priority an insert of `priority` stores, after
-    /// [`check_insert`](Self::check_insert).
-    pub(crate) fn checked_raw(&self, priority: Option<f64>) -> Result<f64> {
         self.check_insert(priority)?;
         // `fabs`: -0.0 is stored as 0.0.
-        Ok(priority.map_or(self.max_raw, libm::fabs))
+        let raw = priority.map_or(self.max_raw, libm::fabs);
+        self.insert_raw(raw, || Ok(()))
     }
 
     /// [`insert`](Self::insert) of a checked raw priority; `reserve` runs
     /// while the ring fills, after the selector's own memory is secured,
-    /// and returns whether the caller's is too (the item of a composition):
-    /// `false` is an [`Error::AllocationFailed`], with nothing changed.
-    pub(crate) fn insert_raw(&mut self, raw: f64, reserve: impl FnOnce() -> bool) -> Result<Key> {
+    /// and secures the caller's (the item of a composition): its error is
+    /// returned with nothing changed.
+    pub(crate) fn insert_raw(&mut self, raw: f64, reserve: impl FnOnce() -> Result<()>) -> Result<Key> {
         self.check_ready()?;
         let filling = self.next == self.len();
         if filling {
             self.make_room()?;
-            if !reserve() {
-                return Err(Error::AllocationFailed { bytes: 12 });
-            }
+            reserve()?;
         }
         let slot = self.place(raw, filling);
         if self.is_rank() {
@@ -668,19 +659,7 @@ impl<S: Storage> PrioritizedSelector<S> {
     /// # Ok::<(), adasample::Error>(())
     /// ```
     pub fn update_priorities(&mut self, indices: &[Key], td_errors: &[f64]) -> Result<UpdateReport> {
-        check_len(indices.len(), td_errors.len())?;
-        let len = self.len();
-        for (k, (key, &td)) in indices.iter().zip(td_errors).enumerate() {
-            if key.slot as usize >= len {
-                return Err(Error::IndexOutOfRange { index: key.slot as usize, len });
-            }
-            if !td.is_finite() {
-                return Err(Error::InvalidPriority { position: k, value: td });
-            }
-            if crate::error::above_max(td) {
-                return Err(Error::ValueTooLarge { name: "td_error", position: k, value: td });
-            }
-        }
+        crate::select::check_updates(indices, td_errors, self.len())?;
         let mut report = UpdateReport::default();
         let fresh = indices.iter().zip(td_errors).filter(|(key, _)| {
             let ok = self.generations.as_ref()[key.slot as usize] == key.generation;
@@ -969,9 +948,6 @@ pub struct Batch<'a, T> {
 /// assert!(first.is_some());
 /// # Ok::<(), adasample::Error>(())
 /// ```
-// `repr(C)`: the selector's small fields first, at offsets a Cortex-M load
-// reaches in one instruction (after the items they cost firmware 0.3 KB).
-#[repr(C)]
 pub struct PrioritizedReplayBuffer<T, S: Storage> {
     pub(crate) selector: PrioritizedSelector<S>,
     pub(crate) items: S::Items<T>,
@@ -1165,7 +1141,13 @@ impl<T, S: Storage> PrioritizedReplayBuffer<T, S> {
     fn store(&mut self, item: T, raw: f64) -> Result<Key> {
         let items = &mut self.items;
         // The item's memory is secured with the selector's: after its insert nothing may fail.
-        let key = self.selector.insert_raw(raw, || items.try_reserve(1))?;
+        let key = self.selector.insert_raw(raw, || {
+            if items.try_reserve(1) {
+                Ok(())
+            } else {
+                Err(Error::AllocationFailed { bytes: core::mem::size_of::<T>() })
+            }
+        })?;
         let slot = key.slot as usize;
         if slot == items.as_ref().len() {
             // Reserved: cannot fail.

@@ -38,7 +38,7 @@
 //! # Ok::<(), adasample::Error>(())
 //! ```
 
-use crate::error::Result;
+use crate::error::{check_bounded, check_len, Error, Result};
 
 /// A slot and the generation of the item it held when it was sampled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -68,6 +68,34 @@ pub struct UpdateReport {
     pub applied: usize,
     /// Entries skipped because their slot was overwritten after sampling.
     pub stale: usize,
+}
+
+/// What every selector's insert refuses of a raw priority (`None`: the
+/// largest seen so far): NaN, infinite, negative or above `MAX_PRIORITY`.
+pub(crate) fn check_new_priority(priority: Option<f64>) -> Result<()> {
+    match priority {
+        Some(p) => check_bounded("priority", 0, p),
+        None => Ok(()),
+    }
+}
+
+/// What every selector's update refuses, before it changes anything:
+/// lengths that differ, a slot never written (of `len`), a TD error that
+/// is not finite or whose magnitude is above `MAX_PRIORITY`.
+pub(crate) fn check_updates(keys: &[Key], td_errors: &[f64], len: usize) -> Result<()> {
+    check_len(keys.len(), td_errors.len())?;
+    for (k, (key, &td)) in keys.iter().zip(td_errors).enumerate() {
+        if key.slot as usize >= len {
+            return Err(Error::IndexOutOfRange { index: key.slot as usize, len });
+        }
+        if !td.is_finite() {
+            return Err(Error::InvalidPriority { position: k, value: td });
+        }
+        if crate::error::above_max(td) {
+            return Err(Error::ValueTooLarge { name: "td_error", position: k, value: td });
+        }
+    }
+    Ok(())
 }
 
 /// Choosing slots of a ring by key. Implemented by

@@ -33,7 +33,7 @@
 //! # Ok::<(), adasample::Error>(())
 //! ```
 
-use crate::error::{check_bounded, check_len, ensure, Error, Result};
+use crate::error::{ensure, Error, Result};
 use crate::rng::{below, commit_on_ok, unit_f64, DefaultRng};
 use crate::select::{Draw, Key, Selector, UpdateReport};
 use crate::storage::{check_fits, Buffer, Storage};
@@ -194,10 +194,7 @@ impl<S: Storage> Selector for UniformSelector<S> {
     }
 
     fn check_insert(&self, priority: Option<f64>) -> Result<()> {
-        match priority {
-            Some(p) => check_bounded("priority", 0, p),
-            None => Ok(()),
-        }
+        crate::select::check_new_priority(priority)
     }
 
     fn insert(&mut self, priority: Option<f64>) -> Result<Key> {
@@ -234,14 +231,7 @@ impl<S: Storage> Selector for UniformSelector<S> {
     /// finite magnitudes within [`MAX_PRIORITY`](crate::MAX_PRIORITY)), counts
     /// stale keys, and stores nothing.
     fn update_priorities(&mut self, keys: &[Key], td_errors: &[f64]) -> Result<UpdateReport> {
-        check_len(keys.len(), td_errors.len())?;
-        let len = self.len();
-        for (k, (key, &td)) in keys.iter().zip(td_errors).enumerate() {
-            if key.slot as usize >= len {
-                return Err(Error::IndexOutOfRange { index: key.slot as usize, len });
-            }
-            check_bounded("td_error", k, libm::fabs(td))?;
-        }
+        crate::select::check_updates(keys, td_errors, self.len())?;
         let stale = keys.iter().filter(|k| !self.is_current(**k)).count();
         Ok(UpdateReport { applied: keys.len() - stale, stale })
     }

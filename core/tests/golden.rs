@@ -42,20 +42,6 @@ fn ints(v: &Value) -> Vec<u64> {
     v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect()
 }
 
-/// The golden row storage's columns.
-const COLUMNS: [ColumnSpec<'static>; 5] = [
-    ColumnSpec::new("obs", DType::F32, &[2]),
-    ColumnSpec::new("action", DType::I32, &[]),
-    ColumnSpec::new("return", DType::F64, &[]),
-    ColumnSpec::new("discount", DType::F32, &[]),
-    ColumnSpec::new("next_obs", DType::F32, &[2]),
-];
-
-/// The observation of step `id` (the firmware computes the same bits).
-fn golden_obs(id: u32) -> [f64; 2] {
-    [f64::from(id) * 0.1 + 1.0 / 3.0, -f64::from(id) * 1e-3]
-}
-
 /// Runs a case's operations, filling each op's `expect` with what happened.
 fn run(case: &Value) -> Value {
     let mut out = case.clone();
@@ -161,14 +147,25 @@ fn run(case: &Value) -> Value {
         }
         "columns" => {
             // n-step windows feeding a row storage; the firmware replays the same.
-            let mut w: NStepWindows<u32, Heap> = NStepWindows::new(NStepConfig {
+            // The item of a step: its id, observation and action.
+            let mut w: NStepWindows<(u64, Vec<f64>, f64), Heap> = NStepWindows::new(NStepConfig {
                 n: u(cfg, "n") as usize,
                 gamma: f(cfg, "gamma", 0.0),
                 streams: u(cfg, "streams") as usize,
             })
             .unwrap();
             let capacity = u(cfg, "capacity") as usize;
-            let mut rows = RowStorage::<Heap>::new(capacity, &COLUMNS).unwrap();
+            let schema: Vec<(String, DType, Vec<usize>)> = cfg["columns"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| {
+                    let dtype = DType::from_name(c["dtype"].as_str().unwrap()).unwrap();
+                    (c["name"].as_str().unwrap().to_string(), dtype, ints(&c["shape"]).into_iter().map(|d| d as usize).collect())
+                })
+                .collect();
+            let columns: Vec<ColumnSpec> = schema.iter().map(|(n, d, s)| ColumnSpec::new(n, *d, s)).collect();
+            let mut rows = RowStorage::<Heap>::new(capacity, &columns).unwrap();
             let mut written = 0usize;
             for op in ops {
                 op["expect"] = match op["op"].as_str().unwrap() {
@@ -176,15 +173,16 @@ fn run(case: &Value) -> Value {
                         let stream = u(op, "stream") as usize;
                         let next_obs = floats(&op["nextObs"]);
                         let (term, trunc) = (op["terminated"].as_bool().unwrap(), op["truncated"].as_bool().unwrap());
-                        let step = Step { item: u(op, "id") as u32, reward: f(op, "reward", 0.0), terminated: term, truncated: trunc };
+                        let item = (u(op, "id"), floats(&op["obs"]), f(op, "action", 0.0));
+                        let step = Step { item, reward: f(op, "reward", 0.0), terminated: term, truncated: trunc };
                         w.push(stream, step).unwrap();
                         let mut out = vec![];
                         w.drain(stream, |t| {
-                            let id = *t.item;
+                            let (id, obs, action) = t.item;
                             // Every column from f64 input: the conversions are part of the vector.
                             let row = [
-                                Values::F64(&golden_obs(id)),
-                                Values::F64(&[f64::from(id % 3)]),
+                                Values::F64(obs),
+                                Values::F64(&[*action]),
                                 Values::F64(&[t.reward]),
                                 Values::F64(&[t.discount]),
                                 Values::F64(&next_obs),
@@ -270,7 +268,8 @@ fn cases() -> Vec<(&'static str, Value)> {
         for id in 0..60u32 {
             let end = r.next_u64() % 9;
             let x = unit_f64(&mut r);
-            ops.push(json!({ "op": "step", "id": id, "stream": r.next_u64() % 3, "reward": (x - 0.3) * 4.0, "terminated": end == 0, "truncated": end == 1, "nextObs": [x, 1.0 / (f64::from(id) + 3.0)] }));
+            let obs = [f64::from(id) * 0.1 + 1.0 / 3.0, -f64::from(id) * 1e-3];
+            ops.push(json!({ "op": "step", "id": id, "stream": r.next_u64() % 3, "obs": obs, "action": id % 3, "reward": (x - 0.3) * 4.0, "terminated": end == 0, "truncated": end == 1, "nextObs": [x, 1.0 / (f64::from(id) + 3.0)] }));
             if id % 20 == 19 {
                 ops.push(json!({ "op": "gather", "slots": (0..8).map(|k| (k * 5 + id as u64) % 16).collect::<Vec<_>>() }));
             }
@@ -280,7 +279,13 @@ fn cases() -> Vec<(&'static str, Value)> {
     vec![
         (
             "columns",
-            json!({ "sampler": "columns", "description": "3-step windows over 3 interleaved streams (random terminations and truncations) writing rows of f32, i32, f64 and f32 columns from f64 input into a 16-row ring; gathers of 8 rows", "config": { "n": 3, "gamma": 0.9, "streams": 3, "capacity": 16 }, "ops": column_ops }),
+            json!({ "sampler": "columns", "description": "3-step windows over 3 interleaved streams (random terminations and truncations) writing rows of f32, i32, f64 and f32 columns from f64 input into a 16-row ring; gathers of 8 rows", "config": { "n": 3, "gamma": 0.9, "streams": 3, "capacity": 16, "columns": [
+                { "name": "obs", "dtype": "float32", "shape": [2] },
+                { "name": "action", "dtype": "int32", "shape": [] },
+                { "name": "return", "dtype": "float64", "shape": [] },
+                { "name": "discount", "dtype": "float32", "shape": [] },
+                { "name": "next_obs", "dtype": "float32", "shape": [2] },
+            ] }, "ops": column_ops }),
         ),
         (
             "rng",

@@ -153,9 +153,11 @@ fn main() {
         match op["op"].as_str().unwrap() {
             "step" => writeln!(
                 s,
-                "ColumnsOp::Step {{ id: {}, stream: {}, reward: {}, terminated: {}, truncated: {}, next_obs: {} }},",
+                "ColumnsOp::Step {{ id: {}, stream: {}, obs: {}, action: {}, reward: {}, terminated: {}, truncated: {}, next_obs: {} }},",
                 op["id"],
                 op["stream"],
+                floats(&op["obs"]),
+                f(&op["action"]),
                 f(&op["reward"]),
                 op["terminated"],
                 op["truncated"],
@@ -167,6 +169,13 @@ fn main() {
         }
     }
     s += "]};\n";
+    let columns: Vec<String> = cfg["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("({}, {}, {})", c["name"], c["dtype"], ints(&c["shape"])))
+        .collect();
+    writeln!(s, "pub static COLUMNS: [(&str, &str, &[usize]); {}] = [{}];", columns.len(), columns.join(", ")).unwrap();
 
     let rng = load("rng");
     let seed = &rng["config"]["seed"];

@@ -71,7 +71,16 @@ mod golden {
         pub ops: &'static [ColumnsOp],
     }
     pub enum ColumnsOp {
-        Step { id: u32, stream: usize, reward: f64, terminated: bool, truncated: bool, next_obs: &'static [f64] },
+        Step {
+            id: u32,
+            stream: usize,
+            obs: &'static [f64],
+            action: f64,
+            reward: f64,
+            terminated: bool,
+            truncated: bool,
+            next_obs: &'static [f64],
+        },
         Gather(&'static [u32]),
     }
     pub struct IwOp {
@@ -217,36 +226,31 @@ fn run_reward(s: &mut Reward) {
 /// Storage of the n-step and row-storage vector: 16 rows of 32 bytes, 3 windows of 3.
 type ColumnsStorage = Fixed<512>;
 
-/// The observation of step `id`, as core/tests/golden.rs computes it.
-fn golden_obs(id: u32) -> [f64; 2] {
-    [f64::from(id) * 0.1 + 1.0 / 3.0, -f64::from(id) * 1e-3]
-}
-
 fn run_columns() {
     let c = &COLUMNS_CASE;
     let config = NStepConfig { n: c.n, gamma: c.gamma, streams: c.streams };
-    let mut w: NStepWindows<u32, ColumnsStorage> = NStepWindows::new(config).unwrap_or_else(|e| fail("columns", e));
-    let columns = [
-        ColumnSpec::new("obs", DType::F32, &[2]),
-        ColumnSpec::new("action", DType::I32, &[]),
-        ColumnSpec::new("return", DType::F64, &[]),
-        ColumnSpec::new("discount", DType::F32, &[]),
-        ColumnSpec::new("next_obs", DType::F32, &[2]),
-    ];
+    // The item of a step: its id, observation and action.
+    let mut w: NStepWindows<(u32, &[f64], f64), ColumnsStorage> =
+        NStepWindows::new(config).unwrap_or_else(|e| fail("columns", e));
+    let columns = COLUMNS.map(|(name, dtype, shape)| match DType::from_name(dtype) {
+        Some(dtype) => ColumnSpec::new(name, dtype, shape),
+        None => fail("columns", adasample::Error::InvalidConfig { field: "columns", expected: "npm dtype names" }),
+    });
     let mut rows: RowStorage<ColumnsStorage> =
         RowStorage::new(c.capacity, &columns).unwrap_or_else(|e| fail("columns", e));
     let mut written = 0usize;
     for (k, op) in c.ops.iter().enumerate() {
         let prefix = &*heapless_prefix("columns", k);
         match *op {
-            ColumnsOp::Step { id, stream, reward, terminated, truncated, next_obs } => {
-                w.push(stream, Step { item: id, reward, terminated, truncated }).unwrap_or_else(|e| fail("columns", e));
+            ColumnsOp::Step { id, stream, obs, action, reward, terminated, truncated, next_obs } => {
+                let item = (id, obs, action);
+                w.push(stream, Step { item, reward, terminated, truncated }).unwrap_or_else(|e| fail("columns", e));
                 let (mut ids, mut rets, mut discs, mut steps, mut n) = ([0u64; 8], [0f64; 8], [0f64; 8], [0u64; 8], 0);
                 w.drain(stream, |t| {
-                    let id = *t.item;
+                    let (id, obs, action) = *t.item;
                     let row = [
-                        Values::F64(&golden_obs(id)),
-                        Values::F64(&[f64::from(id % 3)]),
+                        Values::F64(obs),
+                        Values::F64(&[action]),
                         Values::F64(&[t.reward]),
                         Values::F64(&[t.discount]),
                         Values::F64(next_obs),
