@@ -4,6 +4,8 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 NO_STD_TARGETS := thumbv7em-none-eabihf wasm32-unknown-unknown
+# Installed by `setup` too: the core's golden test runs as a wasm32 binary in Node's WASI.
+TARGETS := $(NO_STD_TARGETS) wasm32-wasip1
 CLIPPY_LIB_FLAGS := -D warnings -D clippy::unwrap_used -D clippy::expect_used -D clippy::panic
 
 WASM_BINDGEN_VERSION := 0.2.130
@@ -20,7 +22,7 @@ TRAINER := target/release/adasample-trainer
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: fuzz bench-rank demo test setup venv trainer test-trainer web-deps web web-dev test-web wasm-tools browser qemu npm test-core test-wasm embedded embedded-footprint check-no-std clippy doc drift-1e8 golden-bless env-fixtures iwsft-golden bench
+.PHONY: fuzz bench-rank demo test setup venv trainer test-trainer web-deps web web-dev test-web wasm-tools browser qemu npm test-core test-wasm embedded embedded-footprint check-no-std clippy doc drift-1e8 golden-bless golden-wasm32 env-fixtures iwsft-golden bench
 
 demo: setup trainer
 	$(CARGO) run --release -q -p adasample --example per_session --features serde
@@ -28,12 +30,12 @@ demo: setup trainer
 	$(TORCH_ENV) $(TRAINER) all --quick --out runs/demo
 	@echo; cat runs/demo/report.md
 
-test: setup test-core check-no-std clippy doc test-wasm test-web embedded test-trainer
+test: setup test-core golden-wasm32 check-no-std clippy doc test-wasm test-web embedded test-trainer
 	@echo "make test: all suites passed"
 
 setup:
 	@installed="$$(rustup target list --installed)"; \
-	for t in $(NO_STD_TARGETS); do \
+	for t in $(TARGETS); do \
 	  grep -qx "$$t" <<<"$$installed" || rustup target add "$$t"; \
 	done
 	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
@@ -138,6 +140,12 @@ test-wasm: npm browser
 
 # The core builds without an allocator for a Cortex-M4F and for wasm32, in
 # every feature combination that makes sense there.
+# The core's golden test compiled to wasm32 (WASI) and run in Node: every
+# vector of tests/golden/, the n-step and row vector included, bit for bit.
+golden-wasm32: setup
+	CARGO_TARGET_WASM32_WASIP1_RUNNER="node --no-warnings $(CURDIR)/tests/wasm32/wasi-run.mjs" \
+	  $(CARGO) test -p adasample --all-features --target wasm32-wasip1 --test golden
+
 check-no-std:
 	$(CARGO) build -p adasample --no-default-features --target thumbv7em-none-eabihf
 	$(CARGO) build -p adasample --no-default-features --features alloc --target thumbv7em-none-eabihf

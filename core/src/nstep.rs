@@ -236,6 +236,23 @@ impl<T, S: Storage> NStepWindows<T, S> {
     }
 
     /// The oldest ready transition of `stream`, if any (it stays until [`pop`](Self::pop)).
+    ///
+    /// ```
+    /// use adasample::nstep::{NStepConfig, NStepWindows, Step};
+    /// use adasample::storage::Fixed;
+    /// let mut w: NStepWindows<char, Fixed<4>> = NStepWindows::new(NStepConfig { n: 2, gamma: 0.5, streams: 2 })?;
+    /// w.push(1, Step { item: 'a', reward: 1.0, terminated: false, truncated: false })?;
+    /// assert!(w.peek(1).is_none()); // one step of two
+    /// w.push(1, Step { item: 'b', reward: 2.0, terminated: false, truncated: false })?;
+    /// let t = w.peek(1).unwrap();
+    /// assert_eq!((*t.item, t.reward, t.discount, t.steps), ('a', 2.0, 0.25, 2));
+    /// assert_eq!(w.pop(1), Some('a'));
+    /// w.end(1)?; // the run ends: 'b' is taken as truncated
+    /// assert_eq!(w.peek(1).map(|t| (t.reward, t.discount)), Some((2.0, 0.5)));
+    /// w.clear(1)?;
+    /// assert_eq!((w.pending(1), w.ready(1)), (0, 0));
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
     pub fn peek(&self, stream: usize) -> Option<Transition<'_, T>> {
         if self.ready(stream) == 0 {
             return None;

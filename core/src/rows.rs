@@ -131,6 +131,12 @@ impl<'a> ColumnSpec<'a> {
 
 /// The values of one column for one or more rows, in any dtype (converted
 /// to the column's, checked).
+///
+/// ```
+/// use adasample::rows::{DType, Values};
+/// let v = Values::F64(&[1.0, 2.0, 3.0]);
+/// assert_eq!((v.len(), v.dtype(), v.is_empty()), (3, DType::F64, false));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Values<'a> {
     /// 32-bit floats.
@@ -146,6 +152,13 @@ pub enum Values<'a> {
 }
 
 /// A caller slice to gather one column into; its dtype must be the column's.
+///
+/// ```
+/// use adasample::rows::{DType, ValuesMut};
+/// let mut out = [0u8; 4];
+/// let v = ValuesMut::U8(&mut out);
+/// assert_eq!((v.len(), v.dtype(), v.is_empty()), (4, DType::U8, false));
+/// ```
 #[derive(Debug, PartialEq)]
 pub enum ValuesMut<'a> {
     /// 32-bit floats.
@@ -498,6 +511,18 @@ impl<S: Storage> RowStorage<S> {
     }
 
     /// Bytes per row.
+    ///
+    /// ```
+    /// use adasample::rows::{ColumnSpec, DType, RowStorage, Values};
+    /// use adasample::storage::Heap;
+    /// let mut rows: RowStorage<Heap> =
+    ///     RowStorage::new(8, &[ColumnSpec::new("a", DType::U8, &[]), ColumnSpec::new("b", DType::F32, &[])])?;
+    /// rows.write(0, &[Values::U8(&[7]), Values::F32(&[1.0])])?;
+    /// assert_eq!((rows.row_bytes(), rows.as_bytes()), (5, &[7, 0, 0, 0x80, 0x3f][..]));
+    /// rows.clear();
+    /// assert!(rows.is_empty() && rows.capacity() == 8);
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
     pub fn row_bytes(&self) -> usize {
         self.row_bytes
     }
@@ -639,6 +664,15 @@ impl<S: Storage> RowStorage<S> {
 
     /// Checks output slices for a batch of `n` rows: one per column, of
     /// the column's dtype, `n * width` values each.
+    ///
+    /// ```
+    /// use adasample::rows::{ColumnSpec, DType, RowStorage, ValuesMut};
+    /// use adasample::storage::Heap;
+    /// let rows: RowStorage<Heap> = RowStorage::new(8, &[ColumnSpec::new("xy", DType::F32, &[2])])?;
+    /// assert!(rows.check_out(3, &[ValuesMut::F32(&mut [0.0; 6])]).is_ok());
+    /// assert!(rows.check_out(3, &[ValuesMut::F32(&mut [0.0; 5])]).is_err());
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
     pub fn check_out(&self, n: usize, out: &[ValuesMut<'_>]) -> Result<()> {
         if out.len() != self.columns.len() {
             return Err(mismatch(SchemaProblem::ColumnCount { expected: self.columns.len(), found: out.len() }));

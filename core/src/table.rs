@@ -164,6 +164,21 @@ impl<Sel: Selector, S: Storage> ReplayTable<Sel, S> {
 
     /// Copies the row under `key` into `out`; `Ok(false)` (nothing written)
     /// when the key is stale or its slot never written.
+    ///
+    /// ```
+    /// use adasample::rows::{ColumnSpec, DType, RowStorage, Values, ValuesMut};
+    /// use adasample::uniform::{UniformConfig, UniformSelector};
+    /// use adasample::{storage::Heap, table::ReplayTable};
+    /// let rows = RowStorage::<Heap>::new(2, &[ColumnSpec::new("x", DType::I32, &[])])?;
+    /// let mut t = ReplayTable::new(UniformSelector::<Heap>::new(UniformConfig::new(2))?, rows)?;
+    /// let k = t.add(&[Values::I32(&[5])], None)?;
+    /// let mut x = [0i32];
+    /// assert!(t.get(k, &mut [ValuesMut::I32(&mut x)])? && x == [5]);
+    /// t.extend(2, &[Values::I32(&[6, 7])], None)?; // slot 0 is overwritten
+    /// assert!(!t.get(k, &mut [ValuesMut::I32(&mut x)])?);
+    /// assert_eq!((t.len(), t.capacity(), t.rows().len()), (2, 2, 2));
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
     pub fn get(&self, key: Key, out: &mut [ValuesMut<'_>]) -> Result<bool> {
         self.rows.check_out(1, out)?;
         if !self.selector.is_current(key) {

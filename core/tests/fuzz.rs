@@ -14,7 +14,12 @@
 
 use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveConfig, AdaptiveMode};
 use adasample::iw::{self, IwDirection, IwMode, IwSftConfig};
-use adasample::per::{Draw, Key, Normalization, PerConfig, PerKind, PrioritizedReplayBuffer};
+use adasample::nstep::{NStepConfig, NStepWindows, Step};
+use adasample::per::{Draw, Key, Normalization, PerConfig, PerKind, PrioritizedReplayBuffer, PrioritizedSelector};
+use adasample::rows::{ColumnSpec, DType, RowStorage, Values, ValuesMut};
+use adasample::select::Selector;
+use adasample::table::ReplayTable;
+use adasample::uniform::{UniformConfig, UniformSelector};
 use adasample::reward::{RewardConfig, RewardWeightedSampler};
 use adasample::storage::{Fixed, Heap, Storage};
 use adasample::tree::SumTree;
@@ -536,6 +541,171 @@ fn fuzz_iw_api() {
         for label in [0, len / 2, len] {
             if let Ok(nll) = iw::label_smoothed_nll(policy, label, cfg.epsilon) {
                 prop_assert!(nll.is_finite(), "{} from {:?}", nll, policy);
+            }
+        }
+        Ok(())
+    });
+}
+
+// ------------------------------------------------- selectors, rows, n-step
+
+#[test]
+fn fuzz_decode_selectors() {
+    let mut p: PrioritizedSelector<Heap> = PrioritizedSelector::new(PerConfig::rank(8)).unwrap();
+    let mut u: UniformSelector<Heap> = UniformSelector::new(UniformConfig { stratified: true, ..UniformConfig::new(8) }).unwrap();
+    for x in 0..11 {
+        p.insert(Some(f64::from(x) * 0.5)).unwrap();
+        u.insert(None).unwrap();
+    }
+    fuzz("decode PrioritizedSelector", mutated(p.snapshot().unwrap()), |bytes| {
+        match PrioritizedSelector::<Heap>::restore(&bytes) {
+            Ok(mut r) => {
+                prop_assert!(r.total_priority().is_finite());
+                let mut draws = [Draw::default(); 8];
+                match r.sample_into(&mut draws) {
+                    Ok(()) => prop_assert!(draws.iter().all(|d| r.is_current(d.key) && d.weight <= 1.0)),
+                    Err(e) => prop_assert!(matches!(e, Error::Empty | Error::BatchTooLarge { .. }), "{:?}", e),
+                }
+                let again = PrioritizedSelector::<Heap>::restore(&r.snapshot().unwrap()).unwrap();
+                prop_assert_eq!(again.snapshot().unwrap(), r.snapshot().unwrap());
+            }
+            Err(e) => prop_assert!(typed_refusal(&e), "{:?}", e),
+        }
+        Ok(())
+    });
+    fuzz("decode UniformSelector", mutated(u.snapshot().unwrap()), |bytes| {
+        match UniformSelector::<Fixed<8>>::restore(&bytes) {
+            Ok(mut r) => {
+                let mut draws = [Draw::default(); 8];
+                match r.sample_into(&mut draws) {
+                    Ok(()) => prop_assert!(draws.iter().all(|d| r.is_current(d.key) && d.weight == 1.0)),
+                    Err(e) => prop_assert!(matches!(e, Error::Empty | Error::BatchTooLarge { .. }), "{:?}", e),
+                }
+                let again = UniformSelector::<Fixed<8>>::restore(&r.snapshot().unwrap()).unwrap();
+                prop_assert!(again == r);
+            }
+            Err(e) => prop_assert!(typed_refusal(&e), "{:?}", e),
+        }
+        Ok(())
+    });
+}
+
+#[derive(Debug, Clone)]
+enum TableOp {
+    /// Values for the three columns (2 + 1 + 1), a priority, and how many values to give.
+    Add([f64; 4], Option<f64>, usize),
+    Extend(usize, Vec<f64>, Option<Vec<f64>>),
+    Sample(usize, usize),
+    Update(Vec<(usize, u32, f64)>),
+    Get(usize, u32),
+}
+
+/// A replay table over a selector: every call on wild input either works
+/// or is refused with a typed error and the table unchanged (`state`).
+fn table_api<Sel: Selector>(name: &str, make: fn(usize) -> Sel, state: fn(&Sel) -> Vec<u8>) {
+    let op = prop_oneof![
+        4 => (prop::array::uniform4(wild()), prop::option::of(wild()), 0usize..6).prop_map(|(v, p, n)| TableOp::Add(v, p, n)),
+        1 => (0usize..12, prop::collection::vec(wild(), 0..48), prop::option::of(prop::collection::vec(wild(), 0..12)))
+            .prop_map(|(n, v, p)| TableOp::Extend(n, v, p)),
+        2 => (0usize..24, 0usize..3).prop_map(|(n, bad)| TableOp::Sample(n, bad)),
+        2 => prop::collection::vec((index(), 0u32..3, wild()), 0..8).prop_map(TableOp::Update),
+        1 => (index(), 0u32..3).prop_map(|(s, g)| TableOp::Get(s, g)),
+    ];
+    fuzz(name, (1usize..24, prop::collection::vec(op, 1..40)), |(capacity, ops)| {
+        let cols = [
+            ColumnSpec::new("obs", DType::F32, &[2]),
+            ColumnSpec::new("action", DType::U8, &[]),
+            ColumnSpec::new("reward", DType::I32, &[]),
+        ];
+        let mut t = ReplayTable::new(make(capacity), RowStorage::<Heap>::new(capacity, &cols).unwrap()).unwrap();
+        for op in ops {
+            let before = (t.rows().as_bytes().to_vec(), state(t.selector()));
+            let refused = match op {
+                TableOp::Add(v, p, n) => {
+                    let obs = &v[..n.min(2)];
+                    t.add(&[Values::F64(obs), Values::F64(&v[2..3]), Values::F64(&v[3..4])], p).is_err()
+                }
+                TableOp::Extend(n, v, p) => {
+                    let (obs, rest) = v.split_at((2 * n).min(v.len()));
+                    let (a, r) = rest.split_at(n.min(rest.len()));
+                    t.extend(n, &[Values::F64(obs), Values::F64(a), Values::F64(r)], p.as_deref()).is_err()
+                }
+                TableOp::Sample(n, bad) => {
+                    let mut draws = vec![Draw::default(); n];
+                    let (mut o, mut a, mut r) = (vec![0f32; 2 * n + bad], vec![0u8; n], vec![0i32; n]);
+                    let result =
+                        t.sample_into(&mut draws, &mut [ValuesMut::F32(&mut o), ValuesMut::U8(&mut a), ValuesMut::I32(&mut r)]);
+                    if result.is_ok() {
+                        prop_assert!(draws.iter().all(|d| t.selector().is_current(d.key) && (0.0..=1.0).contains(&d.weight)));
+                        // Sampling advances the generator: compare nothing after it.
+                        continue;
+                    }
+                    true
+                }
+                TableOp::Update(v) => {
+                    let keys: Vec<Key> = v.iter().map(|&(s, g, _)| Key { slot: s as u32, generation: g }).collect();
+                    let tds: Vec<f64> = v.iter().map(|e| e.2).collect();
+                    t.update_priorities(&keys, &tds).is_err()
+                }
+                TableOp::Get(s, g) => {
+                    let (mut o, mut a, mut r) = ([0f32; 2], [0u8; 1], [0i32; 1]);
+                    let k = Key { slot: s as u32, generation: g };
+                    let _ = t.get(k, &mut [ValuesMut::F32(&mut o), ValuesMut::U8(&mut a), ValuesMut::I32(&mut r)]);
+                    false
+                }
+            };
+            if refused {
+                prop_assert!(before == (t.rows().as_bytes().to_vec(), state(t.selector())), "a refused call changed the table");
+            }
+            prop_assert_eq!(t.rows().len(), t.len());
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn fuzz_table_api() {
+    table_api("table API, proportional", |c| PrioritizedSelector::<Heap>::new(PerConfig::new(c)).unwrap(), |s| s.snapshot().unwrap());
+    table_api("table API, rank", |c| PrioritizedSelector::<Heap>::new(PerConfig::rank(c)).unwrap(), |s| s.snapshot().unwrap());
+    table_api(
+        "table API, uniform",
+        |c| UniformSelector::<Heap>::new(UniformConfig { without_replacement: c % 2 == 0, ..UniformConfig::new(c) }).unwrap(),
+        |s| s.snapshot().unwrap(),
+    );
+}
+
+#[test]
+fn fuzz_nstep_api() {
+    let config = (0usize..8, unit(), 0usize..4).prop_map(|(n, gamma, streams)| NStepConfig { n, gamma, streams });
+    let op = (index(), wild(), 0u8..12, any::<bool>());
+    fuzz("n-step API", (config, prop::collection::vec(op, 1..60)), |(cfg, ops)| {
+        let Ok(mut w) = NStepWindows::<u32, Fixed<32>>::new(cfg) else {
+            return Ok(());
+        };
+        for (k, (stream, reward, end, fail)) in ops.into_iter().enumerate() {
+            let stream = stream % (cfg.streams + 1);
+            let before = (w.pending(stream), w.ready(stream));
+            let step = Step { item: k as u32, reward, terminated: end == 0, truncated: end == 1 };
+            if w.push(stream, step).is_err() {
+                prop_assert_eq!((w.pending(stream), w.ready(stream)), before);
+            }
+            match end {
+                2 => {
+                    let _ = w.end(stream);
+                }
+                3 => {
+                    let _ = w.clear(stream);
+                }
+                _ => {}
+            }
+            let ready = w.ready(stream);
+            let taken = w.drain(stream, |t| {
+                assert!(t.reward.is_finite() && (0.0..=1.0).contains(&t.discount) && (1..=cfg.n).contains(&t.steps));
+                if fail { Err(Error::Empty) } else { Ok(()) }
+            });
+            match taken {
+                Ok(n) => prop_assert_eq!((n, w.ready(stream)), (ready, 0)),
+                Err(_) => prop_assert_eq!(w.ready(stream), ready),
             }
         }
         Ok(())

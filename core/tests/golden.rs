@@ -386,7 +386,13 @@ fn golden_vectors() {
         let recorded: Value = serde_json::from_str(&text).unwrap();
         let replayed = run(&recorded);
         assert!(same(&recorded, &replayed), "{name}: outputs differ from {}", path.display());
-        // The recorded case is the one defined here (nobody edited one side only).
+        // The recorded case is the one defined here (nobody edited one side
+        // only). Checked natively: the definitions compute some inputs with
+        // std's `sin`, whose last bits differ in the wasm32 (WASI) libc; the
+        // outputs above are compared on every target.
+        if cfg!(target_family = "wasm") {
+            continue;
+        }
         let mut inputs = recorded.clone();
         for op in inputs["ops"].as_array_mut().unwrap() {
             op.as_object_mut().unwrap().remove("expect");

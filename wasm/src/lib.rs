@@ -14,7 +14,7 @@
 
 use adasample::adaptive::{AdaptiveBatchSampler as CoreAdaptive, AdaptiveConfig, AdaptiveMode};
 use adasample::iw::{self, IwMode, IwSftConfig};
-use adasample::per::{Draw, Key, PerConfig, PerKind, PrioritizedReplayBuffer as CorePer};
+use adasample::per::{Draw, Key, PerConfig, PerKind, PrioritizedSelector};
 use adasample::reward::{RewardConfig, RewardWeightedSampler as CoreReward};
 use adasample::storage::Heap;
 use adasample::tree::SumTree as CoreTree;
@@ -387,7 +387,7 @@ struct PerOptions {
 /// only keys and priorities, and nothing is cloned through it.
 #[wasm_bindgen]
 pub struct PrioritizedReplayBuffer {
-    inner: CorePer<(), Heap>,
+    inner: PrioritizedSelector<Heap>,
     items: Array,
 }
 
@@ -414,17 +414,17 @@ impl PrioritizedReplayBuffer {
             kind: if o.rank == Some(true) { PerKind::Rank } else { PerKind::Proportional },
             ..base
         };
-        Ok(PrioritizedReplayBuffer { inner: CorePer::new(config).or_throw()?, items: Array::new() })
+        Ok(PrioritizedReplayBuffer { inner: PrioritizedSelector::new(config).or_throw()?, items: Array::new() })
     }
 
     /// Adds `item`; `priority` is a raw priority (like a |TD error|),
     /// absent: the largest seen so far. Returns the slot.
     pub fn add(&mut self, item: JsValue, priority: Option<JsValue>) -> JsResult<u32> {
-        let key = match priority.filter(|p| !p.is_undefined() && !p.is_null()) {
-            Some(p) => self.inner.add_with_priority((), num("priority", &p)?),
-            None => self.inner.add(()),
+        let priority = match priority.filter(|p| !p.is_undefined() && !p.is_null()) {
+            Some(p) => Some(num("priority", &p)?),
+            None => None,
         };
-        let slot = key.or_throw()?.slot;
+        let slot = self.inner.insert(priority).or_throw()?.slot;
         self.items.set(slot, item);
         Ok(slot)
     }
@@ -577,7 +577,7 @@ impl PrioritizedReplayBuffer {
             return Err(corrupt("not a PrioritizedReplayBuffer snapshot of the npm package (bad magic)"));
         }
         let n = word(4)?;
-        let inner = CorePer::<(), Heap>::restore(&read(8, n)?).or_throw()?;
+        let inner = PrioritizedSelector::<Heap>::restore(&read(8, n)?).or_throw()?;
         let mut at = 8u32.checked_add(n).ok_or_else(|| corrupt("too short"))?;
         let undefined = word(at)?;
         at = at.checked_add(4).ok_or_else(|| corrupt("too short"))?;
