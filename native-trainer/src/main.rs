@@ -51,26 +51,10 @@ enum DeviceArg {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Double DQN with uniform, proportional or rank-based replay.
-    Dqn {
-        #[arg(long, value_enum, default_value_t = EnvId::CartPole)]
-        env: EnvId,
-        /// Samplers to compare (comma-separated), or `all`.
-        #[arg(long, default_value = "all")]
-        sampler: String,
-        /// Seeds per sampler.
-        #[arg(long, default_value_t = 1)]
-        seeds: u64,
-        /// Training environment steps per run (default 60000; --quick 4000).
-        #[arg(long)]
-        steps: Option<u64>,
-        /// A short run that checks the whole pipeline in seconds.
-        #[arg(long)]
-        quick: bool,
-        /// Runs in parallel (default: the number of CPU cores on CPU, 1 on CUDA).
-        #[arg(long)]
-        jobs: Option<usize>,
-    },
+    /// Double DQN with uniform, stratified, proportional or rank-based replay.
+    /// Hyperparameters have CleanRL's `dqn.py` names; each defaults to the
+    /// preset's value (see `--preset`), then `--quick`'s.
+    Dqn(Box<DqnArgs>),
     /// An MLP classifier on imbalanced data, batches from uniform, adaptive
     /// (EMA of losses), AdaBoost or OHEM sampling.
     Classifier {
@@ -158,6 +142,191 @@ enum Command {
     },
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Preset {
+    /// Learns CartPole-v1 in tens of thousands of steps: total 60000, lr 5e-4,
+    /// buffer 50000, batch 64, train every step, Huber, clip 10, hidden 128,128.
+    Default,
+    /// CleanRL's dqn.py: total 500000, lr 2.5e-4, buffer 10000, batch 128,
+    /// learning starts 10000, train frequency 10, MSE, no clipping, hidden 120,84.
+    Cleanrl,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SamplerArg {
+    Uniform,
+    Stratified,
+    Per,
+    Rank,
+    All,
+}
+
+fn parse_unit(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err("a number in [0, 1]".into()),
+    }
+}
+
+fn parse_positive(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x > 0.0 && x.is_finite() => Ok(x),
+        _ => Err("a finite number > 0".into()),
+    }
+}
+
+fn parse_non_negative(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x >= 0.0 && x.is_finite() => Ok(x),
+        _ => Err("a finite number >= 0".into()),
+    }
+}
+
+fn parse_fraction(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x > 0.0 && x <= 1.0 => Ok(x),
+        _ => Err("a number in (0, 1]".into()),
+    }
+}
+
+#[derive(clap::Args)]
+struct DqnArgs {
+    #[arg(long, value_enum, default_value_t = EnvId::CartPole)]
+    env: EnvId,
+    /// The defaults every hyperparameter flag starts from.
+    #[arg(long, value_enum, default_value_t = Preset::Default)]
+    preset: Preset,
+    /// Samplers to compare, comma-separated: uniform (iid with replacement), stratified, per, rank, or all.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "all")]
+    sampler: Vec<SamplerArg>,
+    /// Seeds per sampler (seed, seed + 1, ...).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    seeds: u64,
+    /// Runs in parallel (default: the number of CPU cores on CPU, 1 on CUDA); results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    jobs: Option<u64>,
+    /// A short run that checks the whole pipeline in seconds (total 4000, learning starts 500).
+    #[arg(long)]
+    quick: bool,
+    /// Environment steps per run [default 60000; cleanrl 500000; --quick 4000].
+    #[arg(long, alias = "steps", value_parser = clap::value_parser!(u64).range(1..))]
+    total_timesteps: Option<u64>,
+    /// Adam's learning rate [default 5e-4; cleanrl 2.5e-4].
+    #[arg(long, value_parser = parse_positive, allow_negative_numbers = true)]
+    learning_rate: Option<f64>,
+    /// Replay capacity in transitions [default 50000; cleanrl 10000].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..u64::from(u32::MAX)))]
+    buffer_size: Option<u64>,
+    /// Discount [0.99].
+    #[arg(long, value_parser = parse_unit, allow_negative_numbers = true)]
+    gamma: Option<f64>,
+    /// Target update rate, in (0, 1]; 1 copies the online network [1].
+    #[arg(long, value_parser = parse_fraction, allow_negative_numbers = true)]
+    tau: Option<f64>,
+    /// Env steps between target updates [500].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    target_network_frequency: Option<u64>,
+    /// Transitions per gradient update [default 64; cleanrl 128].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..1 << 24))]
+    batch_size: Option<u64>,
+    /// Epsilon at the start [1].
+    #[arg(long, value_parser = parse_unit, allow_negative_numbers = true)]
+    start_e: Option<f64>,
+    /// Epsilon at the end of exploration [0.05].
+    #[arg(long, value_parser = parse_unit, allow_negative_numbers = true)]
+    end_e: Option<f64>,
+    /// Fraction of the run over which epsilon decays, in (0, 1] [default 0.2; cleanrl 0.5].
+    #[arg(long, value_parser = parse_fraction, allow_negative_numbers = true)]
+    exploration_fraction: Option<f64>,
+    /// Env steps before the first update [default 1000; cleanrl 10000; --quick 500].
+    #[arg(long)]
+    learning_starts: Option<u64>,
+    /// Env steps between gradient updates [default 1; cleanrl 10].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    train_frequency: Option<u64>,
+    /// Loss on the TD error [default huber; cleanrl mse].
+    #[arg(long, value_enum)]
+    loss: Option<dqn::Loss>,
+    /// Gradient-norm clip, 0 for none [default 10; cleanrl 0].
+    #[arg(long, value_parser = parse_non_negative, allow_negative_numbers = true)]
+    max_grad_norm: Option<f64>,
+    /// Hidden layer sizes, comma-separated [default 128,128; cleanrl 120,84].
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(i64).range(1..1 << 20))]
+    hidden: Option<Vec<i64>>,
+    /// n-step returns through the core's windows, 1 to 1024 [1].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    n_step: Option<u64>,
+    /// Env steps between greedy evaluations, 0 for none [default total/20; cleanrl 25000; --quick 1000].
+    #[arg(long)]
+    eval_every: Option<u64>,
+    /// Episodes per greedy evaluation [default 5; --quick 3].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    eval_episodes: Option<u64>,
+    /// Write each run's online network as safetensors: PATH for one run, PATH with
+    /// `-<sampler>-<seed>` before the extension for several.
+    #[arg(long)]
+    save_model: Option<PathBuf>,
+    /// Start every run's online (and target) network from a safetensors file.
+    #[arg(long)]
+    load_model: Option<PathBuf>,
+}
+
+impl DqnArgs {
+    /// Flag, else preset, else `--quick`'s value.
+    fn config(&self) -> DqnConfig {
+        let base = match self.preset {
+            Preset::Default => DqnConfig::new(self.env, 60_000),
+            Preset::Cleanrl => DqnConfig::cleanrl(self.env),
+        };
+        let base = if self.quick { base.quicken() } else { base };
+        let total = self.total_timesteps.unwrap_or(base.total_timesteps);
+        DqnConfig {
+            total_timesteps: total,
+            learning_rate: self.learning_rate.unwrap_or(base.learning_rate),
+            buffer_size: self.buffer_size.map_or(base.buffer_size, |b| b as usize),
+            gamma: self.gamma.unwrap_or(base.gamma),
+            tau: self.tau.unwrap_or(base.tau),
+            target_network_frequency: self.target_network_frequency.unwrap_or(base.target_network_frequency),
+            batch_size: self.batch_size.map_or(base.batch_size, |b| b as usize),
+            start_e: self.start_e.unwrap_or(base.start_e),
+            end_e: self.end_e.unwrap_or(base.end_e),
+            exploration_fraction: self.exploration_fraction.unwrap_or(base.exploration_fraction),
+            learning_starts: self.learning_starts.unwrap_or(base.learning_starts),
+            train_frequency: self.train_frequency.unwrap_or(base.train_frequency),
+            loss: self.loss.unwrap_or(base.loss),
+            max_grad_norm: self.max_grad_norm.map_or(base.max_grad_norm, |m| (m > 0.0).then_some(m)),
+            hidden: self.hidden.clone().unwrap_or(base.hidden.clone()),
+            n_step: self.n_step.map_or(base.n_step, |n| n as usize),
+            // The default preset evaluates 20 times a run, whatever its length.
+            eval_every: self.eval_every.unwrap_or(match (self.quick, self.preset) {
+                (false, Preset::Default) => (total / 20).max(500),
+                _ => base.eval_every,
+            }),
+            eval_episodes: self.eval_episodes.map_or(base.eval_episodes, |e| e as usize),
+            env: self.env,
+        }
+    }
+
+    fn samplers(&self) -> Vec<Sampler> {
+        let mut out = Vec::new();
+        for s in &self.sampler {
+            let add: &[Sampler] = match s {
+                SamplerArg::Uniform => &[Sampler::Uniform],
+                SamplerArg::Stratified => &[Sampler::Stratified],
+                SamplerArg::Per => &[Sampler::Per],
+                SamplerArg::Rank => &[Sampler::Rank],
+                SamplerArg::All => &Sampler::ALL,
+            };
+            for &x in add {
+                if !out.contains(&x) {
+                    out.push(x);
+                }
+            }
+        }
+        out
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum DatasetArg {
     /// Red wine quality (1,599 wines, 6 classes of 10..681), shipped in linfa-datasets.
@@ -232,16 +401,6 @@ fn parse_list<T: std::str::FromStr>(what: &str, s: &str) -> Result<Vec<T>> {
         .collect()
 }
 
-fn dqn_config(env: EnvId, steps: Option<u64>, quick: bool) -> DqnConfig {
-    let mut cfg = DqnConfig::new(env, steps.unwrap_or(if quick { 4_000 } else { 60_000 }));
-    if quick {
-        cfg.learning_starts = 500;
-        cfg.eval_every = 1_000;
-        cfg.eval_episodes = 3;
-    }
-    cfg
-}
-
 /// A comma-separated list of samplers, or `all`.
 fn parse_samplers<T: ValueEnum + Copy>(list: &str, all: &[T], expected: &str) -> Result<Vec<T>> {
     if list == "all" {
@@ -277,16 +436,14 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        Command::Dqn { env, sampler, seeds, steps, quick, jobs } => {
-            let samplers = parse_samplers(&sampler, &Sampler::ALL, "uniform, per, rank or all")?;
-            if seeds == 0 {
-                bail!("--seeds must be at least 1");
-            }
+        Command::Dqn(args) => {
+            let samplers = args.samplers();
             let device = device(cli.device)?;
-            let cfg = dqn_config(env, steps, quick);
-            let dir = out_dir(cli.out, &format!("dqn-{}", env.name()))?;
-            let jobs = jobs.unwrap_or(runner::default_jobs(device)).max(1);
-            run_dqn(&cfg, &samplers, cli.seed, seeds, device, jobs, &dir).map(drop)
+            let cfg = args.config();
+            let dir = out_dir(cli.out, &format!("dqn-{}", args.env.name()))?;
+            let jobs = args.jobs.map_or(runner::default_jobs(device), |j| j as usize).max(1);
+            let models = ModelFiles { load: args.load_model.clone(), save: args.save_model.clone() };
+            run_dqn(&cfg, &samplers, cli.seed, args.seeds, device, jobs, &models, &dir).map(drop)
         }
         Command::IwSft {
             method,
@@ -376,6 +533,28 @@ fn main() -> Result<()> {
     }
 }
 
+/// `--load-model` and `--save-model`.
+#[derive(Default)]
+struct ModelFiles {
+    load: Option<PathBuf>,
+    save: Option<PathBuf>,
+}
+
+impl ModelFiles {
+    /// Where run (sampler, seed) saves: the path itself for a single run,
+    /// else with `-<sampler>-<seed>` before the extension.
+    fn save_path(&self, single: bool, sampler: Sampler, seed: u64) -> Option<PathBuf> {
+        let p = self.save.as_ref()?;
+        if single {
+            return Some(p.clone());
+        }
+        let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let ext = p.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+        Some(p.with_file_name(format!("{stem}-{}-{seed}{ext}", sampler.name())))
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn run_dqn(
     cfg: &DqnConfig,
     samplers: &[Sampler],
@@ -383,6 +562,7 @@ fn run_dqn(
     seeds: u64,
     device: Device,
     jobs: usize,
+    models: &ModelFiles,
     dir: &Path,
 ) -> Result<Vec<dqn::RunResult>> {
     // Small networks: one intra-op thread per run, runs in parallel instead.
@@ -390,22 +570,25 @@ fn run_dqn(
     let stop = runner::stop_flag();
     let metrics = Metrics::create(dir, report::DQN_HEADER)?;
     let (work, what) = runner::grid(samplers, seed, seeds);
-    let progress = Progress::new(cfg.steps * work.len() as u64, "env steps")?;
+    let progress = Progress::new(cfg.total_timesteps * work.len() as u64, "env steps")?;
+    let single = work.len() == 1;
     let device_name = format!("{device:?}");
     eprintln!(
         "dqn on {}: {} runs ({what}), {} steps each, device {device_name}, {jobs} in parallel -> {}",
         cfg.env.name(),
         work.len(),
-        cfg.steps,
+        cfg.total_timesteps,
         dir.display()
     );
     let (mut runs, errors) = runner::parallel(work, jobs, runner::label, |&(sampler, seed)| {
         let mut last = 0;
+        let save = models.save_path(single, sampler, seed);
         dqn::run(
             cfg,
             sampler,
             seed,
             device,
+            dqn::Models { load: models.load.as_deref(), save: save.as_deref() },
             stop,
             |step| {
                 if step % 100 == 0 {
@@ -416,12 +599,13 @@ fn run_dqn(
             |p| {
                 metrics.row(&report::dqn_row(sampler, seed, p));
                 progress.log(format!(
-                    "[{} seed {seed}] step {}: eval return {:.1} ± {:.1}, loss {:.4}, eps {:.3}, beta {:.3}",
+                    "[{} seed {seed}] step {}: eval return {:.1} ± {:.1}, last-10 train return {}, loss {}, eps {:.3}, beta {:.3}",
                     sampler.name(),
                     p.env_step,
                     p.return_mean,
                     p.return_std,
-                    p.loss_mean,
+                    p.train_return_mean10.map_or("n/a".into(), |r| format!("{r:.1}")),
+                    p.loss_mean.map_or("n/a".into(), |l| format!("{l:.4}")),
                     p.epsilon,
                     p.beta
                 ));
@@ -433,14 +617,13 @@ fn run_dqn(
     let files = report::write_dqn(dir, cfg, &device_name, &runs)?;
     for s in report::summarize(&runs, cfg.threshold()) {
         eprintln!(
-            "{:8} final return {:.1} (95% CI ± {:.1}), reached {} in {}/{} seeds, mean steps to reach {:.0}",
+            "{:10} final eval return {}, last-10 training mean reached {} in {}/{} seeds, steps to reach it {}",
             s.sampler.name(),
-            s.final_return_mean,
-            s.final_return_ci95,
+            report::fmt_ci(s.final_return_mean, s.final_return_ci95, 1),
             cfg.threshold(),
             s.reached,
             s.seeds,
-            s.steps_to_threshold_mean
+            if s.reached == 0 { "never".into() } else { report::fmt_ci(s.steps_to_threshold_mean, s.steps_to_threshold_ci95, 0) }
         );
     }
     wrote(&files);
@@ -530,11 +713,10 @@ fn run_sft(
     jobs: usize,
     dir: &Path,
 ) -> Result<Vec<report::SftSummary>> {
-    tch::set_num_threads(if device == Device::Cpu {
-        (runner::cpus() / jobs.min(seeds as usize)).max(1) as i32
-    } else {
-        1
-    });
+    // One intra-op thread per run, as in the other scenarios: libtorch's
+    // float reductions depend on the thread count, and results must not
+    // depend on `--jobs` (runs go in parallel instead).
+    tch::set_num_threads(1);
     let stop = runner::stop_flag();
     let metrics = Metrics::create(dir, report::SFT_HEADER)?;
     let per_seed =
@@ -601,9 +783,10 @@ fn run_all(quick: bool, seed: u64, device: Device, jobs: usize, dir: &Path) -> R
     let (dqn_seeds, sft_seeds, cls_seeds) = if quick { (2, 1, 2) } else { (3, 3, 5) };
     let mut sections = Vec::new();
 
-    let dqn_cfg = dqn_config(EnvId::CartPole, None, quick);
+    let dqn_cfg = DqnConfig::new(EnvId::CartPole, 60_000);
+    let dqn_cfg = if quick { dqn_cfg.quicken() } else { dqn_cfg };
     let dqn_dir = out_dir(Some(dir.join("dqn")), "")?;
-    let runs = run_dqn(&dqn_cfg, &Sampler::ALL, seed, dqn_seeds, device, jobs, &dqn_dir)?;
+    let runs = run_dqn(&dqn_cfg, &Sampler::ALL, seed, dqn_seeds, device, jobs, &ModelFiles::default(), &dqn_dir)?;
     let md = report::md_table(
         &["sampler", "final eval return", "reached 475"],
         report::summarize(&runs, dqn_cfg.threshold()).iter().map(|s| {

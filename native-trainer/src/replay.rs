@@ -1,9 +1,11 @@
 //! The replay memory of the DQN scenario: `adasample`'s `ReplayTable`, a
-//! selector (uniform, proportional or rank-based) over row storage of
-//! columns `obs`, `action`, `reward`, `next_obs`, `terminated`. No replay
+//! selector (uniform, stratified, proportional or rank-based) over row
+//! storage of columns `obs`, `action`, `return` (n-step), `discount` (the
+//! bootstrap's gamma^k, 0 after a termination), `next_obs`. No replay
 //! logic here, and no per-transition heap memory: a batch is gathered into
 //! one reused buffer per column, ready to become tensors.
 
+use adasample::nstep::{NStepConfig, NStepWindows, Step};
 use adasample::per::{PerConfig, PrioritizedSelector};
 use adasample::rows::{ColumnSpec, DType, RowStorage, Values, ValuesMut};
 use adasample::select::{Draw, Key, Selector};
@@ -16,8 +18,10 @@ use anyhow::Result;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Sampler {
-    /// Uniform replay, independent draws with replacement (the DQN baseline).
+    /// Uniform replay, independent draws with replacement (the DQN baseline of CleanRL and SB3).
     Uniform,
+    /// Uniform over B equal strata of the buffer: a stronger baseline than iid.
+    Stratified,
     /// Proportional PER, alpha 0.6, beta 0.4 -> 1.
     Per,
     /// Rank-based PER, alpha 0.7, beta 0.5 -> 1.
@@ -25,11 +29,12 @@ pub enum Sampler {
 }
 
 impl Sampler {
-    pub const ALL: [Sampler; 3] = [Sampler::Uniform, Sampler::Per, Sampler::Rank];
+    pub const ALL: [Sampler; 4] = [Sampler::Uniform, Sampler::Stratified, Sampler::Per, Sampler::Rank];
 
     pub fn name(self) -> &'static str {
         match self {
             Sampler::Uniform => "uniform",
+            Sampler::Stratified => "stratified",
             Sampler::Per => "per",
             Sampler::Rank => "rank",
         }
@@ -40,7 +45,7 @@ impl Sampler {
     /// gradient updates of the run). `None` for uniform.
     pub fn per_config(self, capacity: usize, beta_steps: u64, seed: u64) -> Option<PerConfig> {
         match self {
-            Sampler::Uniform => None,
+            Sampler::Uniform | Sampler::Stratified => None,
             Sampler::Per => Some(PerConfig { beta_steps, seed, ..PerConfig::new(capacity) }),
             Sampler::Rank => Some(PerConfig { beta_steps, seed, ..PerConfig::rank(capacity) }),
         }
@@ -50,7 +55,10 @@ impl Sampler {
     pub fn selector(self, capacity: usize, beta_steps: u64, seed: u64) -> Result<Box<dyn Selector + Send>> {
         Ok(match self.per_config(capacity, beta_steps, seed) {
             Some(config) => Box::new(PrioritizedSelector::<Heap>::new(config)?),
-            None => Box::new(UniformSelector::<Heap>::new(UniformConfig { seed, ..UniformConfig::new(capacity) })?),
+            None => {
+                let stratified = self == Sampler::Stratified;
+                Box::new(UniformSelector::<Heap>::new(UniformConfig { seed, stratified, ..UniformConfig::new(capacity) })?)
+            }
         })
     }
 }
@@ -62,43 +70,90 @@ pub struct Batch<'a> {
     pub weights: Vec<f64>,
     pub obs: &'a [f32],
     pub actions: &'a [i32],
-    pub rewards: &'a [f32],
+    /// n-step discounted returns.
+    pub returns: &'a [f32],
+    /// The bootstrap's discount: gamma^k, 0 where the span ended in a termination.
+    pub discounts: &'a [f32],
     pub next_obs: &'a [f32],
-    /// 1 where the transition ended in a terminal state (no bootstrap).
-    pub terminated: &'a [u8],
 }
 
 #[derive(Default)]
 struct Columns {
     obs: Vec<f32>,
     actions: Vec<i32>,
-    rewards: Vec<f32>,
+    returns: Vec<f32>,
+    discounts: Vec<f32>,
     next_obs: Vec<f32>,
-    terminated: Vec<u8>,
+}
+
+/// How environment steps become transitions: `n`-step returns discounted by `gamma`.
+#[derive(Debug, Clone, Copy)]
+pub struct Returns {
+    pub n: usize,
+    pub gamma: f64,
 }
 
 pub struct Replay {
     table: ReplayTable<Box<dyn Selector + Send>, Heap>,
+    /// One stream: the env's steps, its pending observation and action each.
+    windows: NStepWindows<(Vec<f32>, i32), Heap>,
     obs_dim: usize,
     draws: Vec<Draw>,
     out: Columns,
 }
 
 impl Replay {
-    pub fn new(sampler: Sampler, capacity: usize, obs_dim: usize, beta_steps: u64, seed: u64) -> Result<Self> {
+    pub fn new(
+        sampler: Sampler,
+        capacity: usize,
+        obs_dim: usize,
+        returns: Returns,
+        beta_steps: u64,
+        seed: u64,
+    ) -> Result<Self> {
         let shape = [obs_dim];
         let rows = RowStorage::new(
             capacity,
             &[
                 ColumnSpec::new("obs", DType::F32, &shape),
                 ColumnSpec::new("action", DType::I32, &[]),
-                ColumnSpec::new("reward", DType::F32, &[]),
+                ColumnSpec::new("return", DType::F32, &[]),
+                ColumnSpec::new("discount", DType::F32, &[]),
                 ColumnSpec::new("next_obs", DType::F32, &shape),
-                ColumnSpec::new("terminated", DType::U8, &[]),
             ],
         )?;
         let table = ReplayTable::new(sampler.selector(capacity, beta_steps, seed)?, rows)?;
-        Ok(Replay { table, obs_dim, draws: Vec::new(), out: Columns::default() })
+        let windows = NStepWindows::new(NStepConfig { n: returns.n, gamma: returns.gamma, streams: 1 })?;
+        Ok(Replay { table, windows, obs_dim, draws: Vec::new(), out: Columns::default() })
+    }
+
+    /// One environment step: `obs`, the `action` taken, its `reward`, and
+    /// the `next_obs` it led to. Stores the transitions it completes (the
+    /// core's n-step windows: none while a window fills, all pending ones
+    /// at an episode end; termination cuts the bootstrap, truncation keeps
+    /// it) and returns how many.
+    pub fn step(
+        &mut self,
+        obs: Vec<f32>,
+        action: i32,
+        reward: f64,
+        next_obs: &[f32],
+        terminated: bool,
+        truncated: bool,
+    ) -> Result<usize> {
+        self.windows.push(0, Step { item: (obs, action), reward, terminated, truncated })?;
+        let table = &mut self.table;
+        Ok(self.windows.drain(0, |t| {
+            let (o, a) = t.item;
+            let row = [
+                Values::F32(o),
+                Values::I32(&[*a]),
+                Values::F64(&[t.reward]),
+                Values::F64(&[t.discount]),
+                Values::F32(next_obs),
+            ];
+            table.add(&row, None).map(drop)
+        })?)
     }
 
     pub fn len(&self) -> usize {
@@ -114,15 +169,6 @@ impl Replay {
         self.table.selector().beta()
     }
 
-    /// Stores a transition with the largest priority seen so far.
-    /// `terminated` (not truncation) stops bootstrapping.
-    pub fn push(&mut self, obs: &[f32], action: i64, reward: f32, next_obs: &[f32], terminated: bool) -> Result<Key> {
-        let action = i32::try_from(action)?;
-        let row =
-            [Values::F32(obs), Values::I32(&[action]), Values::F32(&[reward]), Values::F32(next_obs), Values::U8(&[u8::from(terminated)])];
-        Ok(self.table.add(&row, None)?)
-    }
-
     /// Samples a batch of `n` with the table's selector.
     pub fn sample(&mut self, n: usize) -> Result<Batch<'_>> {
         let d = self.obs_dim;
@@ -130,17 +176,17 @@ impl Replay {
         let c = &mut self.out;
         c.obs.resize(n * d, 0.0);
         c.actions.resize(n, 0);
-        c.rewards.resize(n, 0.0);
+        c.returns.resize(n, 0.0);
+        c.discounts.resize(n, 0.0);
         c.next_obs.resize(n * d, 0.0);
-        c.terminated.resize(n, 0);
         self.table.sample_into(
             &mut self.draws,
             &mut [
                 ValuesMut::F32(&mut c.obs),
                 ValuesMut::I32(&mut c.actions),
-                ValuesMut::F32(&mut c.rewards),
+                ValuesMut::F32(&mut c.returns),
+                ValuesMut::F32(&mut c.discounts),
                 ValuesMut::F32(&mut c.next_obs),
-                ValuesMut::U8(&mut c.terminated),
             ],
         )?;
         Ok(Batch {
@@ -148,9 +194,9 @@ impl Replay {
             weights: self.draws.iter().map(|d| d.weight).collect(),
             obs: &c.obs,
             actions: &c.actions,
-            rewards: &c.rewards,
+            returns: &c.returns,
+            discounts: &c.discounts,
             next_obs: &c.next_obs,
-            terminated: &c.terminated,
         })
     }
 

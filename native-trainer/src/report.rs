@@ -39,18 +39,22 @@ impl Metrics {
 
 /// The DQN scenario's `metrics.csv` columns and row.
 pub const DQN_HEADER: &str =
-    "sampler,seed,env_step,eval_return_mean,eval_return_std,train_episodes,loss_mean,epsilon,beta,elapsed_s";
+    "sampler,seed,env_step,eval_return_mean,eval_return_std,train_episodes,train_return_mean10,loss_mean,epsilon,beta,elapsed_s";
 
+/// One `metrics.csv` row; a value not defined yet (no episode ended, no
+/// update made) is an empty field.
 pub fn dqn_row(sampler: Sampler, seed: u64, p: &EvalPoint) -> String {
+    let opt = |x: Option<f64>, digits: usize| x.map_or(String::new(), |v| format!("{v:.digits$}"));
     format!(
-        "{},{},{},{:.3},{:.3},{},{:.6},{:.4},{:.4},{:.2}",
+        "{},{},{},{:.3},{:.3},{},{},{},{:.4},{:.4},{:.2}",
         sampler.name(),
         seed,
         p.env_step,
         p.return_mean,
         p.return_std,
         p.train_episodes,
-        p.loss_mean,
+        opt(p.train_return_mean10, 3),
+        opt(p.loss_mean, 6),
         p.epsilon,
         p.beta,
         p.elapsed_s
@@ -86,16 +90,20 @@ pub struct SamplerSummary {
     pub seeds: usize,
     pub final_return_mean: f64,
     pub final_return_ci95: f64,
-    /// Runs whose evaluation reached the threshold.
+    /// Runs whose mean of the last 10 training-episode returns reached the threshold.
     pub reached: usize,
-    /// Over the runs that reached it.
+    /// Over the runs that reached it (NaN, written `null`, when none did).
     pub steps_to_threshold_mean: f64,
     pub steps_to_threshold_ci95: f64,
+    /// Runs whose greedy evaluation reached the threshold.
+    pub eval_reached: usize,
+    /// The first evaluation step at or above the threshold, over the runs that reached it.
+    pub eval_steps_to_threshold_mean: f64,
     pub steps_per_second_mean: f64,
 }
 
-/// The first evaluation step whose mean return reaches `threshold`.
-pub fn steps_to(run: &RunResult, threshold: f64) -> Option<u64> {
+/// The first greedy-evaluation step whose mean return reaches `threshold`.
+pub fn eval_steps_to(run: &RunResult, threshold: f64) -> Option<u64> {
     run.evals.iter().find(|p| p.return_mean >= threshold).map(|p| p.env_step)
 }
 
@@ -108,7 +116,8 @@ pub fn summarize(runs: &[RunResult], threshold: f64) -> Vec<SamplerSummary> {
                 return None;
             }
             let finals: Vec<f64> = mine.iter().filter_map(|r| r.evals.last().map(|p| p.return_mean)).collect();
-            let reach: Vec<f64> = mine.iter().filter_map(|r| steps_to(r, threshold)).map(|x| x as f64).collect();
+            let reach: Vec<f64> = mine.iter().filter_map(|r| r.steps_to_threshold).map(|x| x as f64).collect();
+            let eval_reach: Vec<f64> = mine.iter().filter_map(|r| eval_steps_to(r, threshold)).map(|x| x as f64).collect();
             let (fm, fc) = mean_ci(&finals);
             let (sm, sc) = mean_ci(&reach);
             Some(SamplerSummary {
@@ -119,6 +128,8 @@ pub fn summarize(runs: &[RunResult], threshold: f64) -> Vec<SamplerSummary> {
                 reached: reach.len(),
                 steps_to_threshold_mean: sm,
                 steps_to_threshold_ci95: sc,
+                eval_reached: eval_reach.len(),
+                eval_steps_to_threshold_mean: mean_ci(&eval_reach).0,
                 steps_per_second_mean: mine.iter().map(|r| r.steps_per_second).sum::<f64>() / mine.len() as f64,
             })
         })
@@ -128,6 +139,7 @@ pub fn summarize(runs: &[RunResult], threshold: f64) -> Vec<SamplerSummary> {
 fn color(s: Sampler) -> RGBColor {
     match s {
         Sampler::Uniform => RGBColor(120, 120, 120),
+        Sampler::Stratified => RGBColor(44, 160, 44),
         Sampler::Per => RGBColor(214, 39, 40),
         Sampler::Rank => RGBColor(31, 119, 180),
     }
@@ -289,7 +301,8 @@ pub fn write_dqn(dir: &Path, cfg: &DqnConfig, device: &str, runs: &[RunResult]) 
         "runs": runs.iter().map(|r| serde_json::json!({
             "sampler": r.sampler, "seed": r.seed, "env_steps": r.env_steps,
             "steps_per_second": r.steps_per_second, "interrupted": r.interrupted,
-            "steps_to_threshold": steps_to(r, threshold),
+            "steps_to_threshold": r.steps_to_threshold,
+            "eval_steps_to_threshold": eval_steps_to(r, threshold),
             "final_return": r.evals.last().map(|p| p.return_mean),
             "best_return": r.evals.iter().map(|p| p.return_mean).fold(None, |b: Option<f64>, v| Some(b.map_or(v, |b| b.max(v)))),
         })).collect::<Vec<_>>(),
@@ -305,13 +318,25 @@ pub fn write_dqn(dir: &Path, cfg: &DqnConfig, device: &str, runs: &[RunResult]) 
         md += "**Interrupted**: the numbers below cover the steps done so far.\n\n";
     }
     md += &format!(
-        "Double DQN, target network synced every {} steps, {} training steps per run, replay through `adasample` \
-         (uniform = alpha 0; PER alpha 0.6, beta 0.4 -> 1; rank alpha 0.7, beta 0.5 -> 1), IS weights on the Huber loss. \
-         Greedy evaluation ({} episodes) every {} steps. Means over seeds with 95% t-intervals.\n\n",
-        cfg.target_every, cfg.steps, cfg.eval_episodes, cfg.eval_every
+        "Double DQN, {} env steps per run, a gradient update every {} steps on batches of {} ({:?} loss, {}-step returns), \
+         target network updated every {} steps (tau {}), replay through `adasample` (uniform: independent draws; \
+         stratified: one draw per stratum; PER alpha 0.6, beta 0.4 -> 1; rank alpha 0.7, beta 0.5 -> 1), IS weights on the loss. \
+         *Reached* is the first env step at which the mean of the last 10 training-episode returns reaches {threshold}; \
+         greedy evaluation ({} episodes) every {} steps gives the final return. Means over seeds with 95% t-intervals \
+         (none with one seed); steps to reach are over the seeds that reached it.\n\n",
+        cfg.total_timesteps,
+        cfg.train_frequency,
+        cfg.batch_size,
+        cfg.loss,
+        cfg.n_step,
+        cfg.target_network_frequency,
+        cfg.tau,
+        cfg.eval_episodes,
+        cfg.eval_every
     );
     md += &format!("| sampler | seeds | final eval return | reached {threshold} | env steps to reach it | env steps/s |\n|---|---:|---:|---:|---:|---:|\n");
     for s in &summary {
+        let steps = if s.reached == 0 { "never".into() } else { fmt_ci(s.steps_to_threshold_mean, s.steps_to_threshold_ci95, 0) };
         md += &format!(
             "| {} | {} | {} | {}/{} | {} | {:.0} |\n",
             s.sampler.name(),
@@ -319,7 +344,7 @@ pub fn write_dqn(dir: &Path, cfg: &DqnConfig, device: &str, runs: &[RunResult]) 
             fmt_ci(s.final_return_mean, s.final_return_ci95, 1),
             s.reached,
             s.seeds,
-            fmt_ci(s.steps_to_threshold_mean, s.steps_to_threshold_ci95, 1),
+            steps,
             s.steps_per_second_mean
         );
     }

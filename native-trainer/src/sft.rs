@@ -23,7 +23,6 @@ use anyhow::{bail, Context, Result};
 use rand_core::SeedableRng;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
@@ -121,16 +120,12 @@ pub struct Lm {
     newline: i64,
 }
 
-static INIT: Mutex<()> = Mutex::new(());
-
 impl Lm {
     /// A fresh GPT over the task's alphabet, initialised from `seed`.
     pub fn fresh(config: &GptConfig, seed: u64, device: Device) -> Result<Self> {
         let tok = Tokenizer::chars(ALPHABET)?;
-        let _guard = INIT.lock().map_err(|_| anyhow::anyhow!("init lock poisoned"))?;
-        tch::manual_seed(seed as i64);
         let vs = nn::VarStore::new(device);
-        let gpt = Gpt::new(&vs.root(), config)?;
+        let gpt = crate::layers::seeded(seed, || Gpt::new(&vs.root(), config))?;
         Self::assemble(vs, gpt, tok)
     }
 
