@@ -43,6 +43,15 @@ impl EnvId {
         }
     }
 
+    /// The returns an episode can have: rewards per step times the step limit.
+    pub fn return_range(self) -> (f64, f64) {
+        match self {
+            EnvId::CartPole => (0.0, 500.0),
+            EnvId::Acrobot => (-500.0, 0.0),
+            EnvId::MountainCar => (-200.0, 0.0),
+        }
+    }
+
     pub fn make(self) -> Env {
         let (state_dim, obs_dim, actions, limit) = match self {
             EnvId::CartPole => (4, 4, 2, 500),

@@ -691,10 +691,9 @@ fn run_classifier(
     let (files, summary) = report::write_classifier(dir, cfg, split, &device_name, &runs)?;
     for s in &summary {
         eprintln!(
-            "{:9} balanced accuracy {:.3} (95% CI ± {:.3}), accuracy {:.3}, macro-F1 {:.3} over {} seeds",
+            "{:9} balanced accuracy {} (95% CI), accuracy {:.3}, macro-F1 {:.3} over {} seeds",
             s.sampler.name(),
-            s.balanced_accuracy.0,
-            s.balanced_accuracy.1,
+            report::fmt_ci(s.balanced_accuracy.0, s.balanced_accuracy.1, 3),
             s.accuracy.0,
             s.macro_f1.0,
             s.seeds
@@ -737,12 +736,12 @@ fn run_sft(
     let point = |seed: u64, m: Method, p: &sft::Point| {
         metrics.row(&report::sft_row(seed, m, p));
         progress.log(format!(
-            "[seed {seed} {}] step {}: greedy {:.3}, sampled {:.3}, loss {:.4}, mean weight {:.3}",
+            "[seed {seed} {}] step {}: greedy {:.3}, sampled {:.3}, loss {}, mean weight {:.3}",
             m.name(),
             p.step,
             p.greedy,
             p.sampled,
-            p.loss,
+            report::fmt_num(p.loss, 4),
             p.mean_weight
         ));
     };
@@ -761,12 +760,10 @@ fn run_sft(
     let (files, summary) = report::write_sft(dir, cfg, &device_name, &runs)?;
     for s in &summary {
         eprintln!(
-            "{:7} held-out greedy accuracy {:.3} (95% CI ± {:.3}), sampled {:.3} (± {:.3}), {:.1} ms/step over {} seed(s)",
+            "{:7} held-out greedy accuracy {} (95% CI), sampled {}, {:.1} ms/step over {} seed(s)",
             s.method.name(),
-            s.greedy.0,
-            s.greedy.1,
-            s.sampled.0,
-            s.sampled.1,
+            report::fmt_ci(s.greedy.0, s.greedy.1, 3),
+            report::fmt_ci(s.sampled.0, s.sampled.1, 3),
             s.ms_per_step,
             s.seeds
         );

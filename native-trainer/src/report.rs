@@ -44,7 +44,7 @@ pub const DQN_HEADER: &str =
 /// One `metrics.csv` row; a value not defined yet (no episode ended, no
 /// update made) is an empty field.
 pub fn dqn_row(sampler: Sampler, seed: u64, p: &EvalPoint) -> String {
-    let opt = |x: Option<f64>, digits: usize| x.map_or(String::new(), |v| format!("{v:.digits$}"));
+    let opt = |x: Option<f64>, digits: usize| csv_num(x.unwrap_or(f64::NAN), digits);
     format!(
         "{},{},{},{:.3},{:.3},{},{},{},{:.4},{:.4},{:.2}",
         sampler.name(),
@@ -170,21 +170,24 @@ fn plot_err<E: std::fmt::Display>(e: E) -> anyhow::Error {
 }
 
 /// A line plot of `curves` with their bands, and an optional labelled
-/// horizontal reference line. Uses the bundled Ubuntu font, so plots render
-/// the same on any machine.
+/// horizontal reference line. Bands are cut to `bounds`, the range the
+/// quantity can take (a t-interval over few seeds can reach past it). Uses
+/// the bundled Ubuntu font, so plots render the same on any machine.
 pub fn plot_curves(
     path: &Path,
     title: &str,
     (x_desc, y_desc): (&str, &str),
     curves: &[Curve],
     hline: Option<(f64, String)>,
+    (floor, ceiling): (f64, f64),
 ) -> Result<()> {
+    let clamp = |y: f64| y.clamp(floor, ceiling);
     let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, epaint_default_fonts::UBUNTU_LIGHT);
     let xs = curves.iter().flat_map(|c| c.points.iter().map(|p| p.0));
     let max_x = xs.fold(1f64, f64::max);
     let ys: Vec<f64> = curves
         .iter()
-        .flat_map(|c| c.points.iter().flat_map(|p| [p.1 - p.2, p.1 + p.2]))
+        .flat_map(|c| c.points.iter().flat_map(|p| [clamp(p.1 - p.2), clamp(p.1 + p.2)]))
         .chain(hline.as_ref().map(|h| h.0))
         .filter(|y| y.is_finite())
         .collect();
@@ -212,7 +215,7 @@ pub fn plot_curves(
     for c in curves.iter().filter(|c| !c.points.is_empty()) {
         let pts = &c.points;
         let band: Vec<(f64, f64)> =
-            pts.iter().map(|&(x, m, ci)| (x, m + ci)).chain(pts.iter().rev().map(|&(x, m, ci)| (x, m - ci))).collect();
+            pts.iter().map(|&(x, m, ci)| (x, clamp(m + ci))).chain(pts.iter().rev().map(|&(x, m, ci)| (x, clamp(m - ci)))).collect();
         let color = c.color;
         chart.draw_series([Polygon::new(band, color.mix(0.15).filled())]).map_err(plot_err)?;
         chart
@@ -239,8 +242,9 @@ pub fn group_curve(name: &str, color: RGBColor, series: Vec<Vec<(f64, f64)>>) ->
     (!series.is_empty()).then(|| Curve { label: format!("{name} (n={})", series.len()), color, points: band(&series) })
 }
 
-/// Mean eval return vs env steps per sampler, with the 95% band over seeds.
-pub fn plot_returns(path: &Path, title: &str, runs: &[RunResult], threshold: f64) -> Result<()> {
+/// Mean eval return vs env steps per sampler, with the 95% band over seeds
+/// (cut to the returns the env can give).
+pub fn plot_returns(path: &Path, title: &str, runs: &[RunResult], threshold: f64, bounds: (f64, f64)) -> Result<()> {
     let curves: Vec<Curve> = Sampler::ALL
         .iter()
         .filter_map(|&s| {
@@ -258,6 +262,7 @@ pub fn plot_returns(path: &Path, title: &str, runs: &[RunResult], threshold: f64
         ("environment steps", "evaluation return (greedy)"),
         &curves,
         Some((threshold, format!("threshold {threshold}"))),
+        bounds,
     )
 }
 
@@ -273,6 +278,24 @@ pub fn md_table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Str
 /// A table of named rows with two (mean, 95% half-width) columns, 3 digits.
 pub fn ci_table<'a>(header: [&str; 3], rows: impl Iterator<Item = (&'a str, (f64, f64), (f64, f64))>) -> String {
     md_table(&header, rows.map(|(name, a, b)| vec![name.to_string(), fmt_ci(a.0, a.1, 3), fmt_ci(b.0, b.1, 3)]))
+}
+
+/// A number for a person: `n/a` where it is not defined (NaN).
+pub fn fmt_num(x: f64, digits: usize) -> String {
+    if x.is_nan() {
+        "n/a".into()
+    } else {
+        format!("{x:.digits$}")
+    }
+}
+
+/// A number for a CSV file: an empty field where it is not defined (NaN).
+pub fn csv_num(x: f64, digits: usize) -> String {
+    if x.is_nan() {
+        String::new()
+    } else {
+        format!("{x:.digits$}")
+    }
 }
 
 pub fn fmt_ci(m: f64, ci: f64, digits: usize) -> String {
@@ -310,7 +333,7 @@ pub fn write_dqn(dir: &Path, cfg: &DqnConfig, device: &str, runs: &[RunResult]) 
     let summary_path = dir.join("summary.json");
     std::fs::write(&summary_path, serde_json::to_string_pretty(&json)? + "\n")?;
     let plot_path = dir.join("returns.png");
-    plot_returns(&plot_path, &format!("Double DQN on {}: replay samplers", cfg.env.name()), runs, threshold)?;
+    plot_returns(&plot_path, &format!("Double DQN on {}: replay samplers", cfg.env.name()), runs, threshold, cfg.env.return_range())?;
 
     let mut md = String::new();
     md += &format!("# DQN on {} ({})\n\n", cfg.env.name(), device);
@@ -363,7 +386,7 @@ pub fn cls_header(split: &Split) -> String {
 }
 
 pub fn cls_row(sampler: ClsSampler, seed: u64, p: &EpochPoint) -> String {
-    let recalls: Vec<String> = p.recall.iter().map(|r| format!("{r:.4}")).collect();
+    let recalls: Vec<String> = p.recall.iter().map(|&r| csv_num(r, 4)).collect();
     format!(
         "{},{seed},{},{:.5},{:.4},{:.4},{:.4},{},{:.2}",
         sampler.name(),
@@ -540,6 +563,7 @@ pub fn write_classifier(
         ("epoch", "balanced accuracy"),
         &curves,
         Some((1.0 / k as f64, "chance".into())),
+        (0.0, 1.0),
     )?;
     let confusion_path = dir.join("confusion.png");
     plot_confusion(&confusion_path, split, runs)?;
@@ -599,12 +623,12 @@ pub const SFT_HEADER: &str = "seed,method,step,greedy_accuracy,sampled_accuracy,
 
 pub fn sft_row(seed: u64, method: Method, p: &SftPoint) -> String {
     format!(
-        "{seed},{},{},{:.4},{:.4},{:.5},{:.4},{:.2}",
+        "{seed},{},{},{:.4},{:.4},{},{:.4},{:.2}",
         method.name(),
         p.step,
         p.greedy,
         p.sampled,
-        p.loss,
+        csv_num(p.loss, 5),
         p.mean_weight,
         p.elapsed_s
     )
@@ -694,6 +718,7 @@ pub fn write_sft(
             ("fine-tuning steps on curated data", "exact-match accuracy"),
             &curves,
             None,
+            (0.0, 1.0),
         )?;
         files.push(path);
     }
