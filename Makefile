@@ -22,7 +22,7 @@ TRAINER := target/release/adasample-trainer
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: fuzz bench-rank demo test setup venv trainer test-trainer web-deps web web-dev test-web wasm-tools browser qemu npm test-core test-wasm embedded embedded-footprint check-no-std clippy doc drift-1e8 golden-bless golden-wasm32 env-fixtures iwsft-golden bench
+.PHONY: fuzz bench-rank demo test setup venv trainer test-trainer web-deps web web-dev test-web wasm-tools browser qemu npm test-core test-wasm embedded embedded-footprint check-no-std clippy doc drift-1e8 golden-bless golden-wasm32 bench-trainer env-fixtures iwsft-golden bench
 
 demo: setup trainer
 	$(CARGO) run --release -q -p adasample --example per_session --features serde
@@ -70,6 +70,16 @@ env-fixtures: venv
 # Not part of `make test`: no timed assertions anywhere.
 bench: setup npm
 	python3 tests/perf/bench.py
+
+# The trainer against a CleanRL-style PyTorch script of the same DQN
+# (tests/perf/cleanrl_dqn.py), same configuration, one core each, one process
+# at a time: env steps/s and their ratio, uniform and PER. The script's venv
+# is the full PyTorch one (about 3 GB, shared with iwsft-golden) plus Gymnasium.
+BENCH_STEPS ?= 100000
+bench-trainer: trainer
+	test -x .venv-golden/bin/python || (python3 -m venv .venv-golden && .venv-golden/bin/pip install -q torch==2.11.0 numpy)
+	.venv-golden/bin/python -c "import gymnasium" 2>/dev/null || .venv-golden/bin/pip install -q gymnasium==1.2.2
+	BENCH_STEPS=$(BENCH_STEPS) LIBTORCH_LIB=$(LIBTORCH)/lib python3 tests/perf/bench_trainer.py
 
 # Golden values of the iw-SFT loss and GPT-2 forward (tests/iwsft/*.json), from
 # an independent PyTorch script. `import torch` needs the wheel's CUDA
