@@ -22,7 +22,7 @@ TRAINER := target/release/adasample-trainer
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: fuzz bench-rank demo test setup venv trainer test-trainer web-deps web web-dev test-web wasm-tools browser qemu npm test-core test-wasm embedded embedded-footprint check-no-std clippy doc drift-1e8 golden-bless golden-wasm32 bench-trainer env-fixtures iwsft-golden bench
+.PHONY: fuzz bench-rank demo test setup venv trainer test-trainer web-deps web web-dev test-web wasm-tools browser qemu npm test-core test-wasm embedded embedded-footprint check-no-std clippy doc drift-1e8 golden-bless golden-wasm32 bench-trainer fmt package msrv env-fixtures iwsft-golden bench
 
 demo: setup trainer
 	$(CARGO) run --release -q -p adasample --example per_session --features serde
@@ -30,7 +30,7 @@ demo: setup trainer
 	$(TORCH_ENV) $(TRAINER) all --quick --out runs/demo
 	@echo; cat runs/demo/report.md
 
-test: setup test-core golden-wasm32 check-no-std clippy doc test-wasm test-web embedded test-trainer
+test: setup fmt test-core golden-wasm32 package msrv check-no-std clippy doc test-wasm test-web embedded test-trainer
 	@echo "make test: all suites passed"
 
 setup:
@@ -155,6 +155,29 @@ test-wasm: npm browser
 golden-wasm32: setup
 	CARGO_TARGET_WASM32_WASIP1_RUNNER="node --no-warnings $(CURDIR)/tests/wasm32/wasi-run.mjs" \
 	  $(CARGO) test -p adasample --all-features --target wasm32-wasip1 --test golden
+
+# Formatting, as rustfmt.toml says, in both cargo workspaces.
+fmt:
+	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+	$(CARGO) fmt --all -- --check
+	cd tests/embedded && $(CARGO) fmt -- --check
+
+# The crate as crates.io would get it: packaged, unpacked outside the
+# workspace with this Cargo.lock, then built and tested on its own.
+PACKAGE_DIR := $(CURDIR)/target/package-test
+package:
+	$(CARGO) package -p adasample --allow-dirty -q
+	rm -rf $(PACKAGE_DIR)/src && mkdir -p $(PACKAGE_DIR)/src
+	tar xzf target/package/adasample-$$(sed -n 's/^version = "\(.*\)"/\1/p' core/Cargo.toml | head -1).crate -C $(PACKAGE_DIR)/src
+	cp Cargo.lock $(PACKAGE_DIR)/src/adasample-*/
+	cd $(PACKAGE_DIR)/src/adasample-* && CARGO_TARGET_DIR=$(PACKAGE_DIR)/target $(CARGO) test -q --all-features
+
+# The declared minimum Rust version of the core, built with that toolchain.
+MSRV := $(shell sed -n 's/^rust-version = "\(.*\)"/\1/p' core/Cargo.toml)
+msrv:
+	@rustup toolchain list | grep -q "^$(MSRV)" || rustup toolchain install $(MSRV) --profile minimal
+	$(CARGO) +$(MSRV) build -q -p adasample --all-features
+	$(CARGO) +$(MSRV) build -q -p adasample --no-default-features
 
 check-no-std:
 	$(CARGO) build -p adasample --no-default-features --target thumbv7em-none-eabihf

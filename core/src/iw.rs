@@ -133,7 +133,7 @@ fn check_shape(values: usize, seq_len: usize, mask: Option<&[bool]>) -> Result<(
     if seq_len == 0 {
         return Err(Error::InvalidSize { name: "seq_len", value: 0, expected: "at least 1" });
     }
-    if values % seq_len != 0 {
+    if !values.is_multiple_of(seq_len) {
         return Err(Error::LengthMismatch { expected: values.next_multiple_of(seq_len), found: values });
     }
     if let Some(m) = mask {

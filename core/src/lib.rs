@@ -38,7 +38,7 @@
 //! conveniences), `rank` (default; rank-based PER, whose rank order costs about
 //! 3.4 KB of flash and 12 bytes per slot: firmware that needs only
 //! proportional PER leaves it out, and `PerConfig::validate` then refuses
-//! `PerKind::Rank`), `std` (nothing more yet than `alloc`), `serde`
+//! `PerKind::Rank`), `serde`
 //! (snapshots: `snapshot()` / `restore()` on every sampler, and serde impls
 //! of the configs).
 //!
@@ -67,11 +67,11 @@ mod math;
 pub mod nstep;
 mod order;
 pub mod per;
-pub mod select;
 pub mod reward;
 pub mod rng;
 pub mod rows;
 pub mod schedule;
+pub mod select;
 #[cfg(feature = "serde")]
 pub mod snapshot;
 pub mod storage;
@@ -88,8 +88,12 @@ mod test_inputs;
 pub use error::{Error, Result};
 pub use tree::MAX_PRIORITY;
 
-// The README's examples run as doc tests.
+// The READMEs' examples run as doc tests: the crate's own, and the
+// repository's where it is there (not in the packaged crate).
 #[cfg(all(doctest, feature = "alloc"))]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;
+#[cfg(all(doctest, feature = "alloc", repo_readme))]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 pub use rng::DefaultRng;

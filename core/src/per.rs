@@ -54,8 +54,8 @@ use crate::storage::{check_fits, tree_size, Buffer, Storage};
 use crate::tree::SumTree;
 use rand_core::RngCore;
 
-pub use crate::select::{Draw, Key, UpdateReport};
 use crate::select::Selector;
+pub use crate::select::{Draw, Key, UpdateReport};
 
 /// Proportional or rank-based prioritization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -332,7 +332,9 @@ pub enum SchemaProblem {
 impl core::fmt::Display for SchemaProblem {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match *self {
-            SchemaProblem::ColumnCount { expected, found } => write!(f, "{found} columns given, the schema has {expected}"),
+            SchemaProblem::ColumnCount { expected, found } => {
+                write!(f, "{found} columns given, the schema has {expected}")
+            }
             SchemaProblem::Length { column, expected, found } => {
                 write!(f, "column {column} needs {expected} values, {found} given")
             }
@@ -463,7 +465,11 @@ impl<S: Storage> RowStorage<S> {
             ensure(!c.name.is_empty() && c.name.len() <= MAX_NAME, "columns", "names of 1 to 255 bytes")?;
             ensure(columns[..k].iter().all(|o| o.name != c.name), "columns", "distinct names")?;
             ensure(c.shape.len() <= MAX_DIMS, "columns", "shapes of at most 8 dimensions")?;
-            ensure(c.shape.iter().all(|&d| d >= 1 && d <= u32::MAX as usize), "columns", "dimensions of 1 to 2^32 - 1")?;
+            ensure(
+                c.shape.iter().all(|&d| d >= 1 && d <= u32::MAX as usize),
+                "columns",
+                "dimensions of 1 to 2^32 - 1",
+            )?;
             let width = c.shape.iter().try_fold(1usize, |w, &d| w.checked_mul(d));
             let bytes = width.and_then(|w| w.checked_mul(c.dtype.size()));
             let total = bytes.and_then(|b| b.checked_add(row_bytes));
@@ -476,12 +482,16 @@ impl<S: Storage> RowStorage<S> {
             }
             let name = (name_bytes as u32, c.name.len() as u32);
             // Cannot fail: at most MAX_COLUMNS, checked above.
-            let _ = table.push(Column { dtype: c.dtype, name, shape, dims: c.shape.len() as u8, width, offset: row_bytes });
+            let _ =
+                table.push(Column { dtype: c.dtype, name, shape, dims: c.shape.len() as u8, width, offset: row_bytes });
             row_bytes = total;
             name_bytes += c.name.len();
         }
         let Some(data_bytes) = row_bytes.checked_mul(capacity) else {
-            return Err(Error::InvalidConfig { field: "capacity", expected: "capacity * row bytes at most usize::MAX" });
+            return Err(Error::InvalidConfig {
+                field: "capacity",
+                expected: "capacity * row bytes at most usize::MAX",
+            });
         };
         crate::storage::check_fits::<S>(data_bytes)?;
         crate::storage::check_fits::<S>(name_bytes)?;

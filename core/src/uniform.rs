@@ -84,7 +84,10 @@ pub struct UniformSelector<S: Storage> {
 
 impl<S: Storage> core::fmt::Debug for UniformSelector<S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("UniformSelector").field("config", &self.config).field("len", &self.len()).finish_non_exhaustive()
+        f.debug_struct("UniformSelector")
+            .field("config", &self.config)
+            .field("len", &self.len())
+            .finish_non_exhaustive()
     }
 }
 

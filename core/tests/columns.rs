@@ -211,15 +211,21 @@ fn row_storage_refuses_bad_shapes_with_nothing_written() {
         RowStorage::new(4, &[ColumnSpec::new("obs", DType::F32, &[2]), ColumnSpec::new("a", DType::I32, &[])]).unwrap();
     rows.write(0, &[Values::F32(&[1.0, 2.0]), Values::I32(&[3])]).unwrap();
     let before = rows.clone();
-    let bad: [&[Values]; 3] =
-        [&[Values::F32(&[1.0, 2.0])], &[Values::F32(&[1.0]), Values::I32(&[3])], &[Values::F32(&[1.0, 2.0]), Values::F64(&[f64::NAN])]];
+    let bad: [&[Values]; 3] = [
+        &[Values::F32(&[1.0, 2.0])],
+        &[Values::F32(&[1.0]), Values::I32(&[3])],
+        &[Values::F32(&[1.0, 2.0]), Values::F64(&[f64::NAN])],
+    ];
     for row in bad {
         assert!(matches!(rows.write(1, row), Err(Error::SchemaMismatch { .. })));
         assert_eq!(rows, before);
     }
     let (mut o, mut a) = ([0f32; 2], [0f64; 1]);
     let e = rows.gather(&[0], &mut [ValuesMut::F32(&mut o), ValuesMut::F64(&mut a)]).unwrap_err();
-    assert_eq!(e, Error::SchemaMismatch { problem: SchemaProblem::DType { column: 1, expected: DType::I32, found: DType::F64 } });
+    assert_eq!(
+        e,
+        Error::SchemaMismatch { problem: SchemaProblem::DType { column: 1, expected: DType::I32, found: DType::F64 } }
+    );
     assert_eq!(e.code(), "SchemaMismatch");
     // Schemas a storage cannot hold.
     for cols in [&[][..], &[ColumnSpec::new("", DType::U8, &[])], &[ColumnSpec::new("x", DType::U8, &[1; 9])]] {
@@ -229,7 +235,10 @@ fn row_storage_refuses_bad_shapes_with_nothing_written() {
     assert!(matches!(RowStorage::<Heap>::new(4, &twice), Err(Error::InvalidConfig { .. })));
     let huge = [ColumnSpec::new("x", DType::F64, &[usize::MAX / 4, 8])];
     assert!(matches!(RowStorage::<Heap>::new(4, &huge), Err(Error::InvalidConfig { .. })));
-    assert!(matches!(RowStorage::<Fixed<63>>::new(4, &[ColumnSpec::new("x", DType::F32, &[4])]), Err(Error::StorageTooSmall { .. })));
+    assert!(matches!(
+        RowStorage::<Fixed<63>>::new(4, &[ColumnSpec::new("x", DType::F32, &[4])]),
+        Err(Error::StorageTooSmall { .. })
+    ));
 }
 
 /// One stream's steps, in push order: (step id, reward, terminated, truncated).
@@ -332,7 +341,11 @@ fn n_step_bad_input_changes_nothing() {
     assert_eq!(w.ready(0), 1);
     assert_eq!(w.drain(0, |_| Ok(())), Ok(1));
     assert!(NStepWindows::<u8, Fixed<8>>::new(NStepConfig { n: 5, gamma: 0.9, streams: 2 }).is_err());
-    for bad in [NStepConfig { n: 0, gamma: 0.9, streams: 1 }, NStepConfig { n: 2, gamma: 1.5, streams: 1 }, NStepConfig { n: 2, gamma: 0.5, streams: 0 }] {
+    for bad in [
+        NStepConfig { n: 0, gamma: 0.9, streams: 1 },
+        NStepConfig { n: 2, gamma: 1.5, streams: 1 },
+        NStepConfig { n: 2, gamma: 0.5, streams: 0 },
+    ] {
         assert!(matches!(NStepWindows::<u8, Heap>::new(bad), Err(Error::InvalidConfig { .. })));
     }
 }
@@ -349,7 +362,8 @@ fn uniform_draws_are_uniform() {
     // 50 slots, 49 degrees of freedom: the 0.999 quantile is 85.4, so a
     // correct sampler fails one seed in a thousand; the seeds are fixed.
     for (stratified, seed) in [(false, 3), (true, 4)] {
-        let mut s: UniformSelector<Heap> = UniformSelector::new(UniformConfig { seed, stratified, ..UniformConfig::new(64) }).unwrap();
+        let mut s: UniformSelector<Heap> =
+            UniformSelector::new(UniformConfig { seed, stratified, ..UniformConfig::new(64) }).unwrap();
         for _ in 0..50 {
             s.insert(None).unwrap();
         }

@@ -16,13 +16,13 @@ use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveConfig, AdaptiveMode};
 use adasample::iw::{self, IwDirection, IwMode, IwSftConfig};
 use adasample::nstep::{NStepConfig, NStepWindows, Step};
 use adasample::per::{Draw, Key, Normalization, PerConfig, PerKind, PrioritizedReplayBuffer, PrioritizedSelector};
+use adasample::reward::{RewardConfig, RewardWeightedSampler};
 use adasample::rows::{ColumnSpec, DType, RowStorage, Values, ValuesMut};
 use adasample::select::Selector;
-use adasample::table::ReplayTable;
-use adasample::uniform::{UniformConfig, UniformSelector};
-use adasample::reward::{RewardConfig, RewardWeightedSampler};
 use adasample::storage::{Fixed, Heap, Storage};
+use adasample::table::ReplayTable;
 use adasample::tree::SumTree;
+use adasample::uniform::{UniformConfig, UniformSelector};
 use adasample::{DefaultRng, Error, MAX_PRIORITY};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -552,7 +552,8 @@ fn fuzz_iw_api() {
 #[test]
 fn fuzz_decode_selectors() {
     let mut p: PrioritizedSelector<Heap> = PrioritizedSelector::new(PerConfig::rank(8)).unwrap();
-    let mut u: UniformSelector<Heap> = UniformSelector::new(UniformConfig { stratified: true, ..UniformConfig::new(8) }).unwrap();
+    let mut u: UniformSelector<Heap> =
+        UniformSelector::new(UniformConfig { stratified: true, ..UniformConfig::new(8) }).unwrap();
     for x in 0..11 {
         p.insert(Some(f64::from(x) * 0.5)).unwrap();
         u.insert(None).unwrap();
@@ -633,10 +634,14 @@ fn table_api<Sel: Selector>(name: &str, make: fn(usize) -> Sel, state: fn(&Sel) 
                 TableOp::Sample(n, bad) => {
                     let mut draws = vec![Draw::default(); n];
                     let (mut o, mut a, mut r) = (vec![0f32; 2 * n + bad], vec![0u8; n], vec![0i32; n]);
-                    let result =
-                        t.sample_into(&mut draws, &mut [ValuesMut::F32(&mut o), ValuesMut::U8(&mut a), ValuesMut::I32(&mut r)]);
+                    let result = t.sample_into(
+                        &mut draws,
+                        &mut [ValuesMut::F32(&mut o), ValuesMut::U8(&mut a), ValuesMut::I32(&mut r)],
+                    );
                     if result.is_ok() {
-                        prop_assert!(draws.iter().all(|d| t.selector().is_current(d.key) && (0.0..=1.0).contains(&d.weight)));
+                        prop_assert!(draws
+                            .iter()
+                            .all(|d| t.selector().is_current(d.key) && (0.0..=1.0).contains(&d.weight)));
                         // Sampling advances the generator: compare nothing after it.
                         continue;
                     }
@@ -655,7 +660,10 @@ fn table_api<Sel: Selector>(name: &str, make: fn(usize) -> Sel, state: fn(&Sel) 
                 }
             };
             if refused {
-                prop_assert!(before == (t.rows().as_bytes().to_vec(), state(t.selector())), "a refused call changed the table");
+                prop_assert!(
+                    before == (t.rows().as_bytes().to_vec(), state(t.selector())),
+                    "a refused call changed the table"
+                );
             }
             prop_assert_eq!(t.rows().len(), t.len());
         }
@@ -665,11 +673,22 @@ fn table_api<Sel: Selector>(name: &str, make: fn(usize) -> Sel, state: fn(&Sel) 
 
 #[test]
 fn fuzz_table_api() {
-    table_api("table API, proportional", |c| PrioritizedSelector::<Heap>::new(PerConfig::new(c)).unwrap(), |s| s.snapshot().unwrap());
-    table_api("table API, rank", |c| PrioritizedSelector::<Heap>::new(PerConfig::rank(c)).unwrap(), |s| s.snapshot().unwrap());
+    table_api(
+        "table API, proportional",
+        |c| PrioritizedSelector::<Heap>::new(PerConfig::new(c)).unwrap(),
+        |s| s.snapshot().unwrap(),
+    );
+    table_api(
+        "table API, rank",
+        |c| PrioritizedSelector::<Heap>::new(PerConfig::rank(c)).unwrap(),
+        |s| s.snapshot().unwrap(),
+    );
     table_api(
         "table API, uniform",
-        |c| UniformSelector::<Heap>::new(UniformConfig { without_replacement: c % 2 == 0, ..UniformConfig::new(c) }).unwrap(),
+        |c| {
+            UniformSelector::<Heap>::new(UniformConfig { without_replacement: c % 2 == 0, ..UniformConfig::new(c) })
+                .unwrap()
+        },
         |s| s.snapshot().unwrap(),
     );
 }
@@ -701,7 +720,11 @@ fn fuzz_nstep_api() {
             let ready = w.ready(stream);
             let taken = w.drain(stream, |t| {
                 assert!(t.reward.is_finite() && (0.0..=1.0).contains(&t.discount) && (1..=cfg.n).contains(&t.steps));
-                if fail { Err(Error::Empty) } else { Ok(()) }
+                if fail {
+                    Err(Error::Empty)
+                } else {
+                    Ok(())
+                }
             });
             match taken {
                 Ok(n) => prop_assert_eq!((n, w.ready(stream)), (ready, 0)),

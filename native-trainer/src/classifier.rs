@@ -154,7 +154,9 @@ pub fn run(
     let (x, y) = tensors(&split.train, device);
     let (x_test, y_test) = tensors(&split.test, device);
     let vs = nn::VarStore::new(device);
-    let net = crate::layers::seeded(seed, || crate::layers::mlp(&vs.root(), split.train.dim as i64, &[cfg.hidden, cfg.hidden], k as i64));
+    let net = crate::layers::seeded(seed, || {
+        crate::layers::mlp(&vs.root(), split.train.dim as i64, &[cfg.hidden, cfg.hidden], k as i64)
+    });
     let mut opt = nn::AdamW { wd: cfg.weight_decay, ..Default::default() }.build(&vs, cfg.learning_rate)?;
     let mut batches = batch_sampler(cfg, sampler, n, seed)?;
     let steps_per_epoch = n.div_ceil(cfg.batch);

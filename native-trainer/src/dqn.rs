@@ -299,7 +299,11 @@ pub fn run(
                 return_mean: mean,
                 return_std: std,
                 train_episodes: episodes,
-                train_return_mean10: if recent.is_empty() { None } else { Some(recent.iter().sum::<f64>() / recent.len() as f64) },
+                train_return_mean10: if recent.is_empty() {
+                    None
+                } else {
+                    Some(recent.iter().sum::<f64>() / recent.len() as f64)
+                },
                 loss_mean: if loss_count > 0 { Some(losses / loss_count as f64) } else { None },
                 epsilon: cfg.epsilon(step),
                 beta: replay.beta(),

@@ -51,20 +51,26 @@ pub fn save(vs: &nn::VarStore, path: &std::path::Path) -> anyhow::Result<()> {
     let named = vs.variables();
     let mut pairs: Vec<(&str, &tch::Tensor)> = named.iter().map(|(k, v)| (k.as_str(), v)).collect();
     pairs.sort_by_key(|(k, _)| *k);
-    tch::Tensor::write_safetensors(&pairs, path)
-        .map_err(|e| anyhow::anyhow!("--save-model {}: {e}", path.display()))
+    tch::Tensor::write_safetensors(&pairs, path).map_err(|e| anyhow::anyhow!("--save-model {}: {e}", path.display()))
 }
 
 /// Loads a safetensors file into `vs`: every variable must be there, with its shape.
 pub fn load(vs: &mut nn::VarStore, path: &std::path::Path) -> anyhow::Result<()> {
-    let tensors = tch::Tensor::read_safetensors(path)
-        .map_err(|e| anyhow::anyhow!("--load-model {}: {e}", path.display()))?;
+    let tensors =
+        tch::Tensor::read_safetensors(path).map_err(|e| anyhow::anyhow!("--load-model {}: {e}", path.display()))?;
     let found: std::collections::HashMap<String, tch::Tensor> = tensors.into_iter().collect();
     tch::no_grad(|| {
         for (name, mut v) in vs.variables() {
-            let t = found.get(&name).ok_or_else(|| anyhow::anyhow!("--load-model {}: no tensor `{name}`", path.display()))?;
+            let t = found
+                .get(&name)
+                .ok_or_else(|| anyhow::anyhow!("--load-model {}: no tensor `{name}`", path.display()))?;
             if t.size() != v.size() {
-                anyhow::bail!("--load-model {}: `{name}` has shape {:?}, the network {:?}", path.display(), t.size(), v.size());
+                anyhow::bail!(
+                    "--load-model {}: `{name}` has shape {:?}, the network {:?}",
+                    path.display(),
+                    t.size(),
+                    v.size()
+                );
             }
             v.copy_(&t.to_device(v.device()).to_kind(v.kind()));
         }

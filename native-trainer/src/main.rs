@@ -623,7 +623,11 @@ fn run_dqn(
             cfg.threshold(),
             s.reached,
             s.seeds,
-            if s.reached == 0 { "never".into() } else { report::fmt_ci(s.steps_to_threshold_mean, s.steps_to_threshold_ci95, 0) }
+            if s.reached == 0 {
+                "never".into()
+            } else {
+                report::fmt_ci(s.steps_to_threshold_mean, s.steps_to_threshold_ci95, 0)
+            }
         );
     }
     wrote(&files);

@@ -57,7 +57,11 @@ impl Sampler {
             Some(config) => Box::new(PrioritizedSelector::<Heap>::new(config)?),
             None => {
                 let stratified = self == Sampler::Stratified;
-                Box::new(UniformSelector::<Heap>::new(UniformConfig { seed, stratified, ..UniformConfig::new(capacity) })?)
+                Box::new(UniformSelector::<Heap>::new(UniformConfig {
+                    seed,
+                    stratified,
+                    ..UniformConfig::new(capacity)
+                })?)
             }
         })
     }

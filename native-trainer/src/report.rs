@@ -117,7 +117,8 @@ pub fn summarize(runs: &[RunResult], threshold: f64) -> Vec<SamplerSummary> {
             }
             let finals: Vec<f64> = mine.iter().filter_map(|r| r.evals.last().map(|p| p.return_mean)).collect();
             let reach: Vec<f64> = mine.iter().filter_map(|r| r.steps_to_threshold).map(|x| x as f64).collect();
-            let eval_reach: Vec<f64> = mine.iter().filter_map(|r| eval_steps_to(r, threshold)).map(|x| x as f64).collect();
+            let eval_reach: Vec<f64> =
+                mine.iter().filter_map(|r| eval_steps_to(r, threshold)).map(|x| x as f64).collect();
             let (fm, fc) = mean_ci(&finals);
             let (sm, sc) = mean_ci(&reach);
             Some(SamplerSummary {
@@ -214,8 +215,11 @@ pub fn plot_curves(
     }
     for c in curves.iter().filter(|c| !c.points.is_empty()) {
         let pts = &c.points;
-        let band: Vec<(f64, f64)> =
-            pts.iter().map(|&(x, m, ci)| (x, clamp(m + ci))).chain(pts.iter().rev().map(|&(x, m, ci)| (x, clamp(m - ci)))).collect();
+        let band: Vec<(f64, f64)> = pts
+            .iter()
+            .map(|&(x, m, ci)| (x, clamp(m + ci)))
+            .chain(pts.iter().rev().map(|&(x, m, ci)| (x, clamp(m - ci))))
+            .collect();
         let color = c.color;
         chart.draw_series([Polygon::new(band, color.mix(0.15).filled())]).map_err(plot_err)?;
         chart
@@ -333,7 +337,13 @@ pub fn write_dqn(dir: &Path, cfg: &DqnConfig, device: &str, runs: &[RunResult]) 
     let summary_path = dir.join("summary.json");
     std::fs::write(&summary_path, serde_json::to_string_pretty(&json)? + "\n")?;
     let plot_path = dir.join("returns.png");
-    plot_returns(&plot_path, &format!("Double DQN on {}: replay samplers", cfg.env.name()), runs, threshold, cfg.env.return_range())?;
+    plot_returns(
+        &plot_path,
+        &format!("Double DQN on {}: replay samplers", cfg.env.name()),
+        runs,
+        threshold,
+        cfg.env.return_range(),
+    )?;
 
     let mut md = String::new();
     md += &format!("# DQN on {} ({})\n\n", cfg.env.name(), device);
@@ -359,7 +369,11 @@ pub fn write_dqn(dir: &Path, cfg: &DqnConfig, device: &str, runs: &[RunResult]) 
     );
     md += &format!("| sampler | seeds | final eval return | reached {threshold} | env steps to reach it | env steps/s |\n|---|---:|---:|---:|---:|---:|\n");
     for s in &summary {
-        let steps = if s.reached == 0 { "never".into() } else { fmt_ci(s.steps_to_threshold_mean, s.steps_to_threshold_ci95, 0) };
+        let steps = if s.reached == 0 {
+            "never".into()
+        } else {
+            fmt_ci(s.steps_to_threshold_mean, s.steps_to_threshold_ci95, 0)
+        };
         md += &format!(
             "| {} | {} | {} | {}/{} | {} | {:.0} |\n",
             s.sampler.name(),

@@ -119,11 +119,47 @@ fn results_do_not_depend_on_jobs() {
 fn every_dqn_flag_reaches_the_config() {
     let dir = tmp("flags");
     let flags = [
-        "dqn", "--total-timesteps", "700", "--learning-rate", "0.001", "--buffer-size", "321", "--gamma", "0.95",
-        "--tau", "0.5", "--target-network-frequency", "7", "--batch-size", "16", "--start-e", "0.9",
-        "--end-e", "0.1", "--exploration-fraction", "0.3", "--learning-starts", "100", "--train-frequency", "3",
-        "--loss", "mse", "--max-grad-norm", "0", "--hidden", "32,16,8", "--n-step", "3", "--eval-every", "350",
-        "--eval-episodes", "2", "--sampler", "rank", "--env", "acrobot-v1",
+        "dqn",
+        "--total-timesteps",
+        "700",
+        "--learning-rate",
+        "0.001",
+        "--buffer-size",
+        "321",
+        "--gamma",
+        "0.95",
+        "--tau",
+        "0.5",
+        "--target-network-frequency",
+        "7",
+        "--batch-size",
+        "16",
+        "--start-e",
+        "0.9",
+        "--end-e",
+        "0.1",
+        "--exploration-fraction",
+        "0.3",
+        "--learning-starts",
+        "100",
+        "--train-frequency",
+        "3",
+        "--loss",
+        "mse",
+        "--max-grad-norm",
+        "0",
+        "--hidden",
+        "32,16,8",
+        "--n-step",
+        "3",
+        "--eval-every",
+        "350",
+        "--eval-episodes",
+        "2",
+        "--sampler",
+        "rank",
+        "--env",
+        "acrobot-v1",
     ];
     run_ok(&[&flags[..], &["--device", "cpu"]].concat(), Some(&dir));
     let summary: serde_json::Value =
@@ -143,7 +179,10 @@ fn every_dqn_flag_reaches_the_config() {
 fn preset_cleanrl_is_cleanrls_configuration() {
     let dir = tmp("cleanrl");
     // Only the length is cut; every other value is the preset's.
-    run_ok(&["dqn", "--preset", "cleanrl", "--total-timesteps", "300", "--sampler", "uniform", "--device", "cpu"], Some(&dir));
+    run_ok(
+        &["dqn", "--preset", "cleanrl", "--total-timesteps", "300", "--sampler", "uniform", "--device", "cpu"],
+        Some(&dir),
+    );
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
     let want = serde_json::json!({
@@ -162,11 +201,17 @@ fn save_and_load_round_trip_a_network() {
     std::fs::create_dir_all(&dir).unwrap();
     let (a, b) = (dir.join("a.safetensors"), dir.join("b.safetensors"));
     let common = ["dqn", "--sampler", "per", "--device", "cpu", "--learning-starts", "100", "--eval-every", "0"];
-    run_ok(&[&common[..], &["--total-timesteps", "400", "--save-model", a.to_str().unwrap()]].concat(), Some(&dir.join("run-a")));
+    run_ok(
+        &[&common[..], &["--total-timesteps", "400", "--save-model", a.to_str().unwrap()]].concat(),
+        Some(&dir.join("run-a")),
+    );
     // No update happens in 50 steps with learning starts at 100: what is saved is what was loaded.
     run_ok(
-        &[&common[..], &["--total-timesteps", "50", "--load-model", a.to_str().unwrap(), "--save-model", b.to_str().unwrap()]]
-            .concat(),
+        &[
+            &common[..],
+            &["--total-timesteps", "50", "--load-model", a.to_str().unwrap(), "--save-model", b.to_str().unwrap()],
+        ]
+        .concat(),
         Some(&dir.join("run-b")),
     );
     let (x, y) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
@@ -174,7 +219,18 @@ fn save_and_load_round_trip_a_network() {
     assert_eq!(x, y, "the loaded network, saved again, differs");
     // A file of another network is refused by name.
     let out = bin()
-        .args(["dqn", "--sampler", "per", "--device", "cpu", "--total-timesteps", "10", "--hidden", "7", "--load-model"])
+        .args([
+            "dqn",
+            "--sampler",
+            "per",
+            "--device",
+            "cpu",
+            "--total-timesteps",
+            "10",
+            "--hidden",
+            "7",
+            "--load-model",
+        ])
         .arg(&a)
         .arg("--out")
         .arg(dir.join("run-c"))

@@ -78,7 +78,14 @@ fn n_step_transitions_are_the_oracles() {
         let mut steps = Vec::new();
         for t in 0..2_000u32 {
             let end = below(&mut rng, 12);
-            let step = (vec![t as f32, 1.0], (t % 3) as i32, unit_f64(&mut rng) * 2.0 - 0.5, vec![t as f32 + 1.0, 1.0], end == 0, end == 1);
+            let step = (
+                vec![t as f32, 1.0],
+                (t % 3) as i32,
+                unit_f64(&mut rng) * 2.0 - 0.5,
+                vec![t as f32 + 1.0, 1.0],
+                end == 0,
+                end == 1,
+            );
             ours.step(step.0.clone(), step.1, step.2, &step.3, step.4, step.5).unwrap();
             steps.push(step);
         }
@@ -112,8 +119,18 @@ fn n_step_transitions_are_the_oracles() {
         for (j, w) in want.iter().enumerate() {
             assert_eq!(batch.obs[2 * j..2 * j + 2], w.0[..], "n {n} row {j}");
             assert_eq!(batch.actions[j], w.1);
-            assert!((f64::from(batch.returns[j]) - w.2).abs() <= 1e-5 * (1.0 + w.2.abs()), "n {n} row {j}: {} vs {}", batch.returns[j], w.2);
-            assert!((f64::from(batch.discounts[j]) - w.3).abs() <= 1e-6, "n {n} row {j}: {} vs {}", batch.discounts[j], w.3);
+            assert!(
+                (f64::from(batch.returns[j]) - w.2).abs() <= 1e-5 * (1.0 + w.2.abs()),
+                "n {n} row {j}: {} vs {}",
+                batch.returns[j],
+                w.2
+            );
+            assert!(
+                (f64::from(batch.discounts[j]) - w.3).abs() <= 1e-6,
+                "n {n} row {j}: {} vs {}",
+                batch.discounts[j],
+                w.3
+            );
             assert_eq!(batch.next_obs[2 * j..2 * j + 2], w.4[..]);
         }
     }

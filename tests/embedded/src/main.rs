@@ -18,10 +18,10 @@
 use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveConfig, AdaptiveMode};
 use adasample::iw::{self, IwMode, IwSftConfig};
 use adasample::nstep::{NStepConfig, NStepWindows, Step};
-use adasample::rows::{ColumnSpec, DType, RowStorage, Values, ValuesMut};
 use adasample::per::{Draw, Key, PrioritizedReplayBuffer};
 use adasample::reward::{RewardConfig, RewardWeightedSampler};
 use adasample::rng::unit_f64;
+use adasample::rows::{ColumnSpec, DType, RowStorage, Values, ValuesMut};
 use adasample::storage::Fixed;
 use adasample::DefaultRng;
 use cortex_m_rt::entry;
