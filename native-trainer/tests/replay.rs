@@ -27,7 +27,8 @@ fn batches_weights_and_rows_are_the_cores() {
         let mut steps = vec![0u32; 300];
         for step in 0..400u32 {
             let obs = vec![step as f32, 0.5, -1.0, 2.0];
-            let stored = ours.step(obs, (step % 2) as i32, f64::from(step) * 0.25, &[0.0; 4], step % 7 == 0, false);
+            let stored =
+                ours.step(obs, (step % 2) as i32, f64::from(step) * 0.25, &[0.0; 4], step.is_multiple_of(7), false);
             assert_eq!(stored.unwrap(), 1);
             let key = match &mut per {
                 Some(b) => b.add(step).unwrap(),
@@ -49,7 +50,7 @@ fn batches_weights_and_rows_are_the_cores() {
                     let s = steps[d.key.slot as usize];
                     assert_eq!(batch.obs[4 * j..4 * j + 4], [s as f32, 0.5, -1.0, 2.0]);
                     assert_eq!((batch.actions[j], batch.returns[j]), ((s % 2) as i32, s as f32 * 0.25));
-                    assert_eq!(batch.discounts[j], if s % 7 == 0 { 0.0 } else { 0.99f32 });
+                    assert_eq!(batch.discounts[j], if s.is_multiple_of(7) { 0.0 } else { 0.99f32 });
                 }
                 let keys = batch.keys.clone();
                 let td: Vec<f64> = keys.iter().map(|k| (k.slot as f64 * 0.37 + step as f64).sin()).collect();
