@@ -24,11 +24,17 @@ FUZZ_SECONDS ?= 60
 
 .PHONY: fuzz bench-rank demo test setup venv trainer test-trainer web-deps web web-dev test-web wasm-tools browser qemu npm test-core test-wasm embedded embedded-footprint check-no-std clippy doc drift-1e8 golden-bless golden-wasm32 bench-trainer fmt package msrv env-fixtures iwsft-golden bench
 
+# First the Blind Cliffwalk (a result certain at this size, with its plot),
+# then the three scenarios at quick sizes with 5 seeds; every table says
+# what its seeds support. About 30 s on 2 cores once the trainer is built.
 demo: setup trainer
-	$(CARGO) run --release -q -p adasample --example per_session --features serde
+	@rm -rf runs/demo
+	set -o pipefail; $(TORCH_ENV) $(TRAINER) cliffwalk --out runs/demo/cliffwalk 2>&1 | grep -v '^\[n '
+	@echo "The plot: runs/demo/cliffwalk/updates.png"
 	@echo
-	$(TORCH_ENV) $(TRAINER) all --quick --out runs/demo
-	@echo; cat runs/demo/report.md
+	$(TORCH_ENV) $(TRAINER) all --quick --seeds 5 --out runs/demo/scenarios 2>runs/demo/scenarios.log
+	@echo; cat runs/demo/scenarios/report.md
+	@echo; echo "Everything is under runs/demo/ (the scenarios' log: runs/demo/scenarios.log)."
 
 test: setup fmt test-core golden-wasm32 package msrv check-no-std clippy doc test-wasm test-web embedded test-trainer
 	@echo "make test: all suites passed"

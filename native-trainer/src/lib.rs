@@ -4,12 +4,14 @@
 //! - classifier: data (`datasets`), adaptive batches and the MLP (`classifier`);
 //! - iw-SFT: the task (`arith`), GPT-2 (`gpt`), its tokenizer (`tokenizer`),
 //!   the loss (`iwloss`) and the pipeline (`sft`);
+//! - the Blind Cliffwalk (`cliffwalk`): tabular Q-learning from a replay memory, no torch;
 //! - shared: the MLP (`layers`), parallel runs and Ctrl-C (`runner`), run folders (`report`).
 //!
 //! The binary (`src/main.rs`) is the command line over these.
 
 pub mod arith;
 pub mod classifier;
+pub mod cliffwalk;
 pub mod datasets;
 pub mod dqn;
 pub mod envs;

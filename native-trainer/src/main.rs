@@ -10,6 +10,7 @@
 use adasample::iw::{IwDirection, IwMode, IwSftConfig};
 use adasample_trainer::arith::Task;
 use adasample_trainer::classifier::{self, ClsConfig, ClsSampler};
+use adasample_trainer::cliffwalk::{self, CliffConfig, CliffSampler};
 use adasample_trainer::datasets::{self, Split};
 use adasample_trainer::dqn::{self, DqnConfig};
 use adasample_trainer::envs::EnvId;
@@ -125,13 +126,48 @@ enum Command {
         #[arg(long)]
         jobs: Option<usize>,
     },
-    /// The seed's `training_example.py`: DQN with PER on CartPole, iw-SFT, and
-    /// the adaptive classifier on wine quality, in sequence, with one combined
+    /// The three scenarios: DQN with PER on CartPole, iw-SFT, and the
+    /// adaptive classifier on wine quality, in sequence, with one combined
     /// report linking the three run folders.
     All {
-        /// Small sizes: a few minutes on 2 CPU cores.
+        /// Small sizes: seconds on 2 CPU cores.
         #[arg(long)]
         quick: bool,
+        /// Seeds of every scenario (default: DQN 3, iw-SFT 3, classifier 5;
+        /// --quick 2, 1, 2); intervals are printed from 5 seeds.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        seeds: Option<u64>,
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
+    /// The Blind Cliffwalk of Schaul et al. (2016, Figure 1): updates until
+    /// tabular Q-learning has learned, replaying through uniform, proportional
+    /// PER, rank PER, or a hindsight oracle; no torch, seconds on a laptop.
+    Cliffwalk {
+        /// Samplers to compare (comma-separated: uniform, per, rank, oracle), or `all`.
+        #[arg(long, default_value = "all")]
+        sampler: String,
+        /// Shortest chain.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(2..=20))]
+        min_n: u64,
+        /// Longest chain (the memory holds about 2^(n+1) transitions).
+        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(2..=20))]
+        max_n: u64,
+        /// Seeds per chain length; each fixes a memory shared by every sampler.
+        #[arg(long, default_value_t = 10)]
+        seeds: u64,
+        /// Q-learning step size.
+        #[arg(long, default_value_t = 0.25, value_parser = parse_fraction)]
+        lr: f64,
+        /// Learned when the mean squared error to Q* is below this.
+        #[arg(long, default_value_t = 1e-3, value_parser = parse_positive)]
+        threshold: f64,
+        /// Proportional PER's alpha.
+        #[arg(long, default_value_t = 0.6, value_parser = parse_unit)]
+        alpha: f64,
+        /// A run stops unlearned after this many updates.
+        #[arg(long, default_value_t = 20_000_000)]
+        max_updates: u64,
         #[arg(long)]
         jobs: Option<usize>,
     },
@@ -436,6 +472,26 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+        Command::Cliffwalk { sampler, min_n, max_n, seeds, lr, threshold, alpha, max_updates, jobs } => {
+            if min_n > max_n {
+                bail!("--min-n {min_n} is above --max-n {max_n}");
+            }
+            if seeds == 0 {
+                bail!("--seeds must be at least 1");
+            }
+            let cfg = CliffConfig {
+                ns: (min_n as usize..=max_n as usize).collect(),
+                samplers: parse_samplers(&sampler, &CliffSampler::ALL, "uniform, per, rank, oracle or all")?,
+                seeds,
+                base_seed: cli.seed,
+                lr,
+                threshold,
+                max_updates,
+                alpha,
+            };
+            let dir = out_dir(cli.out, "cliffwalk")?;
+            run_cliffwalk(&cfg, jobs.unwrap_or(runner::cpus()).max(1), &dir).map(drop)
+        }
         Command::Dqn(args) => {
             let samplers = args.samplers();
             let device = device(cli.device)?;
@@ -502,11 +558,11 @@ fn main() -> Result<()> {
             let jobs = jobs.unwrap_or(runner::default_jobs(device)).max(1);
             run_sft(&cfg, cli.seed, seeds, device, jobs, &dir).map(drop)
         }
-        Command::All { quick, jobs } => {
+        Command::All { quick, seeds, jobs } => {
             let device = device(cli.device)?;
             let dir = out_dir(cli.out, "all")?;
             let jobs = jobs.unwrap_or(runner::default_jobs(device)).max(1);
-            run_all(quick, cli.seed, device, jobs, &dir)
+            run_all(quick, seeds, cli.seed, device, jobs, &dir)
         }
         Command::Classifier { sampler, dataset, imbalance, classes, csv, label_column, seeds, epochs, quick, jobs } => {
             let samplers = parse_samplers(&sampler, &ClsSampler::ALL, "uniform, adaptive, adaboost, ohem or all")?;
@@ -635,6 +691,49 @@ fn run_dqn(
     Ok(runs)
 }
 
+/// Every (n, seed) of the experiment in parallel, the longest chains first
+/// (they take the longest); returns the headline table.
+fn run_cliffwalk(cfg: &CliffConfig, jobs: usize, dir: &Path) -> Result<String> {
+    let start = std::time::Instant::now();
+    runner::stop_flag();
+    let metrics = Metrics::create(dir, report::CLIFF_HEADER)?;
+    let work: Vec<(usize, u64)> =
+        cfg.ns.iter().rev().flat_map(|&n| (0..cfg.seeds).map(move |k| (n, cfg.base_seed + k))).collect();
+    let progress = Progress::new(work.len() as u64, "memories")?;
+    eprintln!(
+        "cliffwalk: n = {}..{}, {} seeds, samplers {}, {jobs} in parallel -> {}",
+        cfg.ns.first().copied().unwrap_or(0),
+        cfg.ns.last().copied().unwrap_or(0),
+        cfg.seeds,
+        cfg.samplers.iter().map(|s| s.name()).collect::<Vec<_>>().join("/"),
+        dir.display()
+    );
+    let (mut points, errors) = runner::parallel(
+        work,
+        jobs,
+        |&(n, seed)| format!("n {n} seed {seed}"),
+        |&(n, seed)| {
+            let p = cliffwalk::run_point(n, seed, cfg, &runner::stopped)?;
+            for row in report::cliff_rows(&p) {
+                metrics.row(&row);
+            }
+            progress.inc(1);
+            progress.log(format!(
+                "[n {n} seed {seed}] {}",
+                p.runs.iter().map(|(s, o)| format!("{} {}", s.name(), o.updates)).collect::<Vec<_>>().join(", ")
+            ));
+            Ok(p)
+        },
+    );
+    progress.finish();
+    points.sort_by_key(|p| (p.n, p.seed));
+    let (files, table) = report::write_cliffwalk(dir, cfg, &points, start.elapsed().as_secs_f64(), runner::stopped())?;
+    eprintln!("{table}");
+    wrote(&files);
+    fail_on(errors)?;
+    Ok(table)
+}
+
 fn wrote(files: &[PathBuf]) {
     eprintln!("wrote {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "));
 }
@@ -695,7 +794,7 @@ fn run_classifier(
     let (files, summary) = report::write_classifier(dir, cfg, split, &device_name, &runs)?;
     for s in &summary {
         eprintln!(
-            "{:9} balanced accuracy {} (95% CI), accuracy {:.3}, macro-F1 {:.3} over {} seeds",
+            "{:9} balanced accuracy {}, accuracy {:.3}, macro-F1 {:.3} over {} seeds",
             s.sampler.name(),
             report::fmt_ci(s.balanced_accuracy.0, s.balanced_accuracy.1, 3),
             s.accuracy.0,
@@ -764,7 +863,7 @@ fn run_sft(
     let (files, summary) = report::write_sft(dir, cfg, &device_name, &runs)?;
     for s in &summary {
         eprintln!(
-            "{:7} held-out greedy accuracy {} (95% CI), sampled {}, {:.1} ms/step over {} seed(s)",
+            "{:7} held-out greedy accuracy {}, sampled {}, {:.1} ms/step over {} seed(s)",
             s.method.name(),
             report::fmt_ci(s.greedy.0, s.greedy.1, 3),
             report::fmt_ci(s.sampled.0, s.sampled.1, 3),
@@ -779,18 +878,23 @@ fn run_sft(
 
 /// The three scenarios in sequence; after Ctrl-C the remaining ones are skipped
 /// and the combined report says so.
-fn run_all(quick: bool, seed: u64, device: Device, jobs: usize, dir: &Path) -> Result<()> {
+fn run_all(quick: bool, seeds: Option<u64>, seed: u64, device: Device, jobs: usize, dir: &Path) -> Result<()> {
     let start = std::time::Instant::now();
-    let (dqn_seeds, sft_seeds, cls_seeds) = if quick { (2, 1, 2) } else { (3, 3, 5) };
+    let (dqn_seeds, sft_seeds, cls_seeds) = match seeds {
+        Some(k) => (k, k, k),
+        None if quick => (2, 1, 2),
+        None => (3, 3, 5),
+    };
     let mut sections = Vec::new();
 
     let dqn_cfg = DqnConfig::new(EnvId::CartPole, 60_000);
     let dqn_cfg = if quick { dqn_cfg.quicken() } else { dqn_cfg };
     let dqn_dir = out_dir(Some(dir.join("dqn")), "")?;
     let runs = run_dqn(&dqn_cfg, &Sampler::ALL, seed, dqn_seeds, device, jobs, &ModelFiles::default(), &dqn_dir)?;
+    let summary = report::summarize(&runs, dqn_cfg.threshold());
     let md = report::md_table(
         &["sampler", "final eval return", "reached 475"],
-        report::summarize(&runs, dqn_cfg.threshold()).iter().map(|s| {
+        summary.iter().map(|s| {
             vec![
                 s.sampler.name().into(),
                 report::fmt_ci(s.final_return_mean, s.final_return_ci95, 1),
@@ -798,10 +902,12 @@ fn run_all(quick: bool, seed: u64, device: Device, jobs: usize, dir: &Path) -> R
             ]
         }),
     );
+    let rows: Vec<(&str, f64, f64)> =
+        summary.iter().map(|s| (s.sampler.name(), s.final_return_mean, s.final_return_ci95)).collect();
     sections.push(report::Section {
         title: "Double DQN with prioritized replay (CartPole-v1)",
         folder: "dqn",
-        table: md,
+        table: format!("{md}\n{}\n", report::verdict(dqn_seeds as usize, "final return", &rows)),
     });
 
     if !runner::stopped() {
@@ -815,6 +921,8 @@ fn run_all(quick: bool, seed: u64, device: Device, jobs: usize, dir: &Path) -> R
             ["method", "greedy accuracy", "sampled accuracy"],
             summary.iter().map(|s| (s.method.name(), s.greedy, s.sampled)),
         );
+        let rows: Vec<(&str, f64, f64)> = summary.iter().map(|s| (s.method.name(), s.sampled.0, s.sampled.1)).collect();
+        let table = format!("{table}\n{}\n", report::verdict(sft_seeds as usize, "sampled accuracy", &rows));
         sections.push(report::Section { title: "SFT vs iw-SFT on curated data (addition)", folder: "iw-sft", table });
     }
 
@@ -827,6 +935,9 @@ fn run_all(quick: bool, seed: u64, device: Device, jobs: usize, dir: &Path) -> R
             ["sampler", "balanced accuracy", "macro-F1"],
             summary.iter().map(|s| (s.sampler.name(), s.balanced_accuracy, s.macro_f1)),
         );
+        let rows: Vec<(&str, f64, f64)> =
+            summary.iter().map(|s| (s.sampler.name(), s.balanced_accuracy.0, s.balanced_accuracy.1)).collect();
+        let table = format!("{table}\n{}\n", report::verdict(cls_seeds as usize, "balanced accuracy", &rows));
         sections.push(report::Section { title: "Adaptive batch sampling (wine quality)", folder: "classifier", table });
     }
     let files = report::write_all(dir, quick, &format!("{device:?}"), start.elapsed().as_secs_f64(), &sections)?;

@@ -3,6 +3,7 @@
 //! (plotters, with a bundled font: no system fonts needed) and `report.md`.
 
 use crate::classifier::{ClsConfig, ClsRun, ClsSampler, EpochPoint};
+use crate::cliffwalk;
 use crate::datasets::Split;
 use crate::dqn::{DqnConfig, EvalPoint, RunResult};
 use crate::replay::Sampler;
@@ -67,15 +68,20 @@ const T95: [f64; 30] = [
     2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
 ];
 
+/// Seeds (values) from which a 95% interval is computed: below it a
+/// t-interval is too wide to read (with 2 seeds its factor is 12.7), so
+/// reports give means only, `summary.json` a null half-width, plots no band.
+pub const MIN_SEEDS_FOR_CI: usize = 5;
+
 /// Mean and half-width of the 95% confidence interval (t-distribution); the
-/// half-width is NaN for fewer than two values.
+/// half-width is NaN for fewer than `MIN_SEEDS_FOR_CI` values.
 pub fn mean_ci(values: &[f64]) -> (f64, f64) {
     let n = values.len();
     if n == 0 {
         return (f64::NAN, f64::NAN);
     }
     let mean = values.iter().sum::<f64>() / n as f64;
-    if n < 2 {
+    if n < MIN_SEEDS_FOR_CI {
         return (mean, f64::NAN);
     }
     let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
@@ -312,6 +318,34 @@ pub fn fmt_ci(m: f64, ci: f64, digits: usize) -> String {
     }
 }
 
+/// A plain sentence on what a table of `(name, mean, ci95)` rows over `seeds`
+/// seeds each can support, every row against the first (the baseline):
+/// nothing below `MIN_SEEDS_FOR_CI`, else which 95% intervals do not overlap
+/// the baseline's (a conservative test: overlapping intervals can still
+/// differ, non-overlapping ones differ at well below 5%).
+pub fn verdict(seeds: usize, metric: &str, rows: &[(&str, f64, f64)]) -> String {
+    if seeds < MIN_SEEDS_FOR_CI {
+        return format!(
+            "{seeds} seed(s) per row: means only, no intervals (they need at least {MIN_SEEDS_FOR_CI}). \
+             This checks the pipeline; it cannot rank the rows."
+        );
+    }
+    let Some(&(base, m0, c0)) = rows.first() else { return String::new() };
+    let apart: Vec<String> = rows[1..]
+        .iter()
+        .filter(|(_, m, c)| m.is_finite() && m0.is_finite() && (m - m0).abs() > c + c0)
+        .map(|(name, m, _)| format!("{name} is {} {base}", if *m > m0 { "above" } else { "below" }))
+        .collect();
+    if apart.is_empty() {
+        format!("Every 95% interval ({seeds} seeds) overlaps {base}'s: no difference in {metric} is shown.")
+    } else {
+        format!(
+            "With 95% intervals over {seeds} seeds that do not overlap: {}; the other rows are not distinguishable from {base}.",
+            apart.join(", ")
+        )
+    }
+}
+
 /// `summary.json`, `returns.png` and `report.md`; returns the files written.
 pub fn write_dqn(dir: &Path, cfg: &DqnConfig, device: &str, runs: &[RunResult]) -> Result<Vec<PathBuf>> {
     let threshold = cfg.threshold();
@@ -385,6 +419,9 @@ pub fn write_dqn(dir: &Path, cfg: &DqnConfig, device: &str, runs: &[RunResult]) 
             s.steps_per_second_mean
         );
     }
+    let rows: Vec<(&str, f64, f64)> =
+        summary.iter().map(|s| (s.sampler.name(), s.final_return_mean, s.final_return_ci95)).collect();
+    md += &format!("\n{}\n", verdict(summary.first().map_or(0, |s| s.seeds), "final eval return", &rows));
     md += "\n![returns](returns.png)\n\nFiles: `metrics.csv` (every evaluation), `summary.json` (config, per-run and per-sampler results).\n";
     let report_path = dir.join("report.md");
     std::fs::write(&report_path, md)?;
@@ -615,6 +652,9 @@ pub fn write_classifier(
             s.steps_per_second
         );
     }
+    let rows: Vec<(&str, f64, f64)> =
+        summary.iter().map(|s| (s.sampler.name(), s.balanced_accuracy.0, s.balanced_accuracy.1)).collect();
+    md += &format!("\n{}\n", verdict(summary.first().map_or(0, |s| s.seeds), "balanced accuracy", &rows));
     md += &format!(
         "\nPer-class recall:\n\n| sampler | {} |\n|---|{}\n",
         split.class_names.join(" | "),
@@ -805,6 +845,8 @@ pub fn write_sft(
             fmt_ci(smp.0, smp.1, 3)
         );
     }
+    let rows: Vec<(&str, f64, f64)> = summary.iter().map(|s| (s.method.name(), s.sampled.0, s.sampled.1)).collect();
+    md += &format!("\n{}\n", verdict(summary.first().map_or(0, |s| s.seeds), "sampled accuracy", &rows));
     md += "\n![greedy](accuracy_greedy.png)\n\n![sampled](accuracy_sampled.png)\n\n\
            Files: `metrics.csv` (every evaluation), `summary.json` (config, per-seed curves), \
            `reference-seed*/` (the first seed's reference as a Hugging Face GPT-2 folder, when trained here).\n";
@@ -827,7 +869,7 @@ pub struct Section {
 pub fn write_all(dir: &Path, quick: bool, device: &str, seconds: f64, sections: &[Section]) -> Result<Vec<PathBuf>> {
     let mut md = format!(
         "# adasample: the three scenarios{} ({device}, {:.0} s)\n\n\
-         The seed's `training_example.py`, with every sampling decision made by the `adasample` core. \
+         Replay, batch selection and weights come from the `adasample` core in each of them. \
          Each folder holds its own `report.md`, `metrics.csv`, `summary.json` and plots.\n\n",
         if quick { ", quick sizes" } else { "" },
         seconds
@@ -841,8 +883,8 @@ pub fn write_all(dir: &Path, quick: bool, device: &str, seconds: f64, sections: 
         md += &format!("**Interrupted**: not run: {}.\n", missing.join(", "));
     }
     if quick {
-        md += "Quick sizes check the pipeline; they are too small to compare the samplers. Run `all` without \
-               `--quick`, or each scenario with more seeds, for numbers worth reading.\n";
+        md += "Quick sizes are small runs (short trainings); each table says what its seeds support. The \
+               scenarios' own commands with more seeds and steps give the figures in `native-trainer/README.md`.\n";
     }
     let report_path = dir.join("report.md");
     std::fs::write(&report_path, md)?;
@@ -857,4 +899,280 @@ pub fn write_all(dir: &Path, quick: bool, device: &str, seconds: f64, sections: 
     let summary_path = dir.join("summary.json");
     std::fs::write(&summary_path, serde_json::to_string_pretty(&json)? + "\n")?;
     Ok(vec![summary_path, report_path])
+}
+
+// ---------------------------------------------------------------- cliffwalk
+
+/// The Blind Cliffwalk's `metrics.csv` columns.
+pub const CLIFF_HEADER: &str = "n,seed,transitions,sampler,updates,learned";
+
+pub fn cliff_rows(p: &cliffwalk::Point) -> Vec<String> {
+    p.runs
+        .iter()
+        .map(|(s, o)| format!("{},{},{},{},{},{}", p.n, p.seed, p.transitions, s.name(), o.updates, o.learned))
+        .collect()
+}
+
+/// Geometric mean and its 95% interval (a t-interval on the logs),
+/// `(mean, lo, hi)`; the bounds are NaN below `MIN_SEEDS_FOR_CI` values.
+pub fn geo_mean_ci(values: &[f64]) -> (f64, f64, f64) {
+    let logs: Vec<f64> = values.iter().map(|v| v.max(1.0).ln()).collect();
+    let (m, ci) = mean_ci(&logs);
+    (m.exp(), (m - ci).exp(), (m + ci).exp())
+}
+
+/// One (n, sampler) cell of the experiment.
+#[derive(Debug, serde::Serialize)]
+pub struct CliffCell {
+    pub n: usize,
+    pub sampler: cliffwalk::CliffSampler,
+    pub seeds: usize,
+    pub learned: usize,
+    /// Geometric mean of the updates to learn, with its 95% interval (null below 5 seeds).
+    pub updates_geo_mean: f64,
+    pub updates_ci95: (f64, f64),
+    /// Uniform's updates over this sampler's, paired by seed (same memory): geometric mean and 95% interval.
+    pub fewer_than_uniform: Option<(f64, f64, f64)>,
+}
+
+pub fn summarize_cliff(points: &[cliffwalk::Point], samplers: &[cliffwalk::CliffSampler]) -> Vec<CliffCell> {
+    let mut ns: Vec<usize> = points.iter().map(|p| p.n).collect();
+    ns.sort_unstable();
+    ns.dedup();
+    let mut cells = Vec::new();
+    for &n in &ns {
+        let mine: Vec<&cliffwalk::Point> = points.iter().filter(|p| p.n == n).collect();
+        let outcome = |p: &cliffwalk::Point, s| p.runs.iter().find(|r| r.0 == s).map(|r| r.1);
+        for &s in samplers {
+            let runs: Vec<cliffwalk::Outcome> = mine.iter().filter_map(|p| outcome(p, s)).collect();
+            if runs.is_empty() {
+                continue;
+            }
+            let (g, lo, hi) = geo_mean_ci(&runs.iter().map(|o| o.updates as f64).collect::<Vec<_>>());
+            let fewer = (s != cliffwalk::CliffSampler::Uniform)
+                .then(|| {
+                    let ratios: Vec<f64> = mine
+                        .iter()
+                        .filter_map(|p| {
+                            let (u, o) = (outcome(p, cliffwalk::CliffSampler::Uniform)?, outcome(p, s)?);
+                            Some(u.updates.max(1) as f64 / o.updates.max(1) as f64)
+                        })
+                        .collect();
+                    (!ratios.is_empty()).then(|| geo_mean_ci(&ratios))
+                })
+                .flatten();
+            cells.push(CliffCell {
+                n,
+                sampler: s,
+                seeds: runs.len(),
+                learned: runs.iter().filter(|o| o.learned).count(),
+                updates_geo_mean: g,
+                updates_ci95: (lo, hi),
+                fewer_than_uniform: fewer,
+            });
+        }
+    }
+    cells
+}
+
+fn fmt_count(x: f64) -> String {
+    if !x.is_finite() {
+        return "n/a".into();
+    }
+    let s = format!("{:.0}", x);
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `g (lo–hi)` or, below `MIN_SEEDS_FOR_CI`, `g`.
+fn fmt_geo(g: f64, lo: f64, hi: f64, ratio: bool) -> String {
+    let f = |x: f64| if ratio { format!("{x:.1}x") } else { fmt_count(x) };
+    if lo.is_nan() || f(lo) == f(hi) {
+        f(g)
+    } else {
+        format!("{} ({}–{})", f(g), f(lo), f(hi))
+    }
+}
+
+/// Updates to learn vs chain length, log-log, one line per sampler with its 95% band.
+pub fn plot_cliff(path: &Path, cells: &[CliffCell], samplers: &[cliffwalk::CliffSampler]) -> Result<()> {
+    let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, epaint_default_fonts::UBUNTU_LIGHT);
+    let colors = |s: cliffwalk::CliffSampler| match s {
+        cliffwalk::CliffSampler::Uniform => RGBColor(120, 120, 120),
+        cliffwalk::CliffSampler::Per => RGBColor(214, 39, 40),
+        cliffwalk::CliffSampler::Rank => RGBColor(31, 119, 180),
+        cliffwalk::CliffSampler::Oracle => RGBColor(44, 160, 44),
+    };
+    let xs = cells.iter().map(|c| c.n as f64);
+    let (x_lo, x_hi) = xs.fold((f64::INFINITY, 1.0f64), |(a, b), x| (a.min(x), b.max(x)));
+    let ys: Vec<f64> = cells
+        .iter()
+        .flat_map(|c| [c.updates_geo_mean, c.updates_ci95.0, c.updates_ci95.1])
+        .filter(|y| y.is_finite() && *y > 0.0)
+        .collect();
+    let y_lo = ys.iter().copied().fold(f64::INFINITY, f64::min).max(1.0);
+    let y_hi = ys.iter().copied().fold(1.0f64, f64::max);
+    let x_lo = if x_lo.is_finite() { x_lo } else { 1.0 };
+    let root = BitMapBackend::new(path, (960, 600)).into_drawing_area();
+    root.fill(&WHITE).map_err(plot_err)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption("Blind Cliffwalk: updates until Q is learned", ("sans-serif", 24))
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(80)
+        .build_cartesian_2d(x_lo - 0.3..x_hi + 0.3, (y_lo / 1.5..y_hi * 1.5).log_scale())
+        .map_err(plot_err)?;
+    // The memory grows as 2^n, so a linear n axis is already logarithmic in the memory's size.
+    chart
+        .configure_mesh()
+        .x_labels((x_hi - x_lo) as usize + 1)
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| fmt_count(*y))
+        .x_desc("number of states n (the memory holds about 2^(n+1) transitions)")
+        .y_desc("updates (geometric mean over seeds)")
+        .label_style(("sans-serif", 15))
+        .draw()
+        .map_err(plot_err)?;
+    for &s in samplers {
+        let pts: Vec<&CliffCell> = cells.iter().filter(|c| c.sampler == s).collect();
+        if pts.is_empty() {
+            continue;
+        }
+        let color = colors(s);
+        if pts.iter().all(|c| c.updates_ci95.0.is_finite()) {
+            let band: Vec<(f64, f64)> = pts
+                .iter()
+                .map(|c| (c.n as f64, c.updates_ci95.1))
+                .chain(pts.iter().rev().map(|c| (c.n as f64, c.updates_ci95.0.max(1.0))))
+                .collect();
+            chart.draw_series([Polygon::new(band, color.mix(0.15).filled())]).map_err(plot_err)?;
+        }
+        chart
+            .draw_series(LineSeries::new(pts.iter().map(|c| (c.n as f64, c.updates_geo_mean)), color.stroke_width(2)))
+            .map_err(plot_err)?
+            .label(format!("{} ({} seeds)", s.name(), pts[0].seeds))
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+        chart
+            .draw_series(pts.iter().map(|c| Circle::new((c.n as f64, c.updates_geo_mean), 3, color.filled())))
+            .map_err(plot_err)?;
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.3))
+        .label_font(("sans-serif", 15))
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()
+        .map_err(plot_err)?;
+    root.present().map_err(plot_err)?;
+    Ok(())
+}
+
+/// `summary.json`, `updates.png` and `report.md`; returns the files and the
+/// headline table with its plain sentence (for `all`'s report).
+pub fn write_cliffwalk(
+    dir: &Path,
+    cfg: &cliffwalk::CliffConfig,
+    points: &[cliffwalk::Point],
+    seconds: f64,
+    interrupted: bool,
+) -> Result<(Vec<PathBuf>, String)> {
+    use cliffwalk::CliffSampler;
+    let cells = summarize_cliff(points, &cfg.samplers);
+    let mut files = Vec::new();
+    let json = serde_json::json!({
+        "scenario": "cliffwalk",
+        "config": cfg,
+        "seconds": seconds,
+        "interrupted": interrupted,
+        "cells": cells,
+    });
+    let summary_path = dir.join("summary.json");
+    std::fs::write(&summary_path, serde_json::to_string_pretty(&json)? + "\n")?;
+    files.push(summary_path);
+    let png = dir.join("updates.png");
+    plot_cliff(&png, &cells, &cfg.samplers)?;
+    files.push(png);
+
+    let mut ns: Vec<usize> = cells.iter().map(|c| c.n).collect();
+    ns.dedup();
+    let seeds = cells.first().map_or(0, |c| c.seeds);
+    let with_ci = seeds >= MIN_SEEDS_FOR_CI;
+    let mut header: Vec<String> = vec!["n".into(), "transitions".into()];
+    header.extend(cfg.samplers.iter().map(|s| s.name().to_string()));
+    header.extend(
+        cfg.samplers.iter().filter(|&&s| s != CliffSampler::Uniform).map(|s| format!("uniform / {}", s.name())),
+    );
+    let rows = ns.iter().map(|&n| {
+        let transitions: Vec<f64> = points.iter().filter(|p| p.n == n).map(|p| p.transitions as f64).collect();
+        let mut row = vec![n.to_string(), fmt_count(geo_mean_ci(&transitions).0)];
+        let mine: Vec<&CliffCell> = cells.iter().filter(|c| c.n == n).collect();
+        for c in &mine {
+            let not_all =
+                if c.learned < c.seeds { format!(" ({}/{} learned)", c.learned, c.seeds) } else { String::new() };
+            row.push(fmt_geo(c.updates_geo_mean, c.updates_ci95.0, c.updates_ci95.1, false) + &not_all);
+        }
+        for c in mine.iter().filter(|c| c.sampler != CliffSampler::Uniform) {
+            row.push(c.fewer_than_uniform.map_or("n/a".into(), |(g, lo, hi)| fmt_geo(g, lo, hi, true)));
+        }
+        row
+    });
+    let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
+    let table = md_table(&header_refs, rows);
+
+    // The plain sentence: PER against uniform at the largest n.
+    let mut plainly = String::new();
+    if let Some(&n) = ns.last() {
+        for s in [CliffSampler::Per, CliffSampler::Rank] {
+            let Some(c) = cells.iter().find(|c| c.n == n && c.sampler == s) else { continue };
+            let Some((g, lo, hi)) = c.fewer_than_uniform else { continue };
+            let verdict = if !with_ci {
+                format!("with {seeds} seed(s) there is no interval; run `--seeds 10` to know how certain this is")
+            } else if lo > 1.0 {
+                format!("95% interval {lo:.1}x to {hi:.1}x over {seeds} seeds paired by memory: it excludes 1, so at this size the direction is certain")
+            } else if hi < 1.0 {
+                format!("95% interval {lo:.1}x to {hi:.1}x over {seeds} seeds: uniform is certainly ahead here")
+            } else {
+                format!(
+                    "95% interval {lo:.1}x to {hi:.1}x over {seeds} seeds: it includes 1, so no difference is shown"
+                )
+            };
+            let name = if s == CliffSampler::Per { "Proportional PER" } else { "Rank PER" };
+            plainly += &format!("- {name} needed {g:.1}x fewer updates than uniform at n = {n} ({verdict}).\n");
+        }
+        let unlearned: usize = cells.iter().map(|c| c.seeds - c.learned).sum();
+        if unlearned > 0 {
+            plainly += &format!(
+                "- {unlearned} run(s) stopped at {} updates without learning: their counts are lower bounds.\n",
+                fmt_count(cfg.max_updates as f64)
+            );
+        }
+    }
+    let summary_table = format!("{table}\n{plainly}");
+    let md = format!(
+        "# Blind Cliffwalk (Schaul et al. 2016, Figure 1){}\n\n\
+         Tabular Q-learning (step size {}, gamma 1 - 1/n) replaying, one transition per update, from a memory of \
+         every transition of 2^n random episodes, until the mean squared error to Q* is below {}. \
+         Each cell is the geometric mean of the updates over {seeds} seeds{}; a seed fixes the memory, shared by \
+         every sampler, so the ratios are paired. Proportional PER alpha {}, rank alpha 0.7, no IS correction \
+         (beta 0), as in the paper. The oracle picks, with hindsight, the update that most lowers the error: a \
+         bound, not a method. {:.1} s.\n\n{summary_table}\n![updates](updates.png)\n\n\
+         Files: `metrics.csv` (every run), `summary.json` (config and every cell).\n",
+        if interrupted { " (interrupted)" } else { "" },
+        cfg.lr,
+        cfg.threshold,
+        if with_ci { ", with its 95% interval (t on the logs)" } else { " (no intervals below 5 seeds)" },
+        cfg.alpha,
+        seconds
+    );
+    let report_path = dir.join("report.md");
+    std::fs::write(&report_path, md)?;
+    files.push(report_path);
+    Ok((files, summary_table))
 }

@@ -314,6 +314,13 @@ fn bad_arguments_are_clear_errors() {
         (vec!["dqn", "--batch-size", "0"], "'--batch-size <BATCH_SIZE>'"),
         (vec!["env", "replay", "--env", "pong", "--state", "0", "--actions", "1"], "invalid value 'pong'"),
         (vec!["classifier", "--label-column", "quality"], "--csv <CSV>"),
+        (vec!["cliffwalk", "--min-n", "8", "--max-n", "5"], "--min-n 8 is above --max-n 5"),
+        (vec!["cliffwalk", "--max-n", "21"], "'--max-n <MAX_N>'"),
+        (vec!["cliffwalk", "--min-n", "1"], "'--min-n <MIN_N>'"),
+        (vec!["cliffwalk", "--seeds", "0"], "--seeds must be at least 1"),
+        (vec!["cliffwalk", "--sampler", "per,greedy"], "uniform, per, rank, oracle or all"),
+        (vec!["cliffwalk", "--lr", "0"], "'--lr <LR>'"),
+        (vec!["all", "--seeds", "0"], "'--seeds <SEEDS>'"),
     ] {
         let out = bin().args(&args).output().unwrap();
         assert!(!out.status.success(), "{args:?} succeeded");
@@ -343,5 +350,34 @@ fn all_quick_writes_the_three_folders_and_a_combined_report() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["folders"], serde_json::json!(["dqn", "iw-sft", "classifier"]));
     assert_eq!(summary["interrupted"], false);
+    // Quick sizes have 1 or 2 seeds: no interval is printed, and each table says so.
+    assert!(!report.contains('±') && !report.contains("NaN"), "{report}");
+    assert_eq!(report.matches("means only").count(), 3, "{report}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn cliffwalk_writes_its_table_plot_and_verdict() {
+    let dir = tmp("cliffwalk");
+    let out = run_ok(&["cliffwalk", "--min-n", "3", "--max-n", "8", "--seeds", "5"], Some(&dir));
+    for f in ["metrics.csv", "summary.json", "updates.png", "report.md"] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    let png = std::fs::read(dir.join("updates.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000, "updates.png is not a real plot");
+    let csv = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("n,seed,transitions,sampler,updates,learned"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 6 * 5 * 4, "6 chain lengths, 5 seeds, 4 samplers");
+    assert!(rows.iter().all(|r| r.len() == 6 && r[5] == "true" && r[4].parse::<u64>().unwrap() > 0));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["cells"].as_array().unwrap().len(), 6 * 4);
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(report.contains("| n | transitions | uniform | per | rank | oracle |"), "{report}");
+    assert!(report.contains("fewer updates than uniform at n = 8") && !report.contains("NaN"), "{report}");
+    // The table goes to the terminal too.
+    assert!(String::from_utf8_lossy(&out.stderr).contains("uniform / per"));
     let _ = std::fs::remove_dir_all(&dir);
 }
