@@ -209,7 +209,7 @@ pub fn updates_to_learn(
                 break;
             }
         }
-        if updates % 4096 == 0 && stop() {
+        if updates.is_multiple_of(4096) && stop() {
             break;
         }
         let t = match sel.as_mut() {
