@@ -22,7 +22,7 @@ TRAINER := target/release/adasample-trainer
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: fuzz bench-rank demo test setup venv trainer test-trainer web-deps web web-dev test-web wasm-tools browser qemu npm test-core test-wasm embedded embedded-footprint check-no-std clippy doc drift-1e8 golden-bless golden-wasm32 bench-trainer fmt package msrv env-fixtures iwsft-golden bench
+.PHONY: tokenizer-fixture fuzz bench-rank demo test setup venv trainer test-trainer web-deps web web-dev test-web wasm-tools browser qemu npm test-core test-wasm embedded embedded-footprint check-no-std clippy doc drift-1e8 golden-bless golden-wasm32 bench-trainer fmt package msrv env-fixtures iwsft-golden bench
 
 # First the Blind Cliffwalk (a result certain at this size, with its plot),
 # then the three scenarios at quick sizes with 5 seeds; every table says
@@ -93,6 +93,11 @@ bench-trainer: trainer
 iwsft-golden:
 	test -x .venv-golden/bin/python || (python3 -m venv .venv-golden && .venv-golden/bin/pip install -q torch==2.11.0 numpy)
 	.venv-golden/bin/python tests/iwsft/golden.py
+
+# tests/iwsft/tokenizer.json and the Python package's ids on it (PyPI `tokenizers`).
+tokenizer-fixture:
+	test -x .venv-fixtures/bin/python || (python3 -m venv .venv-fixtures && .venv-fixtures/bin/pip install -q tokenizers==0.23.3)
+	.venv-fixtures/bin/python tests/iwsft/tokenizer.py
 
 # Debian's Chromium and its driver, for the browser tests.
 browser:

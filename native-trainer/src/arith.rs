@@ -1,7 +1,8 @@
 //! The iw-SFT scenario's task: `d`-digit addition with a checkable answer.
 //! Prompts are `aa+bb=` and answers `ccc` followed by a newline, every number
 //! zero-padded (so every sequence of a task has the same length); the reward
-//! is exact match of the text before the first newline.
+//! is exact match of the text before the first newline, and the graded
+//! reward the share of the answer's digits that are right.
 //!
 //! The broad pre-training data is of mixed quality, as web data is: a share
 //! of the completions is right, the others carry the errors people make:
@@ -78,6 +79,20 @@ impl Task {
         completion.split('\n').next() == Some(answer.trim_end_matches('\n')) && completion.contains('\n')
     }
 
+    /// The graded reward of `completion`, in [0, 1]: the share of the
+    /// answer's digit positions it gets right, over the longer of the answer
+    /// and the completion's first line (extra characters count as wrong),
+    /// and 0 for a completion that never ends its line. It is 1 exactly when
+    /// [`Task::reward`] holds.
+    pub fn score(&self, p: Problem, completion: &str) -> f64 {
+        let Some((line, _)) = completion.split_once('\n') else { return 0.0 };
+        let answer = self.answer(p);
+        let answer = answer.trim_end_matches('\n').as_bytes();
+        let line = line.as_bytes();
+        let right = answer.iter().zip(line).filter(|(a, b)| a == b).count();
+        right as f64 / answer.len().max(line.len()) as f64
+    }
+
     /// Every problem, shuffled with a fixed seed, split into `held_out`
     /// evaluation problems and the rest (training and curation).
     pub fn split(&self, held_out: usize) -> Result<(Vec<Problem>, Vec<Problem>)> {
@@ -112,6 +127,24 @@ mod tests {
         assert_ne!(w, t.answer(q));
         assert_eq!(w.len(), 4);
         assert!(t.reward(p, "065\nxyz") && !t.reward(p, "065") && !t.reward(p, "0650\n"));
+        // Partial credit: 3 digits of 3, 2 of 3, a digit short, a digit too many, no newline.
+        assert_eq!(t.score(p, "065\nxyz"), 1.0);
+        assert!((t.score(p, "055\n") - 2.0 / 3.0).abs() < 1e-12);
+        assert!((t.score(p, "06\n") - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(t.score(p, "0650\n"), 0.75);
+        assert_eq!(t.score(p, "065"), 0.0);
+        assert_eq!(t.score(p, "\n"), 0.0);
+        let mut rng = DefaultRng::seed_from_u64(9);
+        for a in 0..100 {
+            for b in (0..100).step_by(7) {
+                let q = Problem { a, b };
+                for c in [t.answer(q), t.wrong_answer(q, &mut rng), "1\n".into(), "".into(), "99999\n".into()] {
+                    let s = t.score(q, &c);
+                    assert!((0.0..=1.0).contains(&s));
+                    assert_eq!(s == 1.0, t.reward(q, &c), "{q:?} {c:?}");
+                }
+            }
+        }
         let (train, held) = t.split(500).unwrap();
         assert_eq!((train.len(), held.len()), (9_500, 500));
         assert!(held.iter().all(|h| !train.contains(h)));

@@ -10,6 +10,7 @@
 use crate::envs::{Env, EnvId};
 use crate::replay::{Replay, Returns, Sampler};
 use adasample::rng::{below, unit_f64};
+use adasample::schedule::Schedule;
 use adasample::DefaultRng;
 use anyhow::Result;
 use rand_core::SeedableRng;
@@ -128,11 +129,11 @@ impl DqnConfig {
         }
     }
 
-    /// CleanRL's `linear_schedule`.
+    /// CleanRL's `linear_schedule`: from `start_e` to `end_e` over
+    /// `exploration_fraction` of the run (at least one step), then `end_e`.
     fn epsilon(&self, step: u64) -> f64 {
-        let duration = (self.exploration_fraction * self.total_timesteps as f64).max(1.0);
-        let slope = (self.end_e - self.start_e) / duration;
-        (slope * step as f64 + self.start_e).max(self.end_e.min(self.start_e))
+        let steps = (self.exploration_fraction * self.total_timesteps as f64).round().max(1.0) as u64;
+        Schedule::Linear { start: self.start_e, end: self.end_e, steps }.value(step)
     }
 
     /// Gradient updates of a run: what beta anneals over.

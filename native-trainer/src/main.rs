@@ -8,6 +8,7 @@
 //! --out; Ctrl-C stops early and still writes them.
 
 use adasample::iw::{IwDirection, IwMode, IwSftConfig};
+use adasample::reward::RewardConfig;
 use adasample_trainer::arith::Task;
 use adasample_trainer::classifier::{self, ClsConfig, ClsSampler};
 use adasample_trainer::cliffwalk::{self, CliffConfig, CliffSampler};
@@ -17,7 +18,7 @@ use adasample_trainer::envs::EnvId;
 use adasample_trainer::replay::Sampler;
 use adasample_trainer::report::{self, Metrics};
 use adasample_trainer::runner::{self, Progress};
-use adasample_trainer::sft::{self, Hooks, Method, SftConfig};
+use adasample_trainer::sft::{self, Hooks, Method, RwrConfig, SftConfig};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -91,14 +92,22 @@ enum Command {
     /// SFT vs importance-weighted SFT on reward-curated data of a task with a
     /// checkable answer (addition), with a GPT trained here or loaded from disk.
     IwSft {
-        #[arg(long, value_enum, default_value_t = MethodArg::Both)]
-        method: MethodArg,
+        /// Methods, comma-separated (sft, iw-sft, rwr), `both` (sft,iw-sft) or `all`.
+        #[arg(long, default_value = "both")]
+        method: String,
         /// One weight per sequence (the paper's default) or per token.
         #[arg(long, value_enum, default_value_t = ModeArg::Sequence)]
         mode: ModeArg,
-        /// The log ratio is divided by T (the published code multiplies by its `temp` = 1/T).
+        /// iw-SFT: the log ratio is divided by T (the published code multiplies by its `temp` = 1/T).
+        /// rwr: the temperature of the reward weights, unless --rwr-temperature is given.
         #[arg(long, default_value_t = 1.0)]
         temperature: f64,
+        /// rwr only: the reward weights' temperature, exp((R - max R) / T) [default: --temperature].
+        #[arg(long, value_parser = parse_positive)]
+        rwr_temperature: Option<f64>,
+        /// rwr as AWR: weights exp(A / T) from normalised advantages A, clipped at 20.
+        #[arg(long)]
+        advantage: bool,
         /// Label smoothing of the loss (the seed's `epsilon`; the paper's runs use 0).
         #[arg(long, default_value_t = 0.0)]
         epsilon: f64,
@@ -372,13 +381,6 @@ enum DatasetArg {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum MethodArg {
-    Sft,
-    IwSft,
-    Both,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
 enum ModeArg {
     Sequence,
     Token,
@@ -438,13 +440,23 @@ fn parse_list<T: std::str::FromStr>(what: &str, s: &str) -> Result<Vec<T>> {
 }
 
 /// A comma-separated list of samplers, or `all`.
-fn parse_samplers<T: ValueEnum + Copy>(list: &str, all: &[T], expected: &str) -> Result<Vec<T>> {
+/// A comma list of `flag`'s values (or `all`), each once, in the order given.
+fn parse_samplers<T: ValueEnum + Copy + PartialEq>(list: &str, all: &[T], expected: &str) -> Result<Vec<T>> {
+    parse_list_of("--sampler", list, all, expected)
+}
+
+fn parse_list_of<T: ValueEnum + Copy + PartialEq>(flag: &str, list: &str, all: &[T], expected: &str) -> Result<Vec<T>> {
     if list == "all" {
         return Ok(all.to_vec());
     }
-    list.split(',')
-        .map(|s| T::from_str(s.trim(), true).map_err(|_| anyhow::anyhow!("--sampler: `{s}` is not {expected}")))
-        .collect()
+    let mut out: Vec<T> = Vec::new();
+    for s in list.split(',') {
+        let v = T::from_str(s.trim(), true).map_err(|_| anyhow::anyhow!("{flag}: `{s}` is not {expected}"))?;
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    Ok(out)
 }
 
 fn out_dir(out: Option<PathBuf>, name: &str) -> Result<PathBuf> {
@@ -505,6 +517,8 @@ fn main() -> Result<()> {
             method,
             mode,
             temperature,
+            rwr_temperature,
+            advantage,
             epsilon,
             direction,
             model,
@@ -529,12 +543,15 @@ fn main() -> Result<()> {
                 ..IwSftConfig::default()
             };
             iw.validate().map_err(|e| anyhow::anyhow!("--temperature/--epsilon: {e}"))?;
-            let methods = match method {
-                MethodArg::Sft => vec![Method::Sft],
-                MethodArg::IwSft => vec![Method::IwSft],
-                MethodArg::Both => vec![Method::Sft, Method::IwSft],
+            let methods = match method.as_str() {
+                "both" => vec![Method::Sft, Method::IwSft],
+                list => parse_list_of("--method", list, &Method::ALL, "sft, iw-sft, rwr, both or all")?,
             };
             let mut cfg = if quick { SftConfig::quick(iw, methods) } else { SftConfig::standard(iw, methods) };
+            cfg.rwr = RwrConfig { temperature: rwr_temperature.unwrap_or(temperature), advantage };
+            RewardConfig { temperature: cfg.rwr.temperature, ..RewardConfig::new(1) }
+                .validate()
+                .map_err(|e| anyhow::anyhow!("--temperature/--rwr-temperature: {e}"))?;
             if let Some(d) = digits {
                 cfg.task = Task::new(d)?;
             }
@@ -831,7 +848,7 @@ fn run_sft(
         cfg.task.digits,
         if cfg.model_dir.is_some() { 0 } else { cfg.pretrain_steps },
         cfg.finetune_steps,
-        cfg.methods.iter().map(|m| m.name()).collect::<Vec<_>>().join(" and "),
+        cfg.methods.iter().map(|m| m.name()).collect::<Vec<_>>().join(", "),
         dir.display()
     );
     let tick = |n: u64| progress.inc(n);
@@ -839,11 +856,12 @@ fn run_sft(
     let point = |seed: u64, m: Method, p: &sft::Point| {
         metrics.row(&report::sft_row(seed, m, p));
         progress.log(format!(
-            "[seed {seed} {}] step {}: greedy {:.3}, sampled {:.3}, loss {}, mean weight {:.3}",
+            "[seed {seed} {}] step {}: greedy {:.3}, sampled {:.3}, reward {:.3}, loss {}, mean weight {:.3}",
             m.name(),
             p.step,
             p.greedy,
             p.sampled,
+            p.reward,
             report::fmt_num(p.loss, 4),
             p.mean_weight
         ));
@@ -863,10 +881,11 @@ fn run_sft(
     let (files, summary) = report::write_sft(dir, cfg, &device_name, &runs)?;
     for s in &summary {
         eprintln!(
-            "{:7} held-out greedy accuracy {}, sampled {}, {:.1} ms/step over {} seed(s)",
+            "{:7} held-out greedy accuracy {}, sampled {}, reward {}, {:.1} ms/step over {} seed(s)",
             s.method.name(),
             report::fmt_ci(s.greedy.0, s.greedy.1, 3),
             report::fmt_ci(s.sampled.0, s.sampled.1, 3),
+            report::fmt_ci(s.reward.0, s.reward.1, 3),
             s.ms_per_step,
             s.seeds
         );
@@ -911,10 +930,8 @@ fn run_all(quick: bool, seeds: Option<u64>, seed: u64, device: Device, jobs: usi
     });
 
     if !runner::stopped() {
-        let cfg = if quick { SftConfig::quick } else { SftConfig::standard }(
-            IwSftConfig::default(),
-            vec![Method::Sft, Method::IwSft],
-        );
+        let cfg =
+            if quick { SftConfig::quick } else { SftConfig::standard }(IwSftConfig::default(), Method::ALL.to_vec());
         let sft_dir = out_dir(Some(dir.join("iw-sft")), "")?;
         let summary = run_sft(&cfg, seed, sft_seeds, device, jobs, &sft_dir)?;
         let table = report::ci_table(
@@ -923,7 +940,11 @@ fn run_all(quick: bool, seeds: Option<u64>, seed: u64, device: Device, jobs: usi
         );
         let rows: Vec<(&str, f64, f64)> = summary.iter().map(|s| (s.method.name(), s.sampled.0, s.sampled.1)).collect();
         let table = format!("{table}\n{}\n", report::verdict(sft_seeds as usize, "sampled accuracy", &rows));
-        sections.push(report::Section { title: "SFT vs iw-SFT on curated data (addition)", folder: "iw-sft", table });
+        sections.push(report::Section {
+            title: "SFT, iw-SFT and reward-weighted SFT (addition)",
+            folder: "iw-sft",
+            table,
+        });
     }
 
     if !runner::stopped() {

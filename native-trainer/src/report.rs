@@ -7,7 +7,7 @@ use crate::cliffwalk;
 use crate::datasets::Split;
 use crate::dqn::{DqnConfig, EvalPoint, RunResult};
 use crate::replay::Sampler;
-use crate::sft::{Method, MethodRun, Point as SftPoint, SeedRun, SftConfig};
+use crate::sft::{Method, MethodRun, Point as SftPoint, SeedRun, SftConfig, WeightStats, WEIGHT_BIN, WEIGHT_BINS};
 use anyhow::{Context, Result};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -673,17 +673,24 @@ pub fn write_classifier(
 
 // ---------------------------------------------------------------- iw-SFT
 
-pub const SFT_HEADER: &str = "seed,method,step,greedy_accuracy,sampled_accuracy,loss,mean_weight,elapsed_s";
+pub const SFT_HEADER: &str = "seed,method,step,greedy_accuracy,sampled_accuracy,mean_reward,loss,mean_weight,\
+                              weight_sd,weight_p10,weight_p50,weight_p90,elapsed_s";
 
 pub fn sft_row(seed: u64, method: Method, p: &SftPoint) -> String {
+    let w = |f: fn(&WeightStats) -> f64| p.weights.as_ref().map_or(String::new(), |s| format!("{:.4}", f(s)));
     format!(
-        "{seed},{},{},{:.4},{:.4},{},{:.4},{:.2}",
+        "{seed},{},{},{:.4},{:.4},{:.4},{},{:.4},{},{},{},{},{:.2}",
         method.name(),
         p.step,
         p.greedy,
         p.sampled,
+        p.reward,
         csv_num(p.loss, 5),
         p.mean_weight,
+        w(|s| s.sd),
+        w(|s| s.p10),
+        w(|s| s.p50),
+        w(|s| s.p90),
         p.elapsed_s
     )
 }
@@ -692,40 +699,176 @@ fn method_color(m: Method) -> RGBColor {
     match m {
         Method::Sft => RGBColor(120, 120, 120),
         Method::IwSft => RGBColor(214, 39, 40),
+        Method::Rwr => RGBColor(31, 119, 180),
     }
 }
 
-/// Per-method means and 95% intervals over seeds of the final accuracies.
+/// Per-method means and 95% intervals over seeds of the final scores.
 #[derive(Debug, serde::Serialize)]
 pub struct SftSummary {
     pub method: Method,
     pub seeds: usize,
     pub greedy: (f64, f64),
     pub sampled: (f64, f64),
+    /// Mean graded reward of the sampled held-out answers.
+    pub reward: (f64, f64),
     pub ms_per_step: f64,
 }
 
+fn finals(runs: &[SeedRun], m: Method) -> Vec<&SftPoint> {
+    runs.iter().flat_map(|r| r.methods.iter().filter(|x| x.method == m)).filter_map(|r| r.points.last()).collect()
+}
+
 pub fn summarize_sft(runs: &[SeedRun]) -> Vec<SftSummary> {
-    [Method::Sft, Method::IwSft]
+    Method::ALL
         .iter()
         .filter_map(|&m| {
             let mine: Vec<&MethodRun> = runs.iter().flat_map(|r| r.methods.iter().filter(|x| x.method == m)).collect();
-            let last: Vec<&SftPoint> = mine.iter().filter_map(|r| r.points.last()).collect();
+            let last = finals(runs, m);
             if last.is_empty() {
                 return None;
             }
+            let stat = |f: fn(&SftPoint) -> f64| mean_ci(&last.iter().map(|p| f(p)).collect::<Vec<_>>());
             Some(SftSummary {
                 method: m,
                 seeds: last.len(),
-                greedy: mean_ci(&last.iter().map(|p| p.greedy).collect::<Vec<_>>()),
-                sampled: mean_ci(&last.iter().map(|p| p.sampled).collect::<Vec<_>>()),
+                greedy: stat(|p| p.greedy),
+                sampled: stat(|p| p.sampled),
+                reward: stat(|p| p.reward),
                 ms_per_step: mine.iter().map(|r| r.ms_per_step).sum::<f64>() / mine.len() as f64,
             })
         })
         .collect()
 }
 
-/// `summary.json`, `accuracy_greedy.png`, `accuracy_sampled.png`, `report.md`.
+/// A method's final scores minus SFT's, paired by seed (same reference, same problems).
+#[derive(Debug, serde::Serialize)]
+pub struct SftPaired {
+    pub method: Method,
+    pub seeds: usize,
+    pub greedy: (f64, f64),
+    pub sampled: (f64, f64),
+    pub reward: (f64, f64),
+}
+
+pub fn paired_vs_sft(runs: &[SeedRun]) -> Vec<SftPaired> {
+    let final_of =
+        |r: &SeedRun, m: Method| r.methods.iter().find(|x| x.method == m).and_then(|x| x.points.last().cloned());
+    [Method::IwSft, Method::Rwr]
+        .into_iter()
+        .filter_map(|m| {
+            let pairs: Vec<(SftPoint, SftPoint)> =
+                runs.iter().filter_map(|r| Some((final_of(r, m)?, final_of(r, Method::Sft)?))).collect();
+            let diff = |f: fn(&SftPoint) -> f64| mean_ci(&pairs.iter().map(|(a, b)| f(a) - f(b)).collect::<Vec<_>>());
+            (!pairs.is_empty()).then(|| SftPaired {
+                method: m,
+                seeds: pairs.len(),
+                greedy: diff(|p| p.greedy),
+                sampled: diff(|p| p.sampled),
+                reward: diff(|p| p.reward),
+            })
+        })
+        .collect()
+}
+
+/// The plain answer: per method, ahead of SFT, behind it, or no difference,
+/// from the paired 95% interval of the difference in sampled accuracy.
+fn paired_sentence(p: &SftPaired) -> String {
+    let (d, ci) = p.sampled;
+    let name = p.method.name();
+    if ci.is_nan() {
+        return format!(
+            "- {name} − sft, sampled accuracy: {d:+.3} over {} seed(s); no interval below {MIN_SEEDS_FOR_CI} seeds, so no verdict.",
+            p.seeds
+        );
+    }
+    let (lo, hi) = (d - ci, d + ci);
+    let verdict = if lo > 0.0 {
+        format!("{name} is ahead of SFT by {:.1} points", 100.0 * d)
+    } else if hi < 0.0 {
+        format!("{name} is behind SFT by {:.1} points", -100.0 * d)
+    } else {
+        "no difference is shown".to_string()
+    };
+    format!(
+        "- {name} − sft, sampled accuracy, paired over {} seeds: {d:+.3} (95% interval {lo:+.3} to {hi:+.3}): {verdict}.",
+        p.seeds
+    )
+}
+
+/// Pooled over seeds, the histogram of the iw-SFT weights used before the
+/// first evaluation and before the last one.
+fn weight_windows(runs: &[SeedRun]) -> Option<(Vec<u64>, Vec<u64>, usize, usize)> {
+    let mut first = vec![0u64; WEIGHT_BINS];
+    let mut last = vec![0u64; WEIGHT_BINS];
+    let (mut first_step, mut last_step) = (usize::MAX, 0);
+    for r in runs {
+        let Some(m) = r.methods.iter().find(|x| x.method == Method::IwSft) else { continue };
+        let with: Vec<&SftPoint> = m.points.iter().filter(|p| p.weights.is_some()).collect();
+        if let (Some(f), Some(l)) = (with.first(), with.last()) {
+            for (acc, p) in [(&mut first, f), (&mut last, l)] {
+                for (a, c) in acc.iter_mut().zip(&p.weights.as_ref()?.histogram) {
+                    *a += c;
+                }
+            }
+            first_step = first_step.min(f.step);
+            last_step = last_step.max(l.step);
+        }
+    }
+    (first.iter().sum::<u64>() > 0).then_some((first, last, first_step, last_step))
+}
+
+fn plot_weights(path: &Path, first: &[u64], last: &[u64], steps: (usize, usize)) -> Result<()> {
+    let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, epaint_default_fonts::UBUNTU_LIGHT);
+    let share = |h: &[u64]| {
+        let n = h.iter().sum::<u64>().max(1) as f64;
+        h.iter().map(|&c| c as f64 / n).collect::<Vec<_>>()
+    };
+    let (f, l) = (share(first), share(last));
+    let top = f.iter().chain(&l).copied().fold(0.0f64, f64::max).max(0.01) * 1.1;
+    let root = BitMapBackend::new(path, (900, 520)).into_drawing_area();
+    root.fill(&WHITE).map_err(plot_err)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption("iw-SFT weights (pooled over seeds)", ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(64)
+        .build_cartesian_2d(0.0..WEIGHT_BINS as f64 * WEIGHT_BIN, 0.0..top)
+        .map_err(plot_err)?;
+    chart
+        .configure_mesh()
+        .x_desc("weight (the last bin: 3 and above)")
+        .y_desc("share of weights")
+        .label_style(("sans-serif", 15))
+        .draw()
+        .map_err(plot_err)?;
+    for (values, color, label, offset) in [
+        (&f, RGBColor(120, 120, 120), format!("steps 1..{}", steps.0), 0.0),
+        (&l, RGBColor(214, 39, 40), format!("last window, to step {}", steps.1), 0.5),
+    ] {
+        chart
+            .draw_series(values.iter().enumerate().map(|(k, &v)| {
+                let x0 = k as f64 * WEIGHT_BIN + offset * WEIGHT_BIN;
+                Rectangle::new([(x0, 0.0), (x0 + 0.5 * WEIGHT_BIN, v)], color.mix(0.8).filled())
+            }))
+            .map_err(plot_err)?
+            .label(label)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.3))
+        .label_font(("sans-serif", 15))
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(plot_err)?;
+    root.present().map_err(plot_err)?;
+    Ok(())
+}
+
+/// `summary.json`, `accuracy_greedy.png`, `accuracy_sampled.png`, `reward.png`,
+/// `iw_weights.png` (with iw-SFT), `report.md`.
 pub fn write_sft(
     dir: &Path,
     cfg: &SftConfig,
@@ -733,28 +876,37 @@ pub fn write_sft(
     runs: &[SeedRun],
 ) -> Result<(Vec<PathBuf>, Vec<SftSummary>)> {
     let summary = summarize_sft(runs);
+    let paired = paired_vs_sft(runs);
     let interrupted = runs.iter().any(|r| r.interrupted);
-    let reference = (
-        mean_ci(&runs.iter().map(|r| r.reference_greedy).collect::<Vec<_>>()),
-        mean_ci(&runs.iter().map(|r| r.reference_sampled).collect::<Vec<_>>()),
-    );
+    let reference = |f: fn(&SeedRun) -> f64| mean_ci(&runs.iter().map(f).collect::<Vec<_>>());
+    let reference =
+        (reference(|r| r.reference.greedy), reference(|r| r.reference.sampled), reference(|r| r.reference.reward));
+    let weights_last: Vec<&WeightStats> =
+        finals(runs, Method::IwSft).into_iter().filter_map(|p| p.weights.as_ref()).collect();
     let json = serde_json::json!({
         "scenario": "iw-sft",
         "device": device,
         "interrupted": interrupted,
         "config": cfg,
-        "reference": {"greedy": reference.0, "sampled": reference.1},
+        "reference": {"greedy": reference.0, "sampled": reference.1, "reward": reference.2},
         "methods": summary,
+        "paired_vs_sft": paired,
         "runs": runs,
     });
     let summary_path = dir.join("summary.json");
     std::fs::write(&summary_path, serde_json::to_string_pretty(&json)? + "\n")?;
     let mut files = vec![dir.join("metrics.csv"), summary_path];
-    for (name, pick, what) in [
-        ("accuracy_greedy.png", (|p: &SftPoint| p.greedy) as fn(&SftPoint) -> f64, "greedy"),
-        ("accuracy_sampled.png", |p: &SftPoint| p.sampled, "sampled, T = 1"),
+    for (name, pick, what, axis) in [
+        (
+            "accuracy_greedy.png",
+            (|p: &SftPoint| p.greedy) as fn(&SftPoint) -> f64,
+            "exact match, greedy",
+            "exact-match accuracy",
+        ),
+        ("accuracy_sampled.png", |p: &SftPoint| p.sampled, "exact match, sampled at T = 1", "exact-match accuracy"),
+        ("reward.png", |p: &SftPoint| p.reward, "graded reward, sampled at T = 1", "mean graded reward"),
     ] {
-        let curves: Vec<Curve> = [Method::Sft, Method::IwSft]
+        let curves: Vec<Curve> = Method::ALL
             .iter()
             .filter_map(|&m| {
                 let series: Vec<Vec<(f64, f64)>> = runs
@@ -768,16 +920,23 @@ pub fn write_sft(
         let path = dir.join(name);
         plot_curves(
             &path,
-            &format!("{}-digit addition: held-out exact match ({what})", cfg.task.digits),
-            ("fine-tuning steps on curated data", "exact-match accuracy"),
+            &format!("{}-digit addition, held out: {what}", cfg.task.digits),
+            ("fine-tuning steps", axis),
             &curves,
             None,
             (0.0, 1.0),
         )?;
         files.push(path);
     }
+    let windows = weight_windows(runs);
+    if let Some((first, last, f, l)) = &windows {
+        let path = dir.join("iw_weights.png");
+        plot_weights(&path, first, last, (*f, *l))?;
+        files.push(path);
+    }
     let curated: Vec<f64> = runs.iter().map(|r| r.curated as f64 / r.curation_samples.max(1) as f64).collect();
-    let mut md = format!("# iw-SFT vs SFT on curated data ({device})\n\n");
+    let mean_of = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let mut md = format!("# SFT, iw-SFT and reward-weighted SFT ({device})\n\n");
     if interrupted {
         md += "**Interrupted**: the numbers below cover the steps done so far.\n\n";
     }
@@ -794,13 +953,19 @@ pub fn write_sft(
         ),
     };
     md += &format!(
-        "Reference: {source}. Curation: {} sampled completions (T = 1) of training problems, only the right ones kept \
-         ({} of them, {:.0}% on average). Fine-tuning: {} steps of batch {} at lr {}, the same batches for every method; \
-         iw-SFT weights from `adasample::iw` ({:?} mode, {:?} direction, T = {}, label smoothing {}). Exact match on {} \
-         held-out problems; means over {} seed(s) with 95% t-intervals.\n\n",
+        "Reference: {source}. Curation: {} sampled completions (T = 1) of training problems, each with a graded \
+         reward (the share of answer digits right; mean {:.3}); the right ones kept for SFT and iw-SFT ({} of them, \
+         {:.0}% on average). rwr fine-tunes on all of them, batches drawn by `adasample::reward::RewardWeightedSampler` \
+         ({}, temperature {}). Fine-tuning: {} steps of batch {} at lr {}, SFT and iw-SFT on the same batches; \
+         iw-SFT weights from `adasample::iw` ({:?} mode, {:?} direction, T = {}, label smoothing {}). Exact match and \
+         mean graded reward on {} held-out problems; means over {} seed(s), with 95% t-intervals from {MIN_SEEDS_FOR_CI} \
+         seeds.\n\n",
         runs.first().map_or(0, |r| r.curation_samples),
+        mean_of(&runs.iter().map(|r| r.curation_reward).collect::<Vec<_>>()),
         runs.iter().map(|r| r.curated).sum::<usize>() / runs.len().max(1),
-        100.0 * curated.iter().sum::<f64>() / curated.len().max(1) as f64,
+        100.0 * mean_of(&curated),
+        if cfg.rwr.advantage { "AWR: normalised advantages, clipped at 20" } else { "RWR: exp((R - max R) / T)" },
+        cfg.rwr.temperature,
         cfg.finetune_steps,
         cfg.batch,
         cfg.finetune_lr,
@@ -811,45 +976,64 @@ pub fn write_sft(
         cfg.eval_problems,
         runs.len()
     );
-    md += "| model | seeds | greedy accuracy | sampled accuracy | ms per step |\n|---|---:|---:|---:|---:|\n";
+    md += "| model | seeds | greedy accuracy | sampled accuracy | mean reward | ms per step |\n|---|---:|---:|---:|---:|---:|\n";
     let pre_ms = runs.iter().map(|r| r.pretrain_ms_per_step).sum::<f64>() / runs.len().max(1) as f64;
     md += &format!(
-        "| reference | {} | {} | {} | {:.1} (pre-training) |\n",
+        "| reference | {} | {} | {} | {} | {:.1} (pre-training) |\n",
         runs.len(),
         fmt_ci(reference.0 .0, reference.0 .1, 3),
         fmt_ci(reference.1 .0, reference.1 .1, 3),
+        fmt_ci(reference.2 .0, reference.2 .1, 3),
         pre_ms
     );
     for s in &summary {
         md += &format!(
-            "| {} | {} | {} | {} | {:.1} |\n",
+            "| {} | {} | {} | {} | {} | {:.1} |\n",
             s.method.name(),
             s.seeds,
             fmt_ci(s.greedy.0, s.greedy.1, 3),
             fmt_ci(s.sampled.0, s.sampled.1, 3),
+            fmt_ci(s.reward.0, s.reward.1, 3),
             s.ms_per_step
         );
     }
-    // Same seed, same reference, same batches: the paired difference is the sharper comparison.
-    let final_of =
-        |r: &SeedRun, m: Method| r.methods.iter().find(|x| x.method == m).and_then(|x| x.points.last().cloned());
-    let pairs: Vec<(SftPoint, SftPoint)> =
-        runs.iter().filter_map(|r| Some((final_of(r, Method::IwSft)?, final_of(r, Method::Sft)?))).collect();
-    if !pairs.is_empty() {
-        let diff = |f: fn(&SftPoint) -> f64| mean_ci(&pairs.iter().map(|(a, b)| f(a) - f(b)).collect::<Vec<_>>());
-        let (g, smp) = (diff(|p| p.greedy), diff(|p| p.sampled));
+    // Same seed, same reference, same problems: the paired difference is the sharper comparison.
+    for p in &paired {
         md += &format!(
-            "| iw-sft − sft (paired by seed) | {} | {} | {} | |\n",
-            pairs.len(),
-            fmt_ci(g.0, g.1, 3),
-            fmt_ci(smp.0, smp.1, 3)
+            "| {} − sft (paired by seed) | {} | {} | {} | {} | |\n",
+            p.method.name(),
+            p.seeds,
+            fmt_ci(p.greedy.0, p.greedy.1, 3),
+            fmt_ci(p.sampled.0, p.sampled.1, 3),
+            fmt_ci(p.reward.0, p.reward.1, 3)
         );
     }
-    let rows: Vec<(&str, f64, f64)> = summary.iter().map(|s| (s.method.name(), s.sampled.0, s.sampled.1)).collect();
-    md += &format!("\n{}\n", verdict(summary.first().map_or(0, |s| s.seeds), "sampled accuracy", &rows));
-    md += "\n![greedy](accuracy_greedy.png)\n\n![sampled](accuracy_sampled.png)\n\n\
-           Files: `metrics.csv` (every evaluation), `summary.json` (config, per-seed curves), \
-           `reference-seed*/` (the first seed's reference as a Hugging Face GPT-2 folder, when trained here).\n";
+    md += "\n";
+    for p in &paired {
+        md += &(paired_sentence(p) + "\n");
+    }
+    if !weights_last.is_empty() {
+        let avg = |f: fn(&WeightStats) -> f64| mean_of(&weights_last.iter().map(|w| f(w)).collect::<Vec<_>>());
+        md += &format!(
+            "\niw-SFT weights over the last evaluation window (averaged over seeds): mean {:.3}, sd {:.3}, \
+             10th/50th/90th percentiles {:.3} / {:.3} / {:.3}, range {:.3} to {:.3}. A spread near 0 makes iw-SFT \
+             plain SFT with the step size scaled by the mean weight.\n",
+            avg(|w| w.mean),
+            avg(|w| w.sd),
+            avg(|w| w.p10),
+            avg(|w| w.p50),
+            avg(|w| w.p90),
+            avg(|w| w.min),
+            avg(|w| w.max)
+        );
+    }
+    md += "\n![greedy](accuracy_greedy.png)\n\n![sampled](accuracy_sampled.png)\n\n![reward](reward.png)\n\n";
+    if windows.is_some() {
+        md += "![iw-SFT weights](iw_weights.png)\n\n";
+    }
+    md += "Files: `metrics.csv` (every evaluation, with the iw-SFT weights' spread), `summary.json` (config, \
+           per-seed curves with the weight histograms, paired differences), `reference-seed*/` (the first seed's \
+           reference as a Hugging Face GPT-2 folder, when trained here).\n";
     let report_path = dir.join("report.md");
     std::fs::write(&report_path, md)?;
     files.push(report_path);

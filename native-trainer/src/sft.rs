@@ -5,9 +5,12 @@
 //!    training problems, keep only the correct ones, as the paper curates;
 //! 3. fine-tuning copies of the reference on the curated set with SFT and with
 //!    iw-SFT (same batches, same steps), the reference's log-probabilities of
-//!    the curated tokens computed once;
+//!    the curated tokens computed once; and with `rwr`: SFT on *all* sampled
+//!    completions, drawn through the core's `RewardWeightedSampler` by their
+//!    graded reward (RWR, or AWR with advantage normalisation);
 //! 4. exact-match accuracy on held-out problems, greedy and sampled (T = 1),
-//!    during fine-tuning.
+//!    and the mean graded reward of the sampled answers, during fine-tuning;
+//!    for iw-SFT also the spread of its weights.
 //!
 //! Sampling uses the run's own generator (`DefaultRng`), so runs in parallel
 //! threads stay reproducible; initialisation holds a lock around tch's global
@@ -18,7 +21,10 @@ use crate::gpt::{token_log_probs, Gpt, GptConfig};
 use crate::iwloss::{sft_loss, IwSftLoss};
 use crate::tokenizer::Tokenizer;
 use adasample::iw::IwSftConfig;
+use adasample::reward::{RewardConfig, RewardWeightedSampler};
 use adasample::rng::{below, unit_f64, DefaultRng};
+use adasample::schedule::Schedule;
+use adasample::storage::Heap;
 use anyhow::{bail, Context, Result};
 use rand_core::SeedableRng;
 use std::path::{Path, PathBuf};
@@ -27,19 +33,49 @@ use std::time::Instant;
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
 
-/// Plain SFT or importance-weighted SFT.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+/// How the reference is fine-tuned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
+    /// SFT on the curated (right) samples, batches uniform.
     Sft,
+    /// iw-SFT on the curated samples: the same batches, importance-weighted.
     IwSft,
+    /// SFT on every sample, batches drawn by reward (RWR, or AWR with --advantage).
+    Rwr,
 }
 
 impl Method {
+    pub const ALL: [Method; 3] = [Method::Sft, Method::IwSft, Method::Rwr];
+
     pub fn name(self) -> &'static str {
         match self {
             Method::Sft => "sft",
             Method::IwSft => "iw-sft",
+            Method::Rwr => "rwr",
+        }
+    }
+}
+
+/// The reward-weighted sampler of `rwr`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct RwrConfig {
+    /// Temperature of the reward weights (`exp((R - max R) / T)`, or `exp(A / T)` with advantages).
+    pub temperature: f64,
+    /// AWR: normalised advantages, weights clipped at 20.
+    pub advantage: bool,
+}
+
+impl RwrConfig {
+    /// The core sampler's config for `rows` samples and a run's `seed` (its own
+    /// stream, apart from the uniform batches'). IS weights off (beta 0): the
+    /// biased distribution is the point of RWR.
+    pub fn sampler_config(&self, rows: usize, seed: u64) -> RewardConfig {
+        RewardConfig {
+            temperature: self.temperature,
+            normalize_advantages: self.advantage,
+            seed: seed ^ 0x5_EED0_F4A4,
+            ..RewardConfig::new(rows)
         }
     }
 }
@@ -64,6 +100,7 @@ pub struct SftConfig {
     pub eval_problems: usize,
     pub eval_every: usize,
     pub iw: IwSftConfig,
+    pub rwr: RwrConfig,
     pub methods: Vec<Method>,
 }
 
@@ -93,6 +130,7 @@ impl SftConfig {
             eval_problems: 500,
             eval_every: 50,
             iw,
+            rwr: RwrConfig { temperature: 1.0, advantage: false },
             methods,
         }
     }
@@ -253,7 +291,7 @@ pub fn generate(
         }
         for (&i, toks) in rows.iter().zip(&new) {
             let end = toks.iter().position(|&t| t == lm.newline).map_or(toks.len(), |p| p + 1);
-            out[i] = lm.tok.decode(&toks[..end]);
+            out[i] = lm.tok.decode(&toks[..end])?;
         }
     }
     Ok(out)
@@ -271,18 +309,80 @@ fn sample_index(p: &[f64], u: f64) -> usize {
     p.iter().rposition(|&x| x > 0.0).unwrap_or(0)
 }
 
-/// Exact-match accuracy on `problems`, greedy and sampled at T = 1.
-pub fn evaluate(lm: &Lm, task: &Task, problems: &[Problem], seed: u64) -> Result<(f64, f64)> {
+/// Held-out scores of a model.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Scores {
+    /// Exact match, greedy decoding.
+    pub greedy: f64,
+    /// Exact match, sampled at T = 1.
+    pub sampled: f64,
+    /// Mean graded reward (`Task::score`) of the sampled answers.
+    pub reward: f64,
+}
+
+/// Exact-match accuracy on `problems`, greedy and sampled at T = 1, and the
+/// sampled answers' mean graded reward.
+pub fn evaluate(lm: &Lm, task: &Task, problems: &[Problem], seed: u64) -> Result<Scores> {
     let prompts: Vec<String> = problems.iter().map(|&p| task.prompt(p)).collect();
     let max_new = task.answer(Problem { a: 0, b: 0 }).len() + 2;
     let mut rng = DefaultRng::seed_from_u64(seed ^ 0xE7A1);
-    let score = |outs: Vec<String>| {
-        outs.iter().zip(problems).filter(|(o, &p)| task.reward(p, o)).count() as f64 / problems.len().max(1) as f64
-    };
-    Ok((
-        score(generate(lm, &prompts, max_new, None, &mut rng)?),
-        score(generate(lm, &prompts, max_new, Some(1.0), &mut rng)?),
-    ))
+    let n = problems.len().max(1) as f64;
+    let exact = |outs: &[String]| outs.iter().zip(problems).filter(|(o, &p)| task.reward(p, o)).count() as f64 / n;
+    let greedy = generate(lm, &prompts, max_new, None, &mut rng)?;
+    let sampled = generate(lm, &prompts, max_new, Some(1.0), &mut rng)?;
+    let reward = sampled.iter().zip(problems).map(|(o, &p)| task.score(p, o)).sum::<f64>() / n;
+    Ok(Scores { greedy: exact(&greedy), sampled: exact(&sampled), reward })
+}
+
+/// Bins of the iw-SFT weight histograms: `[k/8, (k+1)/8)` for k < 24, and
+/// one last bin for 3 and above (sequence weights are clipped at 16, token
+/// weights at 1.8).
+pub const WEIGHT_BIN: f64 = 0.125;
+pub const WEIGHT_BINS: usize = 25;
+
+/// The spread of the iw-SFT weights used since the previous evaluation.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct WeightStats {
+    pub count: usize,
+    pub mean: f64,
+    pub sd: f64,
+    pub min: f64,
+    pub p10: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub max: f64,
+    /// Counts per bin of `WEIGHT_BIN` from 0; the last bin holds everything from 3 up.
+    pub histogram: Vec<u64>,
+}
+
+impl WeightStats {
+    /// Of the weights a batch used (sequence weights, or the weights of valid tokens).
+    pub fn of(weights: &[f64]) -> Option<Self> {
+        let mut w: Vec<f64> = weights.iter().copied().filter(|x| x.is_finite()).collect();
+        if w.is_empty() {
+            return None;
+        }
+        w.sort_by(f64::total_cmp);
+        let n = w.len();
+        let mean = w.iter().sum::<f64>() / n as f64;
+        let sd = (w.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
+        let q = |f: f64| w[((n - 1) as f64 * f).round() as usize];
+        let mut histogram = vec![0u64; WEIGHT_BINS];
+        for &x in &w {
+            histogram[((x.max(0.0) / WEIGHT_BIN) as usize).min(WEIGHT_BINS - 1)] += 1;
+        }
+        Some(WeightStats {
+            count: n,
+            mean,
+            sd,
+            min: w[0],
+            p10: q(0.1),
+            p50: q(0.5),
+            p90: q(0.9),
+            max: w[n - 1],
+            histogram,
+        })
+    }
 }
 
 /// One evaluation during fine-tuning.
@@ -291,10 +391,14 @@ pub struct Point {
     pub step: usize,
     pub greedy: f64,
     pub sampled: f64,
+    /// Mean graded reward of the sampled held-out answers.
+    pub reward: f64,
     /// Mean training loss since the previous point (NaN at step 0).
     pub loss: f64,
-    /// Mean iw-SFT weight since the previous point (1 for SFT).
+    /// Mean iw-SFT weight since the previous point (1 for SFT and rwr).
     pub mean_weight: f64,
+    /// iw-SFT only: the weights since the previous point.
+    pub weights: Option<WeightStats>,
     pub elapsed_s: f64,
 }
 
@@ -309,11 +413,13 @@ pub struct MethodRun {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SeedRun {
     pub seed: u64,
-    pub reference_greedy: f64,
-    pub reference_sampled: f64,
+    pub reference: Scores,
     pub pretrain_ms_per_step: f64,
+    /// Right samples kept for SFT and iw-SFT.
     pub curated: usize,
     pub curation_samples: usize,
+    /// Mean graded reward of every curation sample (what rwr weighs).
+    pub curation_reward: f64,
     pub methods: Vec<MethodRun>,
     pub interrupted: bool,
 }
@@ -332,6 +438,9 @@ fn stopped(h: &Hooks) -> bool {
 
 fn pretrain(cfg: &SftConfig, lm: &Lm, train: &[Problem], rng: &mut DefaultRng, h: &Hooks) -> Result<f64> {
     let mut opt = nn::AdamW { wd: 0.01, ..Default::default() }.build(&lm.vs, cfg.pretrain_lr)?;
+    // A linear warm-up over 100 steps, then cosine decay to 0: stable from scratch.
+    let warm_up = Schedule::Linear { start: 0.01, end: 1.0, steps: 99 };
+    let decay = Schedule::Cosine { start: cfg.pretrain_lr, end: 0.0, steps: cfg.pretrain_steps as u64 };
     let start = Instant::now();
     let mut done = 0;
     for step in 0..cfg.pretrain_steps {
@@ -352,10 +461,7 @@ fn pretrain(cfg: &SftConfig, lm: &Lm, train: &[Problem], rng: &mut DefaultRng, h
         let rows = Rows::encode(lm, &pairs)?;
         let all: Vec<usize> = (0..rows.count).collect();
         let (ids, targets) = rows.tensors(&all, lm.vs.device());
-        // Warm-up then cosine decay: stable from scratch.
-        let frac = step as f64 / cfg.pretrain_steps as f64;
-        let warm = ((step + 1) as f64 / 100.0).min(1.0);
-        opt.set_lr(cfg.pretrain_lr * warm * 0.5 * (1.0 + (std::f64::consts::PI * frac).cos()));
+        opt.set_lr(warm_up.value(step as u64) * decay.value(step as u64));
         let loss = sft_loss(&lm.gpt.forward(&ids), &targets, 0.0)?;
         opt.zero_grad();
         loss.backward();
@@ -370,8 +476,18 @@ fn pretrain(cfg: &SftConfig, lm: &Lm, train: &[Problem], rng: &mut DefaultRng, h
     Ok(start.elapsed().as_secs_f64() * 1e3 / done.max(1) as f64)
 }
 
-/// Samples `samples_per_problem` completions per problem at T = 1 and keeps the right ones.
-fn curate(cfg: &SftConfig, lm: &Lm, problems: &[Problem], rng: &mut DefaultRng) -> Result<Vec<(String, String)>> {
+/// A sampled completion of a training problem with its graded reward.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub prompt: String,
+    pub completion: String,
+    pub reward: f64,
+    pub right: bool,
+}
+
+/// Samples `samples_per_problem` completions per problem at T = 1, each
+/// with its graded reward.
+fn sample_pool(cfg: &SftConfig, lm: &Lm, problems: &[Problem], rng: &mut DefaultRng) -> Result<Vec<Sample>> {
     let mut prompts = Vec::new();
     let mut owners = Vec::new();
     for &p in problems {
@@ -381,59 +497,108 @@ fn curate(cfg: &SftConfig, lm: &Lm, problems: &[Problem], rng: &mut DefaultRng) 
         }
     }
     let max_new = cfg.task.answer(Problem { a: 0, b: 0 }).len() + 2;
-    let mut kept = Vec::new();
+    let mut pool = Vec::with_capacity(prompts.len());
     for (chunk, who) in prompts.chunks(1024).zip(owners.chunks(1024)) {
         for ((prompt, out), &p) in chunk.iter().zip(generate(lm, chunk, max_new, Some(1.0), rng)?).zip(who) {
-            if cfg.task.reward(p, &out) {
-                kept.push((prompt.clone(), out));
+            if out.is_empty() {
+                // Only ids the tokenizer does not know: nothing to train on.
+                continue;
             }
+            let (reward, right) = (cfg.task.score(p, &out), cfg.task.reward(p, &out));
+            pool.push(Sample { prompt: prompt.clone(), completion: out, reward, right });
         }
     }
-    Ok(kept)
+    Ok(pool)
+}
+
+/// Where a method's batches come from: uniform over its rows (SFT and
+/// iw-SFT, the same draws for both), or the core's reward-weighted sampler
+/// over the rows' graded rewards (rwr).
+pub enum Batches {
+    Uniform { rows: usize, rng: DefaultRng },
+    Reward(RewardWeightedSampler<Heap>),
+}
+
+impl Batches {
+    /// The batches of `method` for `seed`; `rewards` are the rows' graded rewards (used by rwr).
+    pub fn new(method: Method, rwr: &RwrConfig, rewards: &[f64], seed: u64) -> Result<Self> {
+        if rewards.is_empty() {
+            bail!("{}: no rows to draw batches from", method.name());
+        }
+        Ok(match method {
+            Method::Sft | Method::IwSft => {
+                Batches::Uniform { rows: rewards.len(), rng: DefaultRng::seed_from_u64(seed ^ 0xF1E7) }
+            }
+            Method::Rwr => {
+                let mut sampler = RewardWeightedSampler::new(rwr.sampler_config(rewards.len(), seed))?;
+                sampler.extend(rewards)?;
+                Batches::Reward(sampler)
+            }
+        })
+    }
+
+    /// The row indices of the next batch of `size`.
+    pub fn next(&mut self, size: usize) -> Result<Vec<usize>> {
+        match self {
+            Batches::Uniform { rows, rng } => Ok((0..size).map(|_| below(rng, *rows)).collect()),
+            Batches::Reward(sampler) => Ok(sampler.sample(size)?.0),
+        }
+    }
+}
+
+/// One set of training rows and what the methods need of it.
+struct Data {
+    rows: Rows,
+    rewards: Vec<f64>,
+    /// The reference's log-probabilities of the rows' targets, `[rows, len]` (iw-SFT).
+    ref_lp: Option<Tensor>,
 }
 
 /// What every fine-tuning run of a seed shares.
-struct Curated<'a> {
+struct Shared<'a> {
     reference: &'a Lm,
-    data: Rows,
-    /// The reference's log-probabilities of `data`'s targets, `[rows, len]`.
-    ref_lp: Tensor,
+    /// The right samples (SFT, iw-SFT).
+    curated: Data,
+    /// Every sample (rwr).
+    all: Data,
     eval: &'a [Problem],
     seed: u64,
-    /// The reference's held-out (greedy, sampled) accuracy: every method's step 0.
-    reference_scores: (f64, f64),
+    /// The reference's held-out scores: every method's step 0.
+    reference_scores: Scores,
 }
 
-fn finetune(cfg: &SftConfig, c: &Curated, method: Method, h: &Hooks) -> Result<MethodRun> {
-    let Curated { reference, data, ref_lp, eval, seed, reference_scores } = c;
-    let (eval, seed) = (*eval, *seed);
-    let lm = reference.copy()?;
+fn finetune(cfg: &SftConfig, c: &Shared, method: Method, h: &Hooks) -> Result<MethodRun> {
+    let (eval, seed) = (c.eval, c.seed);
+    let data = if method == Method::Rwr { &c.all } else { &c.curated };
+    let lm = c.reference.copy()?;
     let device = lm.vs.device();
     let mut opt = nn::AdamW { wd: 0.0, ..Default::default() }.build(&lm.vs, cfg.finetune_lr)?;
     let loss_fn = IwSftLoss::with_config(cfg.iw)?;
-    // The same batches for every method.
-    let mut rng = DefaultRng::seed_from_u64(seed ^ 0xF1E7);
+    let mut batches = Batches::new(method, &cfg.rwr, &data.rewards, seed)?;
     let start = Instant::now();
     // The copy is the reference: its step-0 scores are the reference's, already measured.
-    let (greedy, sampled) = *reference_scores;
-    let first = Point { step: 0, greedy, sampled, loss: f64::NAN, mean_weight: 1.0, elapsed_s: 0.0 };
+    let Scores { greedy, sampled, reward } = c.reference_scores;
+    let first =
+        Point { step: 0, greedy, sampled, reward, loss: f64::NAN, mean_weight: 1.0, weights: None, elapsed_s: 0.0 };
     (h.point)(seed, method, &first);
     let mut points = vec![first];
-    let (mut loss_sum, mut weight_sum, mut n, mut train_s) = (0.0, 0.0, 0usize, 0.0);
+    let (mut loss_sum, mut n, mut train_s) = (0.0, 0usize, 0.0);
+    let mut used_weights: Vec<f64> = Vec::new();
     let mut step = 0;
     while step < cfg.finetune_steps && !stopped(h) {
         let t0 = Instant::now();
-        let pick: Vec<usize> = (0..cfg.batch).map(|_| below(&mut rng, data.count)).collect();
-        let (ids, targets) = data.tensors(&pick, device);
+        let pick = batches.next(cfg.batch)?;
+        let (ids, targets) = data.rows.tensors(&pick, device);
         let logits = lm.gpt.forward(&ids);
-        let (loss, mean_w) = match method {
-            Method::Sft => (sft_loss(&logits, &targets, cfg.iw.epsilon)?, 1.0),
-            Method::IwSft => {
+        let loss = match (method, &data.ref_lp) {
+            (Method::IwSft, Some(ref_lp)) => {
                 let idx = Tensor::from_slice(&pick.iter().map(|&i| i as i64).collect::<Vec<_>>()).to(device);
                 let out = loss_fn.loss_fn(&logits, &targets, &ref_lp.index_select(0, &idx))?;
-                let positive: Vec<f64> = out.weights.iter().copied().filter(|&w| w > 0.0).collect();
-                (out.loss, positive.iter().sum::<f64>() / positive.len().max(1) as f64)
+                // Token mode reports 0 at masked tokens: not weights that were used.
+                used_weights.extend(out.weights.iter().copied().filter(|&w| w > 0.0));
+                out.loss
             }
+            _ => sft_loss(&logits, &targets, cfg.iw.epsilon)?,
         };
         opt.zero_grad();
         loss.backward();
@@ -441,26 +606,43 @@ fn finetune(cfg: &SftConfig, c: &Curated, method: Method, h: &Hooks) -> Result<M
         opt.step();
         train_s += t0.elapsed().as_secs_f64();
         loss_sum += loss.double_value(&[]);
-        weight_sum += mean_w;
         n += 1;
         step += 1;
         (h.tick)(1);
         if step % cfg.eval_every == 0 || step == cfg.finetune_steps {
-            let (greedy, sampled) = evaluate(&lm, &cfg.task, eval, seed)?;
+            let Scores { greedy, sampled, reward } = evaluate(&lm, &cfg.task, eval, seed)?;
+            let weights = WeightStats::of(&used_weights);
             let p = Point {
                 step,
                 greedy,
                 sampled,
+                reward,
                 loss: loss_sum / n as f64,
-                mean_weight: weight_sum / n as f64,
+                mean_weight: weights.as_ref().map_or(1.0, |w| w.mean),
+                weights,
                 elapsed_s: start.elapsed().as_secs_f64(),
             };
             (h.point)(seed, method, &p);
             points.push(p);
-            (loss_sum, weight_sum, n) = (0.0, 0.0, 0);
+            (loss_sum, n) = (0.0, 0);
+            used_weights.clear();
         }
     }
     Ok(MethodRun { method, points, ms_per_step: train_s * 1e3 / step.max(1) as f64 })
+}
+
+/// Rows of `samples` with their rewards, and the reference's log-probabilities when `with_ref`.
+fn data_of(reference: &Lm, samples: &[&Sample], with_ref: bool) -> Result<Data> {
+    let pairs: Vec<(String, String)> = samples.iter().map(|s| (s.prompt.clone(), s.completion.clone())).collect();
+    let rows = Rows::encode(reference, &pairs)?;
+    let ref_lp = if with_ref {
+        let all: Vec<usize> = (0..rows.count).collect();
+        let (ids, targets) = rows.tensors(&all, reference.vs.device());
+        Some(tch::no_grad(|| token_log_probs(&reference.gpt.forward(&ids), &targets)))
+    } else {
+        None
+    };
+    Ok(Data { rows, rewards: samples.iter().map(|s| s.reward).collect(), ref_lp })
 }
 
 /// The whole pipeline for one seed. With `save_reference`, the reference is
@@ -485,28 +667,34 @@ pub fn run_seed(
     if let Some(dir) = save_reference {
         reference.save(dir)?;
     }
-    let (reference_greedy, reference_sampled) = evaluate(&reference, &cfg.task, &eval, seed)?;
-    (h.log)(format!("[seed {seed}] reference: greedy {reference_greedy:.3}, sampled {reference_sampled:.3}"));
-    let pool: Vec<Problem> =
+    let reference_scores = evaluate(&reference, &cfg.task, &eval, seed)?;
+    (h.log)(format!(
+        "[seed {seed}] reference: greedy {:.3}, sampled {:.3}, reward {:.3}",
+        reference_scores.greedy, reference_scores.sampled, reference_scores.reward
+    ));
+    let problems: Vec<Problem> =
         (0..cfg.curate_problems.min(train.len())).map(|_| train[below(&mut rng, train.len())]).collect();
-    let curated = curate(cfg, &reference, &pool, &mut rng)?;
-    let curation_samples = pool.len() * cfg.samples_per_problem;
-    if curated.is_empty() {
+    let pool = sample_pool(cfg, &reference, &problems, &mut rng)?;
+    let curation_samples = pool.len();
+    let right: Vec<&Sample> = pool.iter().filter(|s| s.right).collect();
+    let needs_curated = cfg.methods.iter().any(|&m| m != Method::Rwr);
+    if right.is_empty() && needs_curated {
         bail!("curation kept nothing: the reference solved none of {curation_samples} sampled problems (train it longer, or load a stronger --model)");
     }
-    (h.log)(format!("[seed {seed}] curated {} of {curation_samples} samples", curated.len()));
-    let data = Rows::encode(&reference, &curated)?;
-    let all: Vec<usize> = (0..data.count).collect();
-    let (ids, targets) = data.tensors(&all, device);
-    let ref_lp = tch::no_grad(|| token_log_probs(&reference.gpt.forward(&ids), &targets));
-    let shared = Curated {
-        reference: &reference,
-        data,
-        ref_lp,
-        eval: &eval,
-        seed,
-        reference_scores: (reference_greedy, reference_sampled),
+    let curation_reward = pool.iter().map(|s| s.reward).sum::<f64>() / curation_samples.max(1) as f64;
+    (h.log)(format!(
+        "[seed {seed}] curated {} of {curation_samples} samples (mean graded reward {curation_reward:.3})",
+        right.len()
+    ));
+    let with_ref = cfg.methods.contains(&Method::IwSft);
+    let curated = if needs_curated { data_of(&reference, &right, with_ref)? } else { data_of(&reference, &[], false)? };
+    let everything: Vec<&Sample> = pool.iter().collect();
+    let all = if cfg.methods.contains(&Method::Rwr) {
+        data_of(&reference, &everything, false)?
+    } else {
+        data_of(&reference, &[], false)?
     };
+    let shared = Shared { reference: &reference, curated, all, eval: &eval, seed, reference_scores };
     let mut methods = Vec::new();
     for &m in &cfg.methods {
         if !stopped(h) {
@@ -516,11 +704,11 @@ pub fn run_seed(
     let interrupted = stopped(h);
     Ok(SeedRun {
         seed,
-        reference_greedy,
-        reference_sampled,
+        reference: reference_scores,
         pretrain_ms_per_step: pretrain_ms,
-        curated: curated.len(),
+        curated: right.len(),
         curation_samples,
+        curation_reward,
         methods,
         interrupted,
     })

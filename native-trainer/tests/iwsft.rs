@@ -195,7 +195,7 @@ fn gpt2_checkpoints_load_and_match_a_pytorch_forward() {
     // The tokenizer file: merges apply, the special token is one id, text round-trips.
     let ids = lm.tok.encode("12+=7\n<|endoftext|>").unwrap();
     assert_eq!(ids, [13, 14, 7, 12, 19]);
-    assert_eq!(lm.tok.decode(&ids), "12+=7\n<|endoftext|>");
+    assert_eq!(lm.tok.decode(&ids).unwrap(), "12+=7\n<|endoftext|>");
     // Saved and loaded again: the same function.
     let again = tmp("gpt2-again");
     lm.save(&again).unwrap();
@@ -222,9 +222,18 @@ fn bin() -> Command {
 fn iw_sft_quick_writes_every_output_and_reloads_its_reference() {
     let dir = tmp("quick");
     let run = dir.join("scratch");
-    let out = bin().args(["iw-sft", "--quick", "--device", "cpu", "--out"]).arg(&run).output().unwrap();
+    let out =
+        bin().args(["iw-sft", "--quick", "--method", "all", "--device", "cpu", "--out"]).arg(&run).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    for f in ["metrics.csv", "summary.json", "accuracy_greedy.png", "accuracy_sampled.png", "report.md"] {
+    for f in [
+        "metrics.csv",
+        "summary.json",
+        "accuracy_greedy.png",
+        "accuracy_sampled.png",
+        "reward.png",
+        "iw_weights.png",
+        "report.md",
+    ] {
         assert!(run.join(f).is_file(), "{f} missing");
     }
     let png = std::fs::read(run.join("accuracy_greedy.png")).unwrap();
@@ -232,17 +241,33 @@ fn iw_sft_quick_writes_every_output_and_reloads_its_reference() {
     let summary: Value = serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
     let methods: Vec<&str> =
         summary["methods"].as_array().unwrap().iter().map(|m| m["method"].as_str().unwrap()).collect();
-    assert_eq!(methods, ["sft", "iw-sft"]);
+    assert_eq!(methods, ["sft", "iw-sft", "rwr"]);
     let seed = &summary["runs"][0];
     assert!(seed["curated"].as_u64().unwrap() > 0);
+    let reward = seed["curation_reward"].as_f64().unwrap();
+    assert!(reward > 0.0 && reward < 1.0, "{reward}");
     // Every method's first point is the reference itself.
     for m in seed["methods"].as_array().unwrap() {
-        assert_eq!(m["points"][0]["greedy"], seed["reference_greedy"]);
+        assert_eq!(m["points"][0]["greedy"], seed["reference"]["greedy"]);
+        assert_eq!(m["points"][0]["reward"], seed["reference"]["reward"]);
         assert_eq!(m["points"].as_array().unwrap().len(), 4); // steps 0, 20, 40, 60
+                                                              // Weight histograms only where iw-SFT weighed something, each one covering every weight used.
+        for p in &m["points"].as_array().unwrap()[1..] {
+            let w = &p["weights"];
+            assert_eq!(w.is_null(), m["method"] != "iw-sft", "{}", m["method"]);
+            if !w.is_null() {
+                let total: u64 = w["histogram"].as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).sum();
+                assert_eq!(total, w["count"].as_u64().unwrap());
+                assert_eq!(total, 20 * 64, "20 steps of 64 sequence weights");
+                assert!(w["p10"].as_f64() <= w["p50"].as_f64() && w["p50"].as_f64() <= w["p90"].as_f64());
+            }
+        }
     }
     let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 2 * 4);
-    assert!(std::fs::read_to_string(run.join("report.md")).unwrap().contains("| reference |"));
+    assert_eq!(csv.lines().count(), 1 + 3 * 4);
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(report.contains("| reference |") && report.contains("| rwr − sft (paired by seed) |"), "{report}");
+    assert!(report.contains("iw-SFT weights over the last evaluation window") && !report.contains("NaN"), "{report}");
 
     // The saved reference is a GPT-2 folder the same command fine-tunes.
     let reloaded = dir.join("reloaded");
@@ -258,7 +283,7 @@ fn iw_sft_quick_writes_every_output_and_reloads_its_reference() {
         serde_json::from_str(&std::fs::read_to_string(reloaded.join("summary.json")).unwrap()).unwrap();
     // Same reference weights, same evaluation seed: the same reference accuracy.
     let first: Value = serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["runs"][0]["reference_greedy"], first["runs"][0]["reference_greedy"]);
+    assert_eq!(summary["runs"][0]["reference"], first["runs"][0]["reference"]);
     assert_eq!(summary["config"]["iw"]["mode"], "Token");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -270,7 +295,10 @@ fn iw_sft_bad_arguments_are_clear_errors() {
         (vec!["iw-sft", "--epsilon", "1.5"], "epsilon"),
         (vec!["iw-sft", "--digits", "9"], "--digits must be in 1..=6"),
         (vec!["iw-sft", "--model", "/nonexistent"], "no config.json there"),
-        (vec!["iw-sft", "--method", "dpo"], "invalid value 'dpo'"),
+        (vec!["iw-sft", "--method", "dpo"], "--method: `dpo` is not sft, iw-sft, rwr, both or all"),
+        (vec!["iw-sft", "--method", "sft,ppo"], "--method: `ppo` is not"),
+        (vec!["iw-sft", "--rwr-temperature", "0"], "'--rwr-temperature <RWR_TEMPERATURE>'"),
+        (vec!["iw-sft", "--temperature=-1"], "--temperature"),
         (vec!["iw-sft", "--seeds", "0"], "at least 1"),
     ] {
         let out = bin().args(&args).output().unwrap();
@@ -278,4 +306,122 @@ fn iw_sft_bad_arguments_are_clear_errors() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(needle), "{args:?}: {err}");
     }
+}
+
+/// The ids of Hugging Face's Python `tokenizers` package on `tests/iwsft/tokenizer.json`
+/// (a GPT-2-style byte-level BPE that `tokenizer.py` trains), on text with letters and
+/// digits of other scripts, combining marks, contractions, whitespace runs and special
+/// tokens: ours must be the same ids, and decode back to the same text.
+#[test]
+fn tokenizer_matches_the_python_package() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/iwsft");
+    let tok = Tokenizer::load(&root.join("tokenizer.json")).unwrap();
+    let fixture = golden("tokenizer_ids.json");
+    assert_eq!(tok.vocab_size(), fixture["vocab_size"].as_i64().unwrap());
+    let cases = fixture["cases"].as_array().unwrap();
+    assert!(cases.len() >= 10);
+    let saved = tmp("tokenizer");
+    tok.save(&saved.join("tokenizer.json")).unwrap();
+    let again = Tokenizer::load(&saved.join("tokenizer.json")).unwrap();
+    for case in cases {
+        let text = case["text"].as_str().unwrap();
+        let want: Vec<i64> = case["ids"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect();
+        assert_eq!(tok.encode(text).unwrap(), want, "{text:?}");
+        assert_eq!(again.encode(text).unwrap(), want, "{text:?} after save and load");
+        assert_eq!(tok.decode(&want).unwrap(), case["decoded"].as_str().unwrap(), "{text:?}");
+    }
+    assert_eq!(tok.special("<|endoftext|>"), Some(0));
+    let err = Tokenizer::load(&root.join("loss.json")).err().unwrap().to_string();
+    assert!(err.contains("not a tokenizer.json"), "{err}");
+    let _ = std::fs::remove_dir_all(&saved);
+}
+
+/// The trainer's tensor loss is the core's formula: on the same numbers,
+/// `IwSftLoss::loss_fn` and `sft_loss` equal `adasample::iw::weighted_loss`
+/// over `adasample::iw::label_smoothed_nll`, in both modes, with and without
+/// label smoothing (f64 logits, so the only difference is summation order).
+#[test]
+fn tensor_loss_equals_the_cores_function() {
+    use adasample::iw::{label_smoothed_nll, weighted_loss};
+    let (b, t, v) = (3i64, 5i64, 7i64);
+    let logits =
+        Tensor::from_slice(&(0..b * t * v).map(|i| (0.37 * i as f64).sin() * 2.0).collect::<Vec<_>>()).view([b, t, v]);
+    let labels_v: Vec<i64> = (0..b * t).map(|i| if i % t < 2 || i == 14 { -100 } else { (i * 3) % v }).collect();
+    let labels = Tensor::from_slice(&labels_v).view([b, t]);
+    let ref_lp =
+        Tensor::from_slice(&(0..b * t).map(|i| -1.0 - 0.3 * (i as f64).cos()).collect::<Vec<_>>()).view([b, t]);
+    let logp = Vec::<f64>::try_from(logits.log_softmax(-1, Kind::Double).flatten(0, -1)).unwrap();
+    let mask: Vec<bool> = labels_v.iter().map(|&l| l >= 0).collect();
+    for eps in [0.0, 0.1] {
+        let nll: Vec<f64> = (0..(b * t) as usize)
+            .map(|k| {
+                if mask[k] {
+                    label_smoothed_nll(&logp[k * v as usize..(k + 1) * v as usize], labels_v[k] as usize, eps).unwrap()
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let ones = vec![1.0; b as usize];
+        let core_sft = weighted_loss(IwMode::Sequence, &ones, &nll, Some(&mask), t as usize).unwrap();
+        let sft = sft_loss(&logits, &labels, eps).unwrap().double_value(&[]);
+        assert!((sft - core_sft).abs() <= 1e-12 * core_sft.abs(), "sft eps {eps}: {sft} vs {core_sft}");
+        for mode in [IwMode::Sequence, IwMode::Token] {
+            let loss = IwSftLoss::with_config(IwSftConfig { mode, ..IwSftConfig::new(eps, 0.7) }).unwrap();
+            let out = loss.loss_fn(&logits, &labels, &ref_lp).unwrap();
+            let core = weighted_loss(mode, &out.weights, &nll, Some(&mask), t as usize).unwrap();
+            let got = out.loss.double_value(&[]);
+            assert!((got - core).abs() <= 1e-12 * core.abs(), "{mode:?} eps {eps}: {got} vs {core}");
+            assert!(out.weights.iter().any(|&w| (w - 1.0).abs() > 1e-3), "weights must not all be 1");
+        }
+    }
+}
+
+/// rwr's batches are the core sampler's draws, one `sample(B)` per step, and
+/// follow `P_i ∝ exp((R_i - max R) / T)`; SFT and iw-SFT share their uniform draws.
+#[test]
+fn rwr_batches_are_the_core_samplers_draws() {
+    use adasample::reward::RewardWeightedSampler;
+    use adasample::storage::Heap;
+    use adasample_trainer::sft::{Batches, Method, RwrConfig};
+    // Three reward levels, as graded rewards come: 0, 1/3, 1.
+    let rewards: Vec<f64> = (0..300).map(|i| [0.0, 1.0 / 3.0, 1.0][i % 3]).collect();
+    for rwr in [RwrConfig { temperature: 0.25, advantage: false }, RwrConfig { temperature: 1.0, advantage: true }] {
+        let mut batches = Batches::new(Method::Rwr, &rwr, &rewards, 7).unwrap();
+        let mut core = RewardWeightedSampler::<Heap>::new(rwr.sampler_config(rewards.len(), 7)).unwrap();
+        core.extend(&rewards).unwrap();
+        let mut counts = [0u64; 3];
+        for _ in 0..200 {
+            let ours = batches.next(64).unwrap();
+            assert_eq!(ours, core.sample(64).unwrap().0);
+            for i in ours {
+                counts[i % 3] += 1;
+            }
+        }
+        // The expected share of each level, from the formula, not from the sampler.
+        let logits: Vec<f64> = if rwr.advantage {
+            let mean = rewards.iter().sum::<f64>() / 300.0;
+            let sd = (rewards.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / 300.0).sqrt();
+            [0.0, 1.0 / 3.0, 1.0].iter().map(|r| ((r - mean) / sd / rwr.temperature).min(20f64.ln())).collect()
+        } else {
+            [0.0, 1.0 / 3.0, 1.0].iter().map(|r| (r - 1.0) / rwr.temperature).collect()
+        };
+        let z: f64 = logits.iter().map(|l| l.exp()).sum();
+        let n = counts.iter().sum::<u64>() as f64;
+        // Chi-square with 2 degrees of freedom; 13.8 is its 0.999 quantile (false alarm 1e-3;
+        // stratified batches make the true spread smaller still).
+        let chi2: f64 =
+            counts.iter().zip(&logits).map(|(&c, l)| (c as f64 - n * l.exp() / z).powi(2) / (n * l.exp() / z)).sum();
+        assert!(chi2 < 13.8, "{rwr:?}: counts {counts:?}, chi2 {chi2}");
+        assert!(counts[2] > counts[1] && counts[1] > counts[0], "{counts:?}");
+    }
+    // SFT and iw-SFT draw the same uniform batches for a seed.
+    let (mut a, mut b) = (
+        Batches::new(Method::Sft, &RwrConfig { temperature: 1.0, advantage: false }, &rewards, 3).unwrap(),
+        Batches::new(Method::IwSft, &RwrConfig { temperature: 1.0, advantage: false }, &rewards, 3).unwrap(),
+    );
+    for _ in 0..10 {
+        assert_eq!(a.next(32).unwrap(), b.next(32).unwrap());
+    }
+    assert!(Batches::new(Method::Rwr, &RwrConfig { temperature: 1.0, advantage: false }, &[], 1).is_err());
 }
