@@ -126,6 +126,15 @@ enum Command {
         /// Pre-training steps of the reference (default 3000; --quick 1000).
         #[arg(long)]
         pretrain_steps: Option<usize>,
+        /// Transformer layers of the model trained from scratch (default 2; --quick 1).
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..=48))]
+        layers: Option<i64>,
+        /// Attention heads (default 4); the width must be a multiple.
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..=64))]
+        heads: Option<i64>,
+        /// Embedding width (default 64; --quick 32).
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..=8192))]
+        width: Option<i64>,
         /// Seeds (default 3; --quick 1).
         #[arg(long)]
         seeds: Option<u64>,
@@ -525,6 +534,9 @@ fn main() -> Result<()> {
             digits,
             steps,
             pretrain_steps,
+            layers,
+            heads,
+            width,
             seeds,
             quick,
             jobs,
@@ -557,6 +569,15 @@ fn main() -> Result<()> {
             }
             cfg.finetune_steps = steps.unwrap_or(cfg.finetune_steps);
             cfg.pretrain_steps = pretrain_steps.unwrap_or(cfg.pretrain_steps);
+            cfg.gpt.n_layer = layers.unwrap_or(cfg.gpt.n_layer);
+            cfg.gpt.n_head = heads.unwrap_or(cfg.gpt.n_head);
+            cfg.gpt.n_embd = width.unwrap_or(cfg.gpt.n_embd);
+            if cfg.gpt.n_embd % cfg.gpt.n_head != 0 {
+                bail!("--width {} is not a multiple of --heads {}", cfg.gpt.n_embd, cfg.gpt.n_head);
+            }
+            if model.is_some() && (layers.is_some() || heads.is_some() || width.is_some()) {
+                bail!("--layers/--heads/--width size a model trained here; --model brings its own config.json");
+            }
             cfg.eval_every = cfg.eval_every.min(cfg.finetune_steps.max(1));
             if let Some(dir) = &model {
                 for f in ["config.json", "model.safetensors", "tokenizer.json"] {

@@ -299,6 +299,8 @@ fn iw_sft_bad_arguments_are_clear_errors() {
         (vec!["iw-sft", "--method", "sft,ppo"], "--method: `ppo` is not"),
         (vec!["iw-sft", "--rwr-temperature", "0"], "'--rwr-temperature <RWR_TEMPERATURE>'"),
         (vec!["iw-sft", "--temperature=-1"], "--temperature"),
+        (vec!["iw-sft", "--width", "30", "--heads", "4"], "--width 30 is not a multiple of --heads 4"),
+        (vec!["iw-sft", "--layers", "0"], "'--layers <LAYERS>'"),
         (vec!["iw-sft", "--seeds", "0"], "at least 1"),
     ] {
         let out = bin().args(&args).output().unwrap();
