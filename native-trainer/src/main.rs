@@ -172,7 +172,7 @@ enum Command {
         #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(2..=20))]
         max_n: u64,
         /// Seeds per chain length; each fixes a memory shared by every sampler.
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
         seeds: u64,
         /// Q-learning step size.
         #[arg(long, default_value_t = 0.25, value_parser = parse_fraction)]
@@ -496,9 +496,6 @@ fn main() -> Result<()> {
         Command::Cliffwalk { sampler, min_n, max_n, seeds, lr, threshold, alpha, max_updates, jobs } => {
             if min_n > max_n {
                 bail!("--min-n {min_n} is above --max-n {max_n}");
-            }
-            if seeds == 0 {
-                bail!("--seeds must be at least 1");
             }
             let cfg = CliffConfig {
                 ns: (min_n as usize..=max_n as usize).collect(),

@@ -557,10 +557,10 @@ struct Data {
 /// What every fine-tuning run of a seed shares.
 struct Shared<'a> {
     reference: &'a Lm,
-    /// The right samples (SFT, iw-SFT).
-    curated: Data,
-    /// Every sample (rwr).
-    all: Data,
+    /// The right samples (SFT, iw-SFT), when a method trains on them.
+    curated: Option<Data>,
+    /// Every sample (rwr), when rwr runs.
+    all: Option<Data>,
     eval: &'a [Problem],
     seed: u64,
     /// The reference's held-out scores: every method's step 0.
@@ -569,7 +569,8 @@ struct Shared<'a> {
 
 fn finetune(cfg: &SftConfig, c: &Shared, method: Method, h: &Hooks) -> Result<MethodRun> {
     let (eval, seed) = (c.eval, c.seed);
-    let data = if method == Method::Rwr { &c.all } else { &c.curated };
+    let data = if method == Method::Rwr { c.all.as_ref() } else { c.curated.as_ref() }
+        .with_context(|| format!("{}: its training rows were not prepared", method.name()))?;
     let lm = c.reference.copy()?;
     let device = lm.vs.device();
     let mut opt = nn::AdamW { wd: 0.0, ..Default::default() }.build(&lm.vs, cfg.finetune_lr)?;
@@ -590,15 +591,16 @@ fn finetune(cfg: &SftConfig, c: &Shared, method: Method, h: &Hooks) -> Result<Me
         let pick = batches.next(cfg.batch)?;
         let (ids, targets) = data.rows.tensors(&pick, device);
         let logits = lm.gpt.forward(&ids);
-        let loss = match (method, &data.ref_lp) {
-            (Method::IwSft, Some(ref_lp)) => {
+        let loss = match method {
+            Method::IwSft => {
+                let ref_lp = data.ref_lp.as_ref().context("iw-sft: the reference's log-probabilities are missing")?;
                 let idx = Tensor::from_slice(&pick.iter().map(|&i| i as i64).collect::<Vec<_>>()).to(device);
                 let out = loss_fn.loss_fn(&logits, &targets, &ref_lp.index_select(0, &idx))?;
                 // Token mode reports 0 at masked tokens: not weights that were used.
                 used_weights.extend(out.weights.iter().copied().filter(|&w| w > 0.0));
                 out.loss
             }
-            _ => sft_loss(&logits, &targets, cfg.iw.epsilon)?,
+            Method::Sft | Method::Rwr => sft_loss(&logits, &targets, cfg.iw.epsilon)?,
         };
         opt.zero_grad();
         loss.backward();
@@ -687,13 +689,9 @@ pub fn run_seed(
         right.len()
     ));
     let with_ref = cfg.methods.contains(&Method::IwSft);
-    let curated = if needs_curated { data_of(&reference, &right, with_ref)? } else { data_of(&reference, &[], false)? };
+    let curated = needs_curated.then(|| data_of(&reference, &right, with_ref)).transpose()?;
     let everything: Vec<&Sample> = pool.iter().collect();
-    let all = if cfg.methods.contains(&Method::Rwr) {
-        data_of(&reference, &everything, false)?
-    } else {
-        data_of(&reference, &[], false)?
-    };
+    let all = cfg.methods.contains(&Method::Rwr).then(|| data_of(&reference, &everything, false)).transpose()?;
     let shared = Shared { reference: &reference, curated, all, eval: &eval, seed, reference_scores };
     let mut methods = Vec::new();
     for &m in &cfg.methods {

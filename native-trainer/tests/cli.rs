@@ -317,7 +317,7 @@ fn bad_arguments_are_clear_errors() {
         (vec!["cliffwalk", "--min-n", "8", "--max-n", "5"], "--min-n 8 is above --max-n 5"),
         (vec!["cliffwalk", "--max-n", "21"], "'--max-n <MAX_N>'"),
         (vec!["cliffwalk", "--min-n", "1"], "'--min-n <MIN_N>'"),
-        (vec!["cliffwalk", "--seeds", "0"], "--seeds must be at least 1"),
+        (vec!["cliffwalk", "--seeds", "0"], "'--seeds <SEEDS>'"),
         (vec!["cliffwalk", "--sampler", "per,greedy"], "uniform, per, rank, oracle or all"),
         (vec!["cliffwalk", "--lr", "0"], "'--lr <LR>'"),
         (vec!["all", "--seeds", "0"], "'--seeds <SEEDS>'"),
