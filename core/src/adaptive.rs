@@ -48,6 +48,20 @@ pub enum AdaptiveMode {
     Ohem,
 }
 
+/// Which objective the importance weights correct toward; it matters only
+/// once a prior is set ([`AdaptiveBatchSampler::set_prior`]): without one,
+/// both are the dataset's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum WeightTarget {
+    /// The dataset as it is: `w_i ∝ (N P_i)^-beta`.
+    #[default]
+    Uniform,
+    /// The dataset re-weighted by the prior (for example class-balanced):
+    /// `w_i ∝ (q_i / sum q / P_i)^beta`.
+    Prior,
+}
+
 /// Configuration of an [`AdaptiveBatchSampler`]; build with
 /// [`AdaptiveConfig::new`] and struct-update syntax.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -73,6 +87,8 @@ pub struct AdaptiveConfig {
     pub max_score: f64,
     /// OHEM: candidate pool size as a multiple of the batch, at least 1. Default: 4.
     pub pool_factor: usize,
+    /// The objective the importance weights correct toward (with a prior). Default: Uniform.
+    pub target: WeightTarget,
     /// Seed of the sampler's own generator. Default: 0.
     pub seed: u64,
 }
@@ -91,6 +107,7 @@ impl AdaptiveConfig {
             min_score: 1e-3,
             max_score: 1e3,
             pool_factor: 4,
+            target: WeightTarget::Uniform,
             seed: 0,
         }
     }
@@ -138,11 +155,19 @@ pub struct AdaptiveBatchSampler<S: Storage> {
     /// A permutation of `0..N`, the OHEM pool's scratch (partial Fisher-Yates).
     pub(crate) perm: S::U32,
     pub(crate) rng: DefaultRng,
+    #[cfg(feature = "prior")]
+    pub(crate) prior: crate::prior::Prior<S>,
 }
 
 impl<S: Storage> PartialEq for AdaptiveBatchSampler<S> {
     fn eq(&self, other: &Self) -> bool {
-        self.config == other.config && self.scores == other.scores && self.perm == other.perm && self.rng == other.rng
+        let same = self.config == other.config
+            && self.scores == other.scores
+            && self.perm == other.perm
+            && self.rng == other.rng;
+        #[cfg(feature = "prior")]
+        let same = same && self.prior() == other.prior();
+        same
     }
 }
 
@@ -168,12 +193,15 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
             min_score: 0.0,
             max_score: 0.0,
             pool_factor: 0,
+            target: WeightTarget::Uniform,
             seed: 0,
         },
         scores: <S::F64 as Buffer<f64>>::EMPTY,
         tree: SumTree::EMPTY,
         perm: <S::U32 as Buffer<u32>>::EMPTY,
         rng: DefaultRng::ZERO,
+        #[cfg(feature = "prior")]
+        prior: crate::prior::Prior::EMPTY,
     };
 
     /// A sampler with every score at `initial_score` (uniform at first).
@@ -184,7 +212,7 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
         Ok(s)
     }
 
-    /// Re-configures the sampler in place, as if new. Errors as
+    /// Re-configures the sampler in place, as if new (so without a prior). Errors as
     /// [`new`](Self::new), checked before anything changes; only a heap
     /// allocation failure can leave it emptied (0 examples).
     ///
@@ -204,6 +232,8 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
         let n = config.dataset_size;
         check_fits::<S>(n)?;
         SumTree::<S>::check_capacity(n)?;
+        #[cfg(feature = "prior")]
+        self.prior.clear();
         let ready =
             self.tree.reset(n).and_then(|()| refill(&mut self.scores, n, config.initial_score)).and_then(|()| {
                 refill(&mut self.perm, n, 0)?;
@@ -242,7 +272,15 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
     /// uniform `1/N` (OHEM's top-B selection has no closed form).
     pub fn probability(&self, i: usize) -> Result<f64> {
         self.tree.check_index(i)?;
-        Ok(self.mixture_probability(self.tree.leaves()[i]))
+        Ok(self.probability_of(i))
+    }
+
+    fn probability_of(&self, i: usize) -> f64 {
+        #[cfg(feature = "prior")]
+        if self.prior.is_set() && self.config.mode != AdaptiveMode::Ohem {
+            return self.prior.probability(i, self.config.uniform_floor);
+        }
+        self.mixture_probability(self.tree.leaves()[i])
     }
 
     /// Writes `P_i` of every example into `out` (length N).
@@ -260,8 +298,8 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
     /// ```
     pub fn probabilities_into(&self, out: &mut [f64]) -> Result<()> {
         check_len(self.config.dataset_size, out.len())?;
-        for (o, &t) in out.iter_mut().zip(self.tree.leaves()) {
-            *o = self.mixture_probability(t);
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = self.probability_of(i);
         }
         Ok(())
     }
@@ -288,6 +326,10 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
         if self.config.mode == AdaptiveMode::Ohem {
             self.ohem(rng, indices, weights);
             return Ok(());
+        }
+        #[cfg(feature = "prior")]
+        if self.prior.is_set() {
+            return self.sample_with_prior(rng, indices, weights);
         }
         let total = self.tree.total();
         // Every score 0: uniform, whatever the floor.
@@ -388,11 +430,121 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
                 }
             };
             self.scores.as_mut()[i] = s;
-            self.tree.write(i, crate::math::pow(s, c.alpha));
+            let t = crate::math::pow(s, c.alpha);
+            self.tree.write(i, t);
+            #[cfg(feature = "prior")]
+            if self.prior.is_set() {
+                self.prior.write_t(i, t);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A per-example prior `q_i` in `(0, 1]` (feature `prior`, on by default):
+/// `P_i = (1 - gamma) q_i s_i^alpha / sum_k q_k s_k^alpha + gamma q_i / sum q`,
+/// and the importance weights correct toward [`AdaptiveConfig::target`].
+/// See [`crate::prior`]'s notes for the costs and the numerics.
+///
+/// Class-balanced sampling with loss feedback, weights toward the balanced
+/// objective:
+/// ```
+/// use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveConfig, WeightTarget};
+/// use adasample::storage::Heap;
+/// let labels = [0, 0, 0, 1]; // class 1 is rare
+/// let count = |c| labels.iter().filter(|&&l| l == c).count() as f64;
+/// let prior: Vec<f64> = labels.iter().map(|&c| count(0).min(count(1)) / count(c)).collect();
+/// let config = AdaptiveConfig { target: WeightTarget::Prior, ..AdaptiveConfig::new(4, 0.1) };
+/// let mut s: AdaptiveBatchSampler<Heap> = AdaptiveBatchSampler::with_prior(config, &prior)?;
+/// let p = s.probability(3)?;
+/// assert!((p - 0.5).abs() < 1e-12); // the rare example is half of every batch
+/// let (indices, weights) = s.sample(8)?;
+/// assert_eq!(weights, vec![1.0; 8]); // equal scores: P is the prior itself
+/// s.update_weights(&indices, &vec![0.5; 8])?;
+/// s.update_prior(&[3], &[0.5])?; // priors can change while training
+/// # Ok::<(), adasample::Error>(())
+/// ```
+#[cfg(feature = "prior")]
+impl<S: Storage> AdaptiveBatchSampler<S> {
+    /// [`new`](Self::new), then [`set_prior`](Self::set_prior).
+    pub fn with_prior(config: AdaptiveConfig, prior: &[f64]) -> Result<Self> {
+        let mut s = Self::new(config)?;
+        s.set_prior(prior)?;
+        Ok(s)
+    }
+
+    /// Sets every example's prior, O(N). Errors, with nothing changed:
+    /// [`Error::NotConfigured`]; [`Error::InvalidConfig`] naming `mode` for
+    /// OHEM (its pool is uniform); [`Error::LengthMismatch`] (one value per
+    /// example); [`Error::InvalidArgument`] naming `prior` for a value
+    /// outside `(0, 1]`. The first prior allocates two trees; if that fails
+    /// ([`Error::AllocationFailed`]) the sampler has no prior, as before.
+    pub fn set_prior(&mut self, prior: &[f64]) -> Result<()> {
+        self.check_prior_allowed()?;
+        check_len(self.config.dataset_size, prior.len())?;
+        crate::prior::check_values(prior)?;
+        self.prior.set(Some(prior), self.tree.leaves())
+    }
+
+    /// Sets the prior of some examples, O(B log N) (later entries win); a
+    /// sampler without a prior starts from `q_i = 1` for all, the same
+    /// distribution. Errors as [`set_prior`](Self::set_prior), plus
+    /// [`Error::IndexOutOfRange`], all checked before anything changes.
+    pub fn update_prior(&mut self, indices: &[usize], values: &[f64]) -> Result<()> {
+        self.check_prior_allowed()?;
+        check_len(indices.len(), values.len())?;
+        for &i in indices {
+            self.tree.check_index(i)?;
+        }
+        crate::prior::check_values(values)?;
+        if !self.prior.is_set() {
+            self.prior.set(None, self.tree.leaves())?;
+        }
+        for (&i, &q) in indices.iter().zip(values) {
+            self.prior.write_q(i, q, self.tree.leaves()[i]);
         }
         Ok(())
     }
 
+    /// Removes the prior: the sampler draws as one that never had one.
+    pub fn clear_prior(&mut self) {
+        self.prior.clear();
+    }
+
+    /// The prior `q_i` in example order, `None` when none is set.
+    pub fn prior(&self) -> Option<&[f64]> {
+        if self.prior.is_set() {
+            Some(self.prior.q.leaves())
+        } else {
+            None
+        }
+    }
+
+    fn check_prior_allowed(&self) -> Result<()> {
+        if self.config.dataset_size == 0 {
+            return Err(Error::NotConfigured);
+        }
+        ensure(self.config.mode != AdaptiveMode::Ohem, "mode", "Ema or AdaBoost with a prior (OHEM's pool is uniform)")
+    }
+
+    fn sample_with_prior<R: RngCore + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        indices: &mut [usize],
+        weights: &mut [f64],
+    ) -> Result<()> {
+        let gamma = self.prior.floor(self.config.uniform_floor);
+        let segments = indices.len();
+        for (j, idx) in indices.iter_mut().enumerate() {
+            let v = (j as f64 + unit_f64(rng)) / segments as f64;
+            *idx = self.prior.find(v, gamma)?;
+        }
+        self.prior.weights(indices, weights, &self.tree, &self.config);
+        Ok(())
+    }
+}
+
+impl<S: Storage> AdaptiveBatchSampler<S> {
     fn mixture_probability(&self, t: f64) -> f64 {
         let n = self.config.dataset_size as f64;
         let total = self.tree.total();

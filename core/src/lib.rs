@@ -67,6 +67,8 @@ mod math;
 pub mod nstep;
 mod order;
 pub mod per;
+#[cfg(feature = "prior")]
+pub mod prior;
 pub mod reward;
 pub mod rng;
 pub mod rows;

@@ -1,7 +1,7 @@
 //! Snapshots (feature `serde`): every sampler's full state as compact bytes,
 //! restored bit-identically.
 //!
-//! # Format, version 1
+//! # Format, version 2 (version 1 had no adaptive prior nor weight target)
 //! ```text
 //! "ADSS" | version: u16 LE | kind: u8 | payload (postcard) | FNV-1a 64 of all before: u64 LE
 //! ```
@@ -53,7 +53,7 @@ use serde::{Deserialize, Serialize};
 
 const MAGIC: &[u8; 4] = b"ADSS";
 /// The snapshot format version this build writes and reads.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 const HEADER: usize = 7;
 
 const KIND_TREE: u8 = 1;
@@ -424,6 +424,8 @@ struct AdaptiveState<F, P> {
     scores: F,
     perm: P,
     rng: [u64; 4],
+    /// The prior `q_i`, if one is set.
+    prior: Option<F>,
 }
 
 impl<S: Storage> AdaptiveBatchSampler<S> {
@@ -436,6 +438,10 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
                 scores: self.scores.as_ref(),
                 perm: self.perm.as_ref(),
                 rng: self.rng.state(),
+                #[cfg(feature = "prior")]
+                prior: self.prior(),
+                #[cfg(not(feature = "prior"))]
+                prior: None,
             },
         )
     }
@@ -463,6 +469,20 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
         }
         s.tree.rebuild();
         s.rng = DefaultRng::from_state(st.rng);
+        if let Some(prior) = &st.prior {
+            #[cfg(feature = "prior")]
+            s.set_prior(prior).map_err(|e| match e {
+                Error::AllocationFailed { .. } => e,
+                _ => corrupt(
+                    "a prior of another length than the dataset, a prior value outside (0, 1], or a prior on OHEM",
+                ),
+            })?;
+            #[cfg(not(feature = "prior"))]
+            {
+                let _ = prior;
+                return Err(corrupt("the snapshot has a prior; this build lacks feature `prior`"));
+            }
+        }
         Ok(s)
     }
 }

@@ -110,7 +110,7 @@ fn mutated(valid: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
-/// Recomputes the trailing FNV-1a checksum (format version 1).
+/// Recomputes the trailing FNV-1a checksum (any format version).
 fn reseal_bytes(b: &mut [u8]) {
     if b.len() >= 15 {
         let body = b.len() - 8;

@@ -60,7 +60,7 @@ fn peak_bytes<T>(f: impl FnOnce() -> T) -> (T, usize) {
 /// forger would: the checksum guards against accidents, not against intent.
 fn forge<P: Serialize>(kind: u8, payload: &P) -> Vec<u8> {
     let mut out = b"ADSS".to_vec();
-    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&adasample::snapshot::VERSION.to_le_bytes());
     out.push(kind);
     out.extend_from_slice(&postcard::to_allocvec(payload).unwrap());
     let sum = out.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
@@ -81,12 +81,13 @@ struct PerState {
     rng: [u64; 4],
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Clone)]
 struct AdaptiveState {
     config: AdaptiveConfig,
     scores: Vec<f64>,
     perm: Vec<u32>,
     rng: [u64; 4],
+    prior: Option<Vec<f64>>,
 }
 
 // ------------------------------------------------------------ 1. batch sizes
@@ -228,6 +229,7 @@ fn corrupt_snapshots_never_allocate_by_their_claims() {
         scores: vec![1.0; 3],
         perm: vec![0, 1, 2],
         rng: [1; 4],
+        prior: None,
     };
     let (r, peak) = peak_bytes(|| AdaptiveBatchSampler::<Heap>::restore(&forge(3, &adaptive)).map(|_| ()));
     assert!(matches!(r, Err(Error::CorruptSnapshot { .. })) && peak < 64 * 1024, "{r:?} {peak}");
@@ -414,13 +416,32 @@ fn restored_state_is_validated() {
     ));
     // A score of -0.0 is 0.0: OHEM does not rank it hardest.
     let cfg = AdaptiveConfig { mode: AdaptiveMode::Ohem, pool_factor: 4, ..AdaptiveConfig::new(4, 0.5) };
-    let st = AdaptiveState { config: cfg, scores: vec![0.5, 0.0, 0.0, -0.0], perm: vec![0, 1, 2, 3], rng: [5; 4] };
+    let st = AdaptiveState {
+        config: cfg,
+        scores: vec![0.5, 0.0, 0.0, -0.0],
+        perm: vec![0, 1, 2, 3],
+        rng: [5; 4],
+        prior: None,
+    };
     let mut a: AdaptiveBatchSampler<Heap> = AdaptiveBatchSampler::restore(&forge(3, &st)).unwrap();
     assert_eq!(a.scores()[3].to_bits(), 0.0f64.to_bits());
     assert_eq!(a.sample(1).unwrap().0, vec![0]);
     // Scores beyond the bound are refused.
     let st = AdaptiveState { scores: vec![0.5, 0.0, 0.0, 1e300], ..st };
     assert!(matches!(AdaptiveBatchSampler::<Heap>::restore(&forge(3, &st)), Err(Error::CorruptSnapshot { .. })));
+    // A prior is validated like `set_prior`'s input: its length, each value in
+    // (0, 1], and not on OHEM.
+    let ema = AdaptiveState { config: AdaptiveConfig::new(4, 0.5), scores: vec![0.5; 4], ..st };
+    for bad in [vec![0.5; 3], vec![0.5, 0.0, 1.0, 1.0], vec![0.5, 2.0, 1.0, 1.0], vec![0.5, -0.0, 1.0, 1.0]] {
+        let st = AdaptiveState { prior: Some(bad.clone()), ..ema.clone() };
+        let r = AdaptiveBatchSampler::<Heap>::restore(&forge(3, &st));
+        assert!(matches!(r, Err(Error::CorruptSnapshot { .. })), "{bad:?}: {r:?}");
+    }
+    let ohem = AdaptiveState { config: cfg, prior: Some(vec![1.0; 4]), ..ema.clone() };
+    assert!(matches!(AdaptiveBatchSampler::<Heap>::restore(&forge(3, &ohem)), Err(Error::CorruptSnapshot { .. })));
+    let good = AdaptiveState { prior: Some(vec![0.25, 1.0, 1.0, 0.5]), ..ema };
+    let a = AdaptiveBatchSampler::<Heap>::restore(&forge(3, &good)).unwrap();
+    assert_eq!(a.prior(), Some(&[0.25, 1.0, 1.0, 0.5][..]));
 }
 
 // ------------------------------------------------------------ 10. one cause per variant

@@ -196,3 +196,46 @@ fn critical_values_match_tables() {
     assert!((chi2_critical(10) - 29.588).abs() / 29.588 < 0.01);
     assert!((chi2_critical(30) - 59.703).abs() / 59.703 < 0.01);
 }
+
+/// With a prior: `P_i = (1 - gamma) q_i t_i / sum q t + gamma q_i / sum q`,
+/// computed here from the scores and the prior, not read from the sampler.
+/// A class-balanced prior (three classes of 5, 15 and 30 examples) with
+/// scores after one EMA update, as in training.
+#[test]
+fn adaptive_prior_frequencies() {
+    let n = 50;
+    let class = |i: usize| {
+        if i < 5 {
+            0
+        } else if i < 20 {
+            1
+        } else {
+            2
+        }
+    };
+    let sizes = [5.0, 15.0, 30.0];
+    let prior: Vec<f64> = (0..n).map(|i| 5.0 / sizes[class(i)]).collect();
+    let cfg = AdaptiveConfig { seed: 11, uniform_floor: 0.3, alpha: 0.7, ..AdaptiveConfig::new(n, 0.5) };
+    let mut s: AdaptiveBatchSampler<Heap> = AdaptiveBatchSampler::with_prior(cfg, &prior).unwrap();
+    let all: Vec<usize> = (0..n).collect();
+    let losses: Vec<f64> = (0..n).map(|i| (i % 7) as f64 * 0.5).collect();
+    s.update_weights(&all, &losses).unwrap();
+    let t: Vec<f64> = losses.iter().map(|&l| (0.5 + 0.5 * l).powf(0.7)).collect();
+    let m: f64 = prior.iter().zip(&t).map(|(q, t)| q * t).sum();
+    let qsum: f64 = prior.iter().sum();
+    let probs: Vec<f64> = (0..n).map(|i| 0.7 * prior[i] * t[i] / m + 0.3 * prior[i] / qsum).collect();
+    let mut counts = vec![0u64; n];
+    for _ in 0..8000 {
+        let (idx, _) = s.sample(40).unwrap();
+        for i in idx {
+            counts[i] += 1;
+        }
+    }
+    assert_fits("ema with a prior", &counts, &probs);
+    // The rare class's share, the point of the prior: a third of the prior
+    // mass, about 7 times its share of the data.
+    let rare: u64 = counts[..5].iter().sum();
+    let share = rare as f64 / counts.iter().sum::<u64>() as f64;
+    let expected: f64 = probs[..5].iter().sum();
+    assert!((share - expected).abs() < 0.01 && expected > 0.25, "{share} vs {expected}");
+}

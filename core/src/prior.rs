@@ -1,0 +1,207 @@
+//! The adaptive sampler's per-example prior `q_i` (feature `prior`).
+//!
+//! With a prior, [`AdaptiveBatchSampler`](crate::adaptive::AdaptiveBatchSampler)
+//! samples
+//! `P_i = (1 - gamma) q_i t_i / M + gamma q_i / Q`, with `t_i = s_i^alpha`,
+//! `M = sum_k q_k t_k` and `Q = sum_k q_k`: two sum trees, one over `q_i`
+//! (the floor's draws, `Q`, `min q`) and one over `q_i t_i` (the scored
+//! draws, `M`, `min q t`), beside the sampler's own tree over `t_i`.
+//!
+//! Importance weights, normalised by their largest value:
+//! - target [`Prior`](crate::adaptive::WeightTarget::Prior), toward the
+//!   re-balanced objective: `w_i ∝ (q_i / Q / P_i)^beta
+//!   = ((1 - gamma) t_i Q / M + gamma)^-beta`, a function of `t_i` alone, so
+//!   the largest weight is at `min t` and the normalisation is exact (but
+//!   where a product `q_i t_i` underflows to 0, below).
+//! - target [`Uniform`](crate::adaptive::WeightTarget::Uniform), toward the
+//!   dataset's own objective: `w_i ∝ (N P_i)^-beta`. The smallest `P_j`
+//!   is not held by any tree when the prior and the scores disagree, so the
+//!   weights are normalised by the bound `P_min >= (1 - gamma) min(q t) / M +
+//!   gamma min(q) / Q`: every weight is in `(0, 1]`, and the largest is exactly
+//!   1 whenever one example has both the smallest `q t` and the smallest `q`
+//!   (equal scores, as before any loss feedback; or `gamma = 0`, or `q`
+//!   constant).
+//!
+//! # Numerics
+//! Prior values are in `(0, 1]` (divide any positive weights by their
+//! largest), so `Q <= 2^32` and `q_i t_i <= t_i`: no sum can overflow. A
+//! product `q_i t_i` below the smallest subnormal is 0, and that example is
+//! then drawn by the floor alone. Weights are computed from logarithms (a
+//! `ln(a + b)` that never forms a sum that could leave the normal range), so
+//! a weight is a normal float whenever its true value is.
+//!
+//! # Cost
+//! Setting a whole prior O(N); one value O(log N); each loss update one more
+//! tree write, O(log N); a batch two descents' worth, O(B log N). Memory:
+//! about 48 more bytes per example, allocated only when a prior is set (on
+//! the heap; `Fixed<N>` storage holds it inline whether it is used or not).
+
+use crate::adaptive::{AdaptiveConfig, WeightTarget};
+use crate::error::{Error, Result};
+use crate::storage::Storage;
+use crate::tree::SumTree;
+
+/// The prior's two trees; both empty when no prior is set.
+#[derive(Clone, PartialEq)]
+pub(crate) struct Prior<S: Storage> {
+    /// Leaves `q_i`.
+    pub(crate) q: SumTree<S>,
+    /// Leaves `q_i t_i`.
+    pub(crate) mass: SumTree<S>,
+}
+
+/// Checks prior values: each finite and in `(0, 1]`.
+pub(crate) fn check_values(values: &[f64]) -> Result<()> {
+    match values.iter().position(|&q| !(q > 0.0 && crate::math::not_above(q, 1.0))) {
+        Some(position) => Err(Error::InvalidArgument { name: "prior", position, value: values[position] }),
+        None => Ok(()),
+    }
+}
+
+/// `ln(e^a + e^b)`, exact for an infinite `-inf` operand, without forming
+/// `e^a` or `e^b`.
+fn ln_add(a: f64, b: f64) -> f64 {
+    let (hi, lo) = if a > b { (a, b) } else { (b, a) };
+    if lo == f64::NEG_INFINITY {
+        hi
+    } else {
+        hi + libm::log1p(libm::exp(lo - hi))
+    }
+}
+
+/// `ln x`, `-inf` for 0.
+fn ln(x: f64) -> f64 {
+    if x > 0.0 {
+        libm::log(x)
+    } else {
+        f64::NEG_INFINITY
+    }
+}
+
+impl<S: Storage> Prior<S> {
+    pub(crate) const EMPTY: Self = Prior { q: SumTree::EMPTY, mass: SumTree::EMPTY };
+
+    pub(crate) fn is_set(&self) -> bool {
+        self.q.capacity() > 0
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.q.make_empty();
+        self.mass.make_empty();
+    }
+
+    /// Sets every `q_i` (validated, length `t.len()`; `None`: all 1) with `t`
+    /// the sampler's `s_i^alpha`. On an allocation failure the prior is cleared.
+    pub(crate) fn set(&mut self, values: Option<&[f64]>, t: &[f64]) -> Result<()> {
+        let n = t.len();
+        if self.q.capacity() != n {
+            let made = self.q.reset(n).and_then(|()| self.mass.reset(n));
+            if let Err(e) = made {
+                self.clear();
+                return Err(e);
+            }
+        }
+        for (i, (q, m)) in self.q.leaves_mut().iter_mut().zip(self.mass.leaves_mut().iter_mut()).enumerate() {
+            let v = values.map_or(1.0, |v| v[i]);
+            *q = v;
+            *m = v * t[i];
+        }
+        self.q.rebuild();
+        self.mass.rebuild();
+        Ok(())
+    }
+
+    /// Example `i`'s `q_i` to a validated value.
+    pub(crate) fn write_q(&mut self, i: usize, q: f64, t_i: f64) {
+        self.q.write(i, q);
+        self.mass.write(i, q * t_i);
+    }
+
+    /// Example `i`'s `t_i` changed.
+    pub(crate) fn write_t(&mut self, i: usize, t_i: f64) {
+        let q = self.q.leaves()[i];
+        self.mass.write(i, q * t_i);
+    }
+
+    /// `gamma`, or 1 when no scored mass is left (every `q t` is 0).
+    pub(crate) fn floor(&self, gamma: f64) -> f64 {
+        if self.mass.total() > 0.0 {
+            gamma
+        } else {
+            1.0
+        }
+    }
+
+    /// The example at `v` in `[0, 1]` of the mixture laid out as the floor's
+    /// `[0, gamma)` then the scored `[gamma, 1]`.
+    pub(crate) fn find(&self, v: f64, gamma: f64) -> Result<usize> {
+        let (tree, u) =
+            if v < gamma || gamma == 1.0 { (&self.q, v / gamma) } else { (&self.mass, (v - gamma) / (1.0 - gamma)) };
+        let total = tree.total();
+        let u = u * total;
+        tree.find(if u < total { u } else { f64::from_bits(total.to_bits() - 1) })
+    }
+
+    /// `P_i`, directly (for reports; may be subnormal).
+    pub(crate) fn probability(&self, i: usize, gamma: f64) -> f64 {
+        let gamma = self.floor(gamma);
+        let scored = if gamma < 1.0 { (1.0 - gamma) * (self.mass.leaves()[i] / self.mass.total()) } else { 0.0 };
+        scored + gamma * (self.q.leaves()[i] / self.q.total())
+    }
+
+    /// `ln P` from `q` and `q t` values (`ln(1 - gamma) + ln(q t / M)` and
+    /// `ln gamma + ln(q / Q)` added in log space).
+    fn ln_p(&self, q: f64, qt: f64, gamma: f64) -> f64 {
+        let scored = if gamma < 1.0 { ln(1.0 - gamma) + ln(qt) - ln(self.mass.total()) } else { f64::NEG_INFINITY };
+        let floor = if gamma > 0.0 { ln(gamma) + ln(q) - ln(self.q.total()) } else { f64::NEG_INFINITY };
+        ln_add(scored, floor)
+    }
+
+    /// `ln((1 - gamma) t Q / M + gamma)`: the log of `P_i / (q_i / Q)`.
+    fn ln_ratio(&self, t: f64, gamma: f64) -> f64 {
+        let scored = if gamma < 1.0 {
+            ln(1.0 - gamma) + ln(t) + ln(self.q.total()) - ln(self.mass.total())
+        } else {
+            f64::NEG_INFINITY
+        };
+        ln_add(scored, ln(gamma))
+    }
+
+    /// Weights for drawn `indices`; `t` is the sampler's tree over `s^alpha`.
+    pub(crate) fn weights(&self, indices: &[usize], weights: &mut [f64], t: &SumTree<S>, c: &AdaptiveConfig) {
+        let gamma = self.floor(c.uniform_floor);
+        let beta = c.beta;
+        let t_all_nonzero = t.nonzero() == t.capacity();
+        let n = self.q.capacity();
+        let all_scored = self.mass.nonzero() == n;
+        // The smallest q t among examples that can be drawn: with a floor, all
+        // of them (0 if one has none); without, those with q t > 0.
+        let qt_min = match self.mass.min() {
+            Some(m) if all_scored || gamma == 0.0 => m,
+            _ => 0.0,
+        };
+        // The smallest t: over all examples with a floor, else over those
+        // with t > 0 (a bound, not the exact value, only where some q t
+        // underflowed to 0 and left its example to the floor alone).
+        let t_min = match t.min() {
+            Some(m) if t_all_nonzero || gamma == 0.0 => m,
+            _ => 0.0,
+        };
+        let q_min = self.q.min().unwrap_or(0.0);
+        match c.target {
+            WeightTarget::Uniform => {
+                let ln_p_min = self.ln_p(q_min, qt_min, gamma);
+                for (w, &i) in weights.iter_mut().zip(indices) {
+                    let ln_p = self.ln_p(self.q.leaves()[i], self.mass.leaves()[i], gamma);
+                    *w = libm::exp(beta * (ln_p_min - ln_p));
+                }
+            }
+            WeightTarget::Prior => {
+                let ln_r_min = self.ln_ratio(t_min, gamma);
+                for (w, &i) in weights.iter_mut().zip(indices) {
+                    *w = libm::exp(beta * (ln_r_min - self.ln_ratio(t.leaves()[i], gamma)));
+                }
+            }
+        }
+    }
+}
