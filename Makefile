@@ -117,7 +117,7 @@ embedded: setup qemu
 	cd tests/embedded && set -o pipefail && $(CARGO) run --release -q --bin adasample-firmware | python3 check.py
 	cd tests/embedded && python3 footprint.py
 	cd tests/embedded && $(CARGO) clippy --release -q -- -D warnings
-	cd tests/embedded && $(CARGO) clippy --release -q --no-default-features --features reward -- -D warnings
+	cd tests/embedded && $(CARGO) clippy --release -q --no-default-features --features reward,prior -- -D warnings
 
 # The footprint table of README.md (flash and RAM for 256, 1024, 4096 slots,
 # and what rank-based PER and the reward sampler add); fails over budget.

@@ -17,7 +17,8 @@
 //! | [`table`] | [`ReplayTable`](table::ReplayTable): a selector and the rows of its slots |
 //! | [`nstep`] | per-stream n-step windows: returns, bootstrap discounts, episode ends |
 //! | [`tree`] | [`SumTree`](tree::SumTree): sum + min tree, stratified batch sampling |
-//! | [`adaptive`] | loss-driven batch sampling: EMA, AdaBoost and OHEM modes |
+//! | [`adaptive`] | loss-driven batch sampling: EMA, AdaBoost and OHEM modes, optional per-example prior |
+//! | [`prior`] | the adaptive sampler's prior and weight targets: formulas, costs, numerics (feature `prior`) |
 //! | [`reward`] | reward-weighted sampling (RWR / AWR weights) |
 //! | [`iw`] | importance weights for iw-SFT (Qin & Springenberg 2025) |
 //! | [`schedule`] | constant, linear and cosine schedules |
@@ -38,7 +39,9 @@
 //! conveniences), `rank` (default; rank-based PER, whose rank order costs about
 //! 3.4 KB of flash and 12 bytes per slot: firmware that needs only
 //! proportional PER leaves it out, and `PerConfig::validate` then refuses
-//! `PerKind::Rank`), `serde`
+//! `PerKind::Rank`), `prior` (default; per-example priors in the adaptive
+//! sampler, class-balanced sampling: about 1 KB of flash, and two more trees
+//! inline in a `Fixed<N>` sampler), `serde`
 //! (snapshots: `snapshot()` / `restore()` on every sampler, and serde impls
 //! of the configs).
 //!
@@ -92,7 +95,7 @@ pub use tree::MAX_PRIORITY;
 
 // The READMEs' examples run as doc tests: the crate's own, and the
 // repository's where it is there (not in the packaged crate).
-#[cfg(all(doctest, feature = "alloc"))]
+#[cfg(all(doctest, feature = "alloc", feature = "prior"))]
 #[doc = include_str!("../README.md")]
 struct CrateReadmeDoctests;
 #[cfg(all(doctest, feature = "alloc", repo_readme))]

@@ -2,11 +2,16 @@
 //! batches come from `adasample`'s `AdaptiveBatchSampler`. Each step draws
 //! indices and importance weights from the core, trains on the IS-weighted
 //! cross-entropy, and feeds the per-example losses back with `update_weights`.
-//! The four samplers differ only in their core config; "uniform" is the same
-//! sampler with a uniform floor of 1 (every probability 1/N, every weight 1).
+//! The six samplers differ only in their core config; "uniform" is the same
+//! sampler with a uniform floor of 1 (every probability 1/N, every weight 1),
+//! "class-balanced" the same with the prior `q_i = min class size / size of
+//! i's class` (every class an equal share, every weight 1, no loss feedback:
+//! PyTorch's `WeightedRandomSampler` with class weights), and
+//! "balanced-adaptive" the EMA sampler over that prior, its importance
+//! weights correcting toward the balanced objective.
 
 use crate::datasets::{Split, Table};
-use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveConfig, AdaptiveMode};
+use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveConfig, AdaptiveMode, WeightTarget};
 use adasample::storage::Heap;
 use anyhow::Result;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,7 +21,7 @@ use tch::{Device, Kind, Tensor};
 
 /// How batches are drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum ClsSampler {
     /// Uniform with replacement (the baseline).
     Uniform,
@@ -26,11 +31,21 @@ pub enum ClsSampler {
     Adaboost,
     /// Online hard example mining: top-B losses of a uniform pool of 4B.
     Ohem,
+    /// Each class an equal share (prior 1 / class size), no loss feedback.
+    ClassBalanced,
+    /// The class-balanced prior times EMA loss scores, weights toward the balanced objective.
+    BalancedAdaptive,
 }
 
 impl ClsSampler {
-    pub const ALL: [ClsSampler; 4] =
-        [ClsSampler::Uniform, ClsSampler::Adaptive, ClsSampler::Adaboost, ClsSampler::Ohem];
+    pub const ALL: [ClsSampler; 6] = [
+        ClsSampler::Uniform,
+        ClsSampler::Adaptive,
+        ClsSampler::Adaboost,
+        ClsSampler::Ohem,
+        ClsSampler::ClassBalanced,
+        ClsSampler::BalancedAdaptive,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -38,7 +53,19 @@ impl ClsSampler {
             ClsSampler::Adaptive => "adaptive",
             ClsSampler::Adaboost => "adaboost",
             ClsSampler::Ohem => "ohem",
+            ClsSampler::ClassBalanced => "class-balanced",
+            ClsSampler::BalancedAdaptive => "balanced-adaptive",
         }
+    }
+
+    /// Whether batches follow the class-balanced prior.
+    pub fn balanced(self) -> bool {
+        matches!(self, ClsSampler::ClassBalanced | ClsSampler::BalancedAdaptive)
+    }
+
+    /// Whether the sampler is fed the batch losses.
+    pub fn feedback(self) -> bool {
+        !matches!(self, ClsSampler::Uniform | ClsSampler::ClassBalanced)
     }
 
     /// The core config for a dataset of `n` examples; `learning_rate` moves the
@@ -50,6 +77,8 @@ impl ClsSampler {
             ClsSampler::Adaptive => base,
             ClsSampler::Adaboost => AdaptiveConfig { mode: AdaptiveMode::AdaBoost, ..base },
             ClsSampler::Ohem => AdaptiveConfig { mode: AdaptiveMode::Ohem, ..base },
+            ClsSampler::ClassBalanced => AdaptiveConfig { uniform_floor: 1.0, target: WeightTarget::Prior, ..base },
+            ClsSampler::BalancedAdaptive => AdaptiveConfig { target: WeightTarget::Prior, ..base },
         }
     }
 }
@@ -133,9 +162,32 @@ fn tensors(t: &Table, device: Device) -> (Tensor, Tensor) {
     (x, Tensor::from_slice(&t.labels).to(device))
 }
 
-/// The core sampler a run of `seed` draws its batches from.
-pub fn batch_sampler(cfg: &ClsConfig, sampler: ClsSampler, n: usize, seed: u64) -> Result<AdaptiveBatchSampler<Heap>> {
-    Ok(AdaptiveBatchSampler::new(sampler.config(n, cfg.sampler_learning_rate, seed ^ 0xC1A5))?)
+/// The class-balanced prior of each example: the smallest class size over
+/// its class's size, in (0, 1] (absent classes do not count).
+pub fn class_prior(labels: &[i64], classes: usize) -> Vec<f64> {
+    let mut size = vec![0usize; classes];
+    for &l in labels {
+        size[l as usize] += 1;
+    }
+    let smallest = size.iter().copied().filter(|&c| c > 0).min().unwrap_or(1) as f64;
+    labels.iter().map(|&l| smallest / size[l as usize] as f64).collect()
+}
+
+/// The core sampler a run of `seed` draws its batches from, over the
+/// training `labels`.
+pub fn batch_sampler(
+    cfg: &ClsConfig,
+    sampler: ClsSampler,
+    labels: &[i64],
+    classes: usize,
+    seed: u64,
+) -> Result<AdaptiveBatchSampler<Heap>> {
+    let config = sampler.config(labels.len(), cfg.sampler_learning_rate, seed ^ 0xC1A5);
+    Ok(if sampler.balanced() {
+        AdaptiveBatchSampler::with_prior(config, &class_prior(labels, classes))?
+    } else {
+        AdaptiveBatchSampler::new(config)?
+    })
 }
 
 /// One training run; `on_epoch` sees every epoch's scores as they come, `stop`
@@ -158,7 +210,7 @@ pub fn run(
         crate::layers::mlp(&vs.root(), split.train.dim as i64, &[cfg.hidden, cfg.hidden], k as i64)
     });
     let mut opt = nn::AdamW { wd: cfg.weight_decay, ..Default::default() }.build(&vs, cfg.learning_rate)?;
-    let mut batches = batch_sampler(cfg, sampler, n, seed)?;
+    let mut batches = batch_sampler(cfg, sampler, &split.train.labels, k, seed)?;
     let steps_per_epoch = n.div_ceil(cfg.batch);
     let start = Instant::now();
     let (mut epochs, mut steps, mut confusion) = (Vec::new(), 0u64, vec![vec![0u64; k]; k]);
@@ -182,9 +234,11 @@ pub fn run(
             opt.zero_grad();
             loss.backward();
             opt.step();
-            let losses: Vec<f64> =
-                Vec::<f32>::try_from(ce.detach().to(Device::Cpu))?.into_iter().map(f64::from).collect();
-            batches.update_weights(&idx, &losses)?;
+            if sampler.feedback() {
+                let losses: Vec<f64> =
+                    Vec::<f32>::try_from(ce.detach().to(Device::Cpu))?.into_iter().map(f64::from).collect();
+                batches.update_weights(&idx, &losses)?;
+            }
             loss_sum += loss.double_value(&[]);
             steps += 1;
         }

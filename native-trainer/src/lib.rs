@@ -5,7 +5,8 @@
 //! - iw-SFT: the task (`arith`), GPT-2 (`gpt`), its tokenizer (`tokenizer`),
 //!   the loss (`iwloss`) and the pipeline (`sft`);
 //! - the Blind Cliffwalk (`cliffwalk`): tabular Q-learning from a replay memory, no torch;
-//! - shared: the MLP (`layers`), parallel runs and Ctrl-C (`runner`), run folders (`report`).
+//! - shared: the MLP (`layers`), parallel runs and Ctrl-C (`runner`), one way to run
+//!   any scenario (`scenario`), run folders (`report`).
 //!
 //! The binary (`src/main.rs`) is the command line over these.
 
@@ -21,5 +22,6 @@ pub mod layers;
 pub mod replay;
 pub mod report;
 pub mod runner;
+pub mod scenario;
 pub mod sft;
 pub mod tokenizer;

@@ -10,15 +10,16 @@
 use adasample::iw::{IwDirection, IwMode, IwSftConfig};
 use adasample::reward::RewardConfig;
 use adasample_trainer::arith::Task;
-use adasample_trainer::classifier::{self, ClsConfig, ClsSampler};
-use adasample_trainer::cliffwalk::{self, CliffConfig, CliffSampler};
-use adasample_trainer::datasets::{self, Split};
+use adasample_trainer::classifier::{ClsConfig, ClsSampler};
+use adasample_trainer::cliffwalk::{CliffConfig, CliffSampler};
+use adasample_trainer::datasets;
 use adasample_trainer::dqn::{self, DqnConfig};
 use adasample_trainer::envs::EnvId;
 use adasample_trainer::replay::Sampler;
-use adasample_trainer::report::{self, Metrics};
-use adasample_trainer::runner::{self, Progress};
-use adasample_trainer::sft::{self, Hooks, Method, RwrConfig, SftConfig};
+use adasample_trainer::report;
+use adasample_trainer::runner;
+use adasample_trainer::scenario::{execute, CliffScenario, ClsScenario, DqnScenario, ModelFiles, SftScenario};
+use adasample_trainer::sft::{Method, RwrConfig, SftConfig};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -58,11 +59,12 @@ enum Command {
     /// preset's value (see `--preset`), then `--quick`'s.
     Dqn(Box<DqnArgs>),
     /// An MLP classifier on imbalanced data, batches from uniform, adaptive
-    /// (EMA of losses), AdaBoost or OHEM sampling.
+    /// (EMA of losses), AdaBoost, OHEM, class-balanced or balanced-adaptive sampling.
     Classifier {
-        /// Samplers to compare (comma-separated), or `all`.
-        #[arg(long, default_value = "all")]
-        sampler: String,
+        /// Samplers to compare (comma-separated: uniform, adaptive, adaboost, ohem,
+        /// class-balanced, balanced-adaptive), or `all`.
+        #[arg(long, value_delimiter = ',', default_value = "all", value_parser = one_or_all::<ClsSampler>)]
+        sampler: Vec<OneOrAll<ClsSampler>>,
         #[arg(long, value_enum, default_value_t = DatasetArg::WineQuality)]
         dataset: DatasetArg,
         /// long-tail: largest over smallest class size.
@@ -78,10 +80,10 @@ enum Command {
         #[arg(long, requires = "csv")]
         label_column: Option<String>,
         /// Seeds per sampler (default 5; --quick 2).
-        #[arg(long)]
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         seeds: Option<u64>,
         /// Epochs per run (default 60; --quick 6).
-        #[arg(long)]
+        #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
         epochs: Option<usize>,
         /// A short run that checks the whole pipeline in seconds.
         #[arg(long)]
@@ -93,8 +95,8 @@ enum Command {
     /// checkable answer (addition), with a GPT trained here or loaded from disk.
     IwSft {
         /// Methods, comma-separated (sft, iw-sft, rwr), `both` (sft,iw-sft) or `all`.
-        #[arg(long, default_value = "both")]
-        method: String,
+        #[arg(long, value_delimiter = ',', default_value = "both", value_parser = method_choice)]
+        method: Vec<OneOrAll<Method>>,
         /// One weight per sequence (the paper's default) or per token.
         #[arg(long, value_enum, default_value_t = ModeArg::Sequence)]
         mode: ModeArg,
@@ -136,7 +138,7 @@ enum Command {
         #[arg(long, value_parser = clap::value_parser!(i64).range(1..=8192))]
         width: Option<i64>,
         /// Seeds (default 3; --quick 1).
-        #[arg(long)]
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         seeds: Option<u64>,
         /// A small run that checks the whole pipeline in seconds.
         #[arg(long)]
@@ -163,8 +165,8 @@ enum Command {
     /// PER, rank PER, or a hindsight oracle; no torch, seconds on a laptop.
     Cliffwalk {
         /// Samplers to compare (comma-separated: uniform, per, rank, oracle), or `all`.
-        #[arg(long, default_value = "all")]
-        sampler: String,
+        #[arg(long, value_delimiter = ',', default_value = "all", value_parser = one_or_all::<CliffSampler>)]
+        sampler: Vec<OneOrAll<CliffSampler>>,
         /// Shortest chain.
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(2..=20))]
         min_n: u64,
@@ -448,24 +450,52 @@ fn parse_list<T: std::str::FromStr>(what: &str, s: &str) -> Result<Vec<T>> {
         .collect()
 }
 
-/// A comma-separated list of samplers, or `all`.
-/// A comma list of `flag`'s values (or `all`), each once, in the order given.
-fn parse_samplers<T: ValueEnum + Copy + PartialEq>(list: &str, all: &[T], expected: &str) -> Result<Vec<T>> {
-    parse_list_of("--sampler", list, all, expected)
+/// One entry of a comma list that clap splits (`value_delimiter`): a value
+/// of `T`, every value (`all`), or a named group of them.
+#[derive(Clone)]
+enum OneOrAll<T: 'static> {
+    One(T),
+    Group(&'static [T]),
+    All,
 }
 
-fn parse_list_of<T: ValueEnum + Copy + PartialEq>(flag: &str, list: &str, all: &[T], expected: &str) -> Result<Vec<T>> {
-    if list == "all" {
-        return Ok(all.to_vec());
+/// `a, b, c or all`: the names of `T`'s values.
+fn names_of<T: ValueEnum>() -> String {
+    let names: Vec<String> =
+        T::value_variants().iter().filter_map(|v| v.to_possible_value()).map(|p| p.get_name().to_string()).collect();
+    names.join(", ")
+}
+
+fn one_or_all<T: ValueEnum + Clone + Send + Sync + 'static>(s: &str) -> std::result::Result<OneOrAll<T>, String> {
+    if s == "all" {
+        return Ok(OneOrAll::All);
     }
+    T::from_str(s, true).map(OneOrAll::One).map_err(|_| format!("expected {} or all", names_of::<T>()))
+}
+
+fn method_choice(s: &str) -> std::result::Result<OneOrAll<Method>, String> {
+    if s == "both" {
+        return Ok(OneOrAll::Group(&[Method::Sft, Method::IwSft]));
+    }
+    one_or_all::<Method>(s).map_err(|_| format!("expected {}, both or all", names_of::<Method>()))
+}
+
+/// The values of a parsed list, each once, in the order given.
+fn expand<T: Copy + PartialEq + 'static>(list: &[OneOrAll<T>], all: &[T]) -> Vec<T> {
     let mut out: Vec<T> = Vec::new();
-    for s in list.split(',') {
-        let v = T::from_str(s.trim(), true).map_err(|_| anyhow::anyhow!("{flag}: `{s}` is not {expected}"))?;
-        if !out.contains(&v) {
-            out.push(v);
+    for entry in list {
+        let add: &[T] = match entry {
+            OneOrAll::One(t) => std::slice::from_ref(t),
+            OneOrAll::Group(group) => group,
+            OneOrAll::All => all,
+        };
+        for &x in add {
+            if !out.contains(&x) {
+                out.push(x);
+            }
         }
     }
-    Ok(out)
+    out
 }
 
 fn out_dir(out: Option<PathBuf>, name: &str) -> Result<PathBuf> {
@@ -499,7 +529,7 @@ fn main() -> Result<()> {
             }
             let cfg = CliffConfig {
                 ns: (min_n as usize..=max_n as usize).collect(),
-                samplers: parse_samplers(&sampler, &CliffSampler::ALL, "uniform, per, rank, oracle or all")?,
+                samplers: expand(&sampler, &CliffSampler::ALL),
                 seeds,
                 base_seed: cli.seed,
                 lr,
@@ -508,7 +538,8 @@ fn main() -> Result<()> {
                 alpha,
             };
             let dir = out_dir(cli.out, "cliffwalk")?;
-            run_cliffwalk(&cfg, jobs.unwrap_or(runner::cpus()).max(1), &dir).map(drop)
+            let jobs = jobs.unwrap_or(runner::cpus()).max(1);
+            execute(&CliffScenario { cfg: &cfg, start: std::time::Instant::now() }, jobs, &dir).map(drop)
         }
         Command::Dqn(args) => {
             let samplers = args.samplers();
@@ -517,7 +548,15 @@ fn main() -> Result<()> {
             let dir = out_dir(cli.out, &format!("dqn-{}", args.env.name()))?;
             let jobs = args.jobs.map_or(runner::default_jobs(device), |j| j as usize).max(1);
             let models = ModelFiles { load: args.load_model.clone(), save: args.save_model.clone() };
-            run_dqn(&cfg, &samplers, cli.seed, args.seeds, device, jobs, &models, &dir).map(drop)
+            let scenario = DqnScenario {
+                cfg: &cfg,
+                samplers: &samplers,
+                seed: cli.seed,
+                seeds: args.seeds,
+                device,
+                models: &models,
+            };
+            execute(&scenario, jobs, &dir).map(drop)
         }
         Command::IwSft {
             method,
@@ -552,10 +591,7 @@ fn main() -> Result<()> {
                 ..IwSftConfig::default()
             };
             iw.validate().map_err(|e| anyhow::anyhow!("--temperature/--epsilon: {e}"))?;
-            let methods = match method.as_str() {
-                "both" => vec![Method::Sft, Method::IwSft],
-                list => parse_list_of("--method", list, &Method::ALL, "sft, iw-sft, rwr, both or all")?,
-            };
+            let methods = expand(&method, &Method::ALL);
             let mut cfg = if quick { SftConfig::quick(iw, methods) } else { SftConfig::standard(iw, methods) };
             cfg.rwr = RwrConfig { temperature: rwr_temperature.unwrap_or(temperature), advantage };
             RewardConfig { temperature: cfg.rwr.temperature, ..RewardConfig::new(1) }
@@ -585,13 +621,11 @@ fn main() -> Result<()> {
             }
             cfg.model_dir = model;
             let seeds = seeds.unwrap_or(if quick { 1 } else { 3 });
-            if seeds == 0 {
-                bail!("--seeds must be at least 1");
-            }
             let device = device(cli.device)?;
             let dir = out_dir(cli.out, "iw-sft")?;
             let jobs = jobs.unwrap_or(runner::default_jobs(device)).max(1);
-            run_sft(&cfg, cli.seed, seeds, device, jobs, &dir).map(drop)
+            let scenario = SftScenario { cfg: &cfg, seed: cli.seed, seeds, device, save_dir: dir.clone() };
+            execute(&scenario, jobs, &dir).map(drop)
         }
         Command::All { quick, seeds, jobs } => {
             let device = device(cli.device)?;
@@ -600,11 +634,8 @@ fn main() -> Result<()> {
             run_all(quick, seeds, cli.seed, device, jobs, &dir)
         }
         Command::Classifier { sampler, dataset, imbalance, classes, csv, label_column, seeds, epochs, quick, jobs } => {
-            let samplers = parse_samplers(&sampler, &ClsSampler::ALL, "uniform, adaptive, adaboost, ohem or all")?;
+            let samplers = expand(&sampler, &ClsSampler::ALL);
             let seeds = seeds.unwrap_or(if quick { 2 } else { 5 });
-            if seeds == 0 {
-                bail!("--seeds must be at least 1");
-            }
             let split = match (csv, label_column) {
                 (Some(path), Some(label)) => datasets::csv_file(&path, &label)?,
                 _ => match dataset {
@@ -613,304 +644,13 @@ fn main() -> Result<()> {
                 },
             };
             let cfg = ClsConfig { epochs: epochs.unwrap_or(if quick { 6 } else { 60 }), ..ClsConfig::default() };
-            if cfg.epochs == 0 {
-                bail!("--epochs must be at least 1");
-            }
             let device = device(cli.device)?;
             let dir = out_dir(cli.out, &format!("classifier-{}", split.name))?;
             let jobs = jobs.unwrap_or(runner::default_jobs(device)).max(1);
-            run_classifier(&cfg, &split, &samplers, cli.seed, seeds, device, jobs, &dir).map(drop)
+            let scenario = ClsScenario::new(&cfg, &split, &samplers, cli.seed, seeds, device, &dir)?;
+            execute(&scenario, jobs, &dir).map(drop)
         }
     }
-}
-
-/// `--load-model` and `--save-model`.
-#[derive(Default)]
-struct ModelFiles {
-    load: Option<PathBuf>,
-    save: Option<PathBuf>,
-}
-
-impl ModelFiles {
-    /// Where run (sampler, seed) saves: the path itself for a single run,
-    /// else with `-<sampler>-<seed>` before the extension.
-    fn save_path(&self, single: bool, sampler: Sampler, seed: u64) -> Option<PathBuf> {
-        let p = self.save.as_ref()?;
-        if single {
-            return Some(p.clone());
-        }
-        let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        let ext = p.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
-        Some(p.with_file_name(format!("{stem}-{}-{seed}{ext}", sampler.name())))
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn run_dqn(
-    cfg: &DqnConfig,
-    samplers: &[Sampler],
-    seed: u64,
-    seeds: u64,
-    device: Device,
-    jobs: usize,
-    models: &ModelFiles,
-    dir: &Path,
-) -> Result<Vec<dqn::RunResult>> {
-    // Small networks: one intra-op thread per run, runs in parallel instead.
-    tch::set_num_threads(1);
-    let stop = runner::stop_flag();
-    let metrics = Metrics::create(dir, report::DQN_HEADER)?;
-    let (work, what) = runner::grid(samplers, seed, seeds);
-    let progress = Progress::new(cfg.total_timesteps * work.len() as u64, "env steps")?;
-    let single = work.len() == 1;
-    let device_name = format!("{device:?}");
-    eprintln!(
-        "dqn on {}: {} runs ({what}), {} steps each, device {device_name}, {jobs} in parallel -> {}",
-        cfg.env.name(),
-        work.len(),
-        cfg.total_timesteps,
-        dir.display()
-    );
-    let (mut runs, errors) = runner::parallel(work, jobs, runner::label, |&(sampler, seed)| {
-        let mut last = 0;
-        let save = models.save_path(single, sampler, seed);
-        dqn::run(
-            cfg,
-            sampler,
-            seed,
-            device,
-            dqn::Models { load: models.load.as_deref(), save: save.as_deref() },
-            stop,
-            |step| {
-                if step % 100 == 0 {
-                    progress.inc(step - last);
-                    last = step;
-                }
-            },
-            |p| {
-                metrics.row(&report::dqn_row(sampler, seed, p));
-                progress.log(format!(
-                    "[{} seed {seed}] step {}: eval return {:.1} ± {:.1}, last-10 train return {}, loss {}, eps {:.3}, beta {:.3}",
-                    sampler.name(),
-                    p.env_step,
-                    p.return_mean,
-                    p.return_std,
-                    p.train_return_mean10.map_or("n/a".into(), |r| format!("{r:.1}")),
-                    p.loss_mean.map_or("n/a".into(), |l| format!("{l:.4}")),
-                    p.epsilon,
-                    p.beta
-                ));
-            },
-        )
-    });
-    progress.finish();
-    runs.sort_by_key(|r| (r.sampler.name(), r.seed));
-    let files = report::write_dqn(dir, cfg, &device_name, &runs)?;
-    for s in report::summarize(&runs, cfg.threshold()) {
-        eprintln!(
-            "{:10} final eval return {}, last-10 training mean reached {} in {}/{} seeds, steps to reach it {}",
-            s.sampler.name(),
-            report::fmt_ci(s.final_return_mean, s.final_return_ci95, 1),
-            cfg.threshold(),
-            s.reached,
-            s.seeds,
-            if s.reached == 0 {
-                "never".into()
-            } else {
-                report::fmt_ci(s.steps_to_threshold_mean, s.steps_to_threshold_ci95, 0)
-            }
-        );
-    }
-    wrote(&files);
-    fail_on(errors)?;
-    Ok(runs)
-}
-
-/// Every (n, seed) of the experiment in parallel, the longest chains first
-/// (they take the longest); returns the headline table.
-fn run_cliffwalk(cfg: &CliffConfig, jobs: usize, dir: &Path) -> Result<String> {
-    let start = std::time::Instant::now();
-    runner::stop_flag();
-    let metrics = Metrics::create(dir, report::CLIFF_HEADER)?;
-    let work: Vec<(usize, u64)> =
-        cfg.ns.iter().rev().flat_map(|&n| (0..cfg.seeds).map(move |k| (n, cfg.base_seed + k))).collect();
-    let progress = Progress::new(work.len() as u64, "memories")?;
-    eprintln!(
-        "cliffwalk: n = {}..{}, {} seeds, samplers {}, {jobs} in parallel -> {}",
-        cfg.ns.first().copied().unwrap_or(0),
-        cfg.ns.last().copied().unwrap_or(0),
-        cfg.seeds,
-        cfg.samplers.iter().map(|s| s.name()).collect::<Vec<_>>().join("/"),
-        dir.display()
-    );
-    let (mut points, errors) = runner::parallel(
-        work,
-        jobs,
-        |&(n, seed)| format!("n {n} seed {seed}"),
-        |&(n, seed)| {
-            let p = cliffwalk::run_point(n, seed, cfg, &runner::stopped)?;
-            for row in report::cliff_rows(&p) {
-                metrics.row(&row);
-            }
-            progress.inc(1);
-            progress.log(format!(
-                "[n {n} seed {seed}] {}",
-                p.runs.iter().map(|(s, o)| format!("{} {}", s.name(), o.updates)).collect::<Vec<_>>().join(", ")
-            ));
-            Ok(p)
-        },
-    );
-    progress.finish();
-    points.sort_by_key(|p| (p.n, p.seed));
-    let (files, table) = report::write_cliffwalk(dir, cfg, &points, start.elapsed().as_secs_f64(), runner::stopped())?;
-    eprintln!("{table}");
-    wrote(&files);
-    fail_on(errors)?;
-    Ok(table)
-}
-
-fn wrote(files: &[PathBuf]) {
-    eprintln!("wrote {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "));
-}
-
-fn fail_on(errors: Vec<String>) -> Result<()> {
-    if !errors.is_empty() {
-        bail!("{} run(s) failed:\n{}", errors.len(), errors.join("\n"));
-    }
-    Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
-fn run_classifier(
-    cfg: &ClsConfig,
-    split: &Split,
-    samplers: &[ClsSampler],
-    seed: u64,
-    seeds: u64,
-    device: Device,
-    jobs: usize,
-    dir: &Path,
-) -> Result<Vec<report::ClsSummary>> {
-    tch::set_num_threads(1);
-    let stop = runner::stop_flag();
-    let metrics = Metrics::create(dir, &report::cls_header(split))?;
-    let (work, what) = runner::grid(samplers, seed, seeds);
-    let progress = Progress::new((cfg.epochs * work.len()) as u64, "epochs")?;
-    let device_name = format!("{device:?}");
-    let k = split.classes();
-    eprintln!(
-        "classifier on {} (train {:?}, test {:?}): {} runs ({what}), {} epochs each, device {device_name}, {jobs} in parallel -> {}",
-        split.name,
-        split.train.counts(k),
-        split.test.counts(k),
-        work.len(),
-        cfg.epochs,
-        dir.display()
-    );
-    let (mut runs, errors) = runner::parallel(work, jobs, runner::label, |&(sampler, seed)| {
-        classifier::run(cfg, split, sampler, seed, device, stop, |p| {
-            metrics.row(&report::cls_row(sampler, seed, p));
-            progress.inc(1);
-            if p.epoch % 10 == 0 || p.epoch == cfg.epochs {
-                progress.log(format!(
-                    "[{} seed {seed}] epoch {}: loss {:.4}, accuracy {:.3}, balanced {:.3}, macro-F1 {:.3}",
-                    sampler.name(),
-                    p.epoch,
-                    p.train_loss,
-                    p.accuracy,
-                    p.balanced_accuracy,
-                    p.macro_f1
-                ));
-            }
-        })
-    });
-    progress.finish();
-    runs.sort_by_key(|r| (r.sampler.name(), r.seed));
-    let (files, summary) = report::write_classifier(dir, cfg, split, &device_name, &runs)?;
-    for s in &summary {
-        eprintln!(
-            "{:9} balanced accuracy {}, accuracy {:.3}, macro-F1 {:.3} over {} seeds",
-            s.sampler.name(),
-            report::fmt_ci(s.balanced_accuracy.0, s.balanced_accuracy.1, 3),
-            s.accuracy.0,
-            s.macro_f1.0,
-            s.seeds
-        );
-    }
-    wrote(&files);
-    fail_on(errors)?;
-    Ok(summary)
-}
-
-fn run_sft(
-    cfg: &SftConfig,
-    seed: u64,
-    seeds: u64,
-    device: Device,
-    jobs: usize,
-    dir: &Path,
-) -> Result<Vec<report::SftSummary>> {
-    // One intra-op thread per run, as in the other scenarios: libtorch's
-    // float reductions depend on the thread count, and results must not
-    // depend on `--jobs` (runs go in parallel instead).
-    tch::set_num_threads(1);
-    let stop = runner::stop_flag();
-    let metrics = Metrics::create(dir, report::SFT_HEADER)?;
-    let per_seed =
-        if cfg.model_dir.is_some() { 0 } else { cfg.pretrain_steps } + cfg.methods.len() * cfg.finetune_steps;
-    let progress = Progress::new(per_seed as u64 * seeds, "steps")?;
-    let device_name = format!("{device:?}");
-    eprintln!(
-        "iw-sft: {} seed(s), {}-digit addition, {} pre-training + {} fine-tuning steps ({}), device {device_name} -> {}",
-        seeds,
-        cfg.task.digits,
-        if cfg.model_dir.is_some() { 0 } else { cfg.pretrain_steps },
-        cfg.finetune_steps,
-        cfg.methods.iter().map(|m| m.name()).collect::<Vec<_>>().join(", "),
-        dir.display()
-    );
-    let tick = |n: u64| progress.inc(n);
-    let log = |line: String| progress.log(line);
-    let point = |seed: u64, m: Method, p: &sft::Point| {
-        metrics.row(&report::sft_row(seed, m, p));
-        progress.log(format!(
-            "[seed {seed} {}] step {}: greedy {:.3}, sampled {:.3}, reward {:.3}, loss {}, mean weight {:.3}",
-            m.name(),
-            p.step,
-            p.greedy,
-            p.sampled,
-            p.reward,
-            report::fmt_num(p.loss, 4),
-            p.mean_weight
-        ));
-    };
-    let hooks = Hooks { stop, tick: &tick, point: &point, log: &log };
-    let (mut runs, errors) = runner::parallel(
-        (seed..seed + seeds).collect(),
-        jobs,
-        |s| format!("seed {s}"),
-        |&s| {
-            let save = (s == seed && cfg.model_dir.is_none()).then(|| dir.join(format!("reference-seed{s}")));
-            sft::run_seed(cfg, s, device, save.as_deref(), &hooks)
-        },
-    );
-    progress.finish();
-    runs.sort_by_key(|r| r.seed);
-    let (files, summary) = report::write_sft(dir, cfg, &device_name, &runs)?;
-    for s in &summary {
-        eprintln!(
-            "{:7} held-out greedy accuracy {}, sampled {}, reward {}, {:.1} ms/step over {} seed(s)",
-            s.method.name(),
-            report::fmt_ci(s.greedy.0, s.greedy.1, 3),
-            report::fmt_ci(s.sampled.0, s.sampled.1, 3),
-            report::fmt_ci(s.reward.0, s.reward.1, 3),
-            s.ms_per_step,
-            s.seeds
-        );
-    }
-    wrote(&files);
-    fail_on(errors)?;
-    Ok(summary)
 }
 
 /// The three scenarios in sequence; after Ctrl-C the remaining ones are skipped
@@ -927,7 +667,10 @@ fn run_all(quick: bool, seeds: Option<u64>, seed: u64, device: Device, jobs: usi
     let dqn_cfg = DqnConfig::new(EnvId::CartPole, 60_000);
     let dqn_cfg = if quick { dqn_cfg.quicken() } else { dqn_cfg };
     let dqn_dir = out_dir(Some(dir.join("dqn")), "")?;
-    let runs = run_dqn(&dqn_cfg, &Sampler::ALL, seed, dqn_seeds, device, jobs, &ModelFiles::default(), &dqn_dir)?;
+    let models = ModelFiles::default();
+    let scenario =
+        DqnScenario { cfg: &dqn_cfg, samplers: &Sampler::ALL, seed, seeds: dqn_seeds, device, models: &models };
+    let runs = execute(&scenario, jobs, &dqn_dir)?;
     let summary = report::summarize(&runs, dqn_cfg.threshold());
     let md = report::md_table(
         &["sampler", "final eval return", "reached 475"],
@@ -951,7 +694,8 @@ fn run_all(quick: bool, seeds: Option<u64>, seed: u64, device: Device, jobs: usi
         let cfg =
             if quick { SftConfig::quick } else { SftConfig::standard }(IwSftConfig::default(), Method::ALL.to_vec());
         let sft_dir = out_dir(Some(dir.join("iw-sft")), "")?;
-        let summary = run_sft(&cfg, seed, sft_seeds, device, jobs, &sft_dir)?;
+        let scenario = SftScenario { cfg: &cfg, seed, seeds: sft_seeds, device, save_dir: sft_dir.clone() };
+        let summary = execute(&scenario, jobs, &sft_dir)?;
         let table = report::ci_table(
             ["method", "greedy accuracy", "sampled accuracy"],
             summary.iter().map(|s| (s.method.name(), s.greedy, s.sampled)),
@@ -969,7 +713,8 @@ fn run_all(quick: bool, seeds: Option<u64>, seed: u64, device: Device, jobs: usi
         let cfg = ClsConfig { epochs: if quick { 6 } else { 60 }, ..ClsConfig::default() };
         let split = datasets::wine_quality();
         let cls_dir = out_dir(Some(dir.join("classifier")), "")?;
-        let summary = run_classifier(&cfg, &split, &ClsSampler::ALL, seed, cls_seeds, device, jobs, &cls_dir)?;
+        let scenario = ClsScenario::new(&cfg, &split, &ClsSampler::ALL, seed, cls_seeds, device, &cls_dir)?;
+        let summary = execute(&scenario, jobs, &cls_dir)?;
         let table = report::ci_table(
             ["sampler", "balanced accuracy", "macro-F1"],
             summary.iter().map(|s| (s.sampler.name(), s.balanced_accuracy, s.macro_f1)),
@@ -980,6 +725,6 @@ fn run_all(quick: bool, seeds: Option<u64>, seed: u64, device: Device, jobs: usi
         sections.push(report::Section { title: "Adaptive batch sampling (wine quality)", folder: "classifier", table });
     }
     let files = report::write_all(dir, quick, &format!("{device:?}"), start.elapsed().as_secs_f64(), &sections)?;
-    wrote(&files);
+    eprintln!("wrote {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "));
     Ok(())
 }

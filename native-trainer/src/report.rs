@@ -11,67 +11,97 @@ use crate::sft::{Method, MethodRun, Point as SftPoint, SeedRun, SftConfig, Weigh
 use anyhow::{Context, Result};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+use serde::Serialize;
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// `metrics.csv`, one row per evaluation of any run, shared by parallel runs
-/// and flushed at every row.
+/// A CSV file of serde rows (the `csv` crate), shared by parallel runs and
+/// flushed at every row, so an interrupted run leaves a readable file.
 pub struct Metrics {
-    file: Mutex<File>,
+    writer: Mutex<csv::Writer<File>>,
 }
 
 impl Metrics {
-    pub fn create(dir: &Path, header: &str) -> Result<Self> {
-        let mut file = File::create(dir.join("metrics.csv")).context("creating metrics.csv")?;
-        writeln!(file, "{header}")?;
-        Ok(Metrics { file: Mutex::new(file) })
+    /// `dir/metrics.csv` with the columns of `R` (its fields, in order).
+    pub fn create<R: Serialize + Default>(dir: &Path) -> Result<Self> {
+        Self::create_named::<R>(&dir.join("metrics.csv"))
     }
 
-    pub fn row(&self, line: &str) {
-        if let Ok(mut f) = self.file.lock() {
+    /// A CSV file at `path` with the columns of `R`.
+    pub fn create_named<R: Serialize + Default>(path: &Path) -> Result<Self> {
+        let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        let mut writer = csv::WriterBuilder::new().has_headers(false).from_writer(file);
+        writer.write_record(header_of::<R>()?)?;
+        writer.flush()?;
+        Ok(Metrics { writer: Mutex::new(writer) })
+    }
+
+    pub fn row<R: Serialize>(&self, row: &R) {
+        if let Ok(mut w) = self.writer.lock() {
             // A failed write leaves a shorter file; summary.json still lands.
-            let _ = writeln!(f, "{line}");
-            let _ = f.flush();
+            let _ = w.serialize(row);
+            let _ = w.flush();
         }
     }
 }
 
-/// The DQN scenario's `metrics.csv` columns and row.
-pub const DQN_HEADER: &str =
-    "sampler,seed,env_step,eval_return_mean,eval_return_std,train_episodes,train_return_mean10,loss_mean,epsilon,beta,elapsed_s";
-
-/// One `metrics.csv` row; a value not defined yet (no episode ended, no
-/// update made) is an empty field.
-pub fn dqn_row(sampler: Sampler, seed: u64, p: &EvalPoint) -> String {
-    let opt = |x: Option<f64>, digits: usize| csv_num(x.unwrap_or(f64::NAN), digits);
-    format!(
-        "{},{},{},{:.3},{:.3},{},{},{},{:.4},{:.4},{:.2}",
-        sampler.name(),
-        seed,
-        p.env_step,
-        p.return_mean,
-        p.return_std,
-        p.train_episodes,
-        opt(p.train_return_mean10, 3),
-        opt(p.loss_mean, 6),
-        p.epsilon,
-        p.beta,
-        p.elapsed_s
-    )
+/// The column names of a row type: its field names, as the `csv` crate
+/// writes them for a header.
+pub fn header_of<R: Serialize + Default>() -> Result<Vec<String>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.serialize(R::default())?;
+    let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut r = csv::ReaderBuilder::new().has_headers(false).from_reader(bytes.as_slice());
+    let first = r.records().next().context("no header")??;
+    Ok(first.iter().map(str::to_string).collect())
 }
 
-/// Two-sided 95% Student-t quantiles for 1..=30 degrees of freedom.
-const T95: [f64; 30] = [
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120,
-    2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-];
+/// The DQN scenario's `metrics.csv` row; a value not defined yet (no episode
+/// ended, no update made) is an empty field. The wall clock comes last.
+#[derive(Debug, Default, Serialize)]
+pub struct DqnRow {
+    pub sampler: &'static str,
+    pub seed: u64,
+    pub env_step: u64,
+    pub eval_return_mean: f64,
+    pub eval_return_std: f64,
+    pub train_episodes: u64,
+    pub train_return_mean10: Option<f64>,
+    pub loss_mean: Option<f64>,
+    pub epsilon: f64,
+    pub beta: f64,
+    pub elapsed_s: f64,
+}
+
+impl DqnRow {
+    pub fn new(sampler: Sampler, seed: u64, p: &EvalPoint) -> Self {
+        DqnRow {
+            sampler: sampler.name(),
+            seed,
+            env_step: p.env_step,
+            eval_return_mean: p.return_mean,
+            eval_return_std: p.return_std,
+            train_episodes: p.train_episodes,
+            train_return_mean10: p.train_return_mean10,
+            loss_mean: p.loss_mean,
+            epsilon: p.epsilon,
+            beta: p.beta,
+            elapsed_s: p.elapsed_s,
+        }
+    }
+}
 
 /// Seeds (values) from which a 95% interval is computed: below it a
 /// t-interval is too wide to read (with 2 seeds its factor is 12.7), so
 /// reports give means only, `summary.json` a null half-width, plots no band.
 pub const MIN_SEEDS_FOR_CI: usize = 5;
+
+/// The two-sided 95% quantile of Student's t with `dof` degrees of freedom (statrs).
+pub fn t975(dof: usize) -> f64 {
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    StudentsT::new(0.0, 1.0, dof.max(1) as f64).map_or(f64::NAN, |t| t.inverse_cdf(0.975))
+}
 
 /// Mean and half-width of the 95% confidence interval (t-distribution); the
 /// half-width is NaN for fewer than `MIN_SEEDS_FOR_CI` values.
@@ -85,8 +115,7 @@ pub fn mean_ci(values: &[f64]) -> (f64, f64) {
         return (mean, f64::NAN);
     }
     let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-    let t = T95.get(n - 2).copied().unwrap_or(1.96);
-    (mean, t * (var / n as f64).sqrt())
+    (mean, t975(n - 1) * (var / n as f64).sqrt())
 }
 
 /// Per-sampler aggregate over seeds.
@@ -311,14 +340,6 @@ pub fn fmt_num(x: f64, digits: usize) -> String {
 }
 
 /// A number for a CSV file: an empty field where it is not defined (NaN).
-pub fn csv_num(x: f64, digits: usize) -> String {
-    if x.is_nan() {
-        String::new()
-    } else {
-        format!("{x:.digits$}")
-    }
-}
-
 pub fn fmt_ci(m: f64, ci: f64, digits: usize) -> String {
     if m.is_nan() {
         "n/a".into()
@@ -441,25 +462,43 @@ pub fn write_dqn(dir: &Path, cfg: &DqnConfig, device: &str, runs: &[RunResult]) 
 
 // ---------------------------------------------------------------- classifier
 
-/// The classifier scenario's `metrics.csv` columns and row.
-pub fn cls_header(split: &Split) -> String {
-    let recalls: Vec<String> = split.class_names.iter().map(|c| format!("recall_{c}")).collect();
-    format!("sampler,seed,epoch,train_loss,accuracy,balanced_accuracy,macro_f1,{},elapsed_s", recalls.join(","))
+/// The classifier scenario's `metrics.csv` row: one per epoch of a run.
+#[derive(Debug, Default, Serialize)]
+pub struct ClsRow {
+    pub sampler: &'static str,
+    pub seed: u64,
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub accuracy: f64,
+    pub balanced_accuracy: f64,
+    pub macro_f1: f64,
+    pub elapsed_s: f64,
 }
 
-pub fn cls_row(sampler: ClsSampler, seed: u64, p: &EpochPoint) -> String {
-    let recalls: Vec<String> = p.recall.iter().map(|&r| csv_num(r, 4)).collect();
-    format!(
-        "{},{seed},{},{:.5},{:.4},{:.4},{:.4},{},{:.2}",
-        sampler.name(),
-        p.epoch,
-        p.train_loss,
-        p.accuracy,
-        p.balanced_accuracy,
-        p.macro_f1,
-        recalls.join(","),
-        p.elapsed_s
-    )
+/// `recall.csv`: one row per (epoch, class), long format; the recall of a
+/// class absent from the test set is empty.
+#[derive(Debug, Default, Serialize)]
+pub struct RecallRow<'a> {
+    pub sampler: &'static str,
+    pub seed: u64,
+    pub epoch: usize,
+    pub class: &'a str,
+    pub recall: Option<f64>,
+}
+
+impl ClsRow {
+    pub fn new(sampler: ClsSampler, seed: u64, p: &EpochPoint) -> Self {
+        ClsRow {
+            sampler: sampler.name(),
+            seed,
+            epoch: p.epoch,
+            train_loss: p.train_loss,
+            accuracy: p.accuracy,
+            balanced_accuracy: p.balanced_accuracy,
+            macro_f1: p.macro_f1,
+            elapsed_s: p.elapsed_s,
+        }
+    }
 }
 
 fn cls_color(s: ClsSampler) -> RGBColor {
@@ -468,6 +507,8 @@ fn cls_color(s: ClsSampler) -> RGBColor {
         ClsSampler::Adaptive => RGBColor(214, 39, 40),
         ClsSampler::Adaboost => RGBColor(44, 160, 44),
         ClsSampler::Ohem => RGBColor(31, 119, 180),
+        ClsSampler::ClassBalanced => RGBColor(148, 103, 189),
+        ClsSampler::BalancedAdaptive => RGBColor(255, 127, 14),
     }
 }
 
@@ -481,9 +522,59 @@ pub struct ClsSummary {
     pub macro_f1: (f64, f64),
     pub recall: Vec<(f64, f64)>,
     pub steps_per_second: f64,
+    /// Over the runs that got there: the first epoch whose balanced accuracy
+    /// reaches 95% of uniform's final mean (speed of learning).
+    pub epochs_to_95_of_uniform: (f64, f64),
+    /// How many runs got there.
+    pub reached_95_of_uniform: usize,
+}
+
+/// The first epoch of `run` whose balanced accuracy is at least `level`.
+pub fn epochs_to(run: &ClsRun, level: f64) -> Option<usize> {
+    run.epochs.iter().find(|p| p.balanced_accuracy >= level).map(|p| p.epoch)
+}
+
+/// `a` minus `b` in final balanced accuracy, paired by seed: mean and 95%
+/// half-width over the seeds both ran.
+pub fn paired_cls(runs: &[ClsRun], a: ClsSampler, b: ClsSampler) -> Option<(f64, f64, usize)> {
+    let last = |s: ClsSampler, seed: u64| {
+        runs.iter()
+            .find(|r| r.sampler == s && r.seed == seed)
+            .and_then(|r| r.epochs.last())
+            .map(|p| p.balanced_accuracy)
+    };
+    let diffs: Vec<f64> =
+        runs.iter().filter(|r| r.sampler == a).filter_map(|r| Some(last(a, r.seed)? - last(b, r.seed)?)).collect();
+    if diffs.is_empty() {
+        return None;
+    }
+    let (m, ci) = mean_ci(&diffs);
+    Some((m, ci, diffs.len()))
+}
+
+/// A sentence on a paired difference: which is ahead, or that none is shown.
+fn paired_cls_sentence(a: &str, b: &str, (m, ci, n): (f64, f64, usize)) -> String {
+    if ci.is_nan() {
+        return format!("`{a}` − `{b}`: {m:+.3} (means only: {n} seeds, intervals from {MIN_SEEDS_FOR_CI}).");
+    }
+    let how = if m - ci > 0.0 {
+        format!("`{a}` is ahead of `{b}`")
+    } else if m + ci < 0.0 {
+        format!("`{a}` is behind `{b}`")
+    } else {
+        format!("no difference between `{a}` and `{b}` is shown")
+    };
+    format!("`{a}` − `{b}`, paired by seed: {m:+.3} ± {ci:.3} balanced accuracy over {n} seeds: {how}.")
 }
 
 pub fn summarize_cls(runs: &[ClsRun], classes: usize) -> Vec<ClsSummary> {
+    let uniform: Vec<f64> = runs
+        .iter()
+        .filter(|r| r.sampler == ClsSampler::Uniform)
+        .filter_map(|r| r.epochs.last())
+        .map(|p| p.balanced_accuracy)
+        .collect();
+    let level = 0.95 * mean_ci(&uniform).0;
     ClsSampler::ALL
         .iter()
         .filter_map(|&s| {
@@ -494,7 +585,10 @@ pub fn summarize_cls(runs: &[ClsRun], classes: usize) -> Vec<ClsSummary> {
             }
             let stat = |f: &dyn Fn(&EpochPoint) -> f64| mean_ci(&last.iter().map(|p| f(p)).collect::<Vec<_>>());
             let mine: Vec<&ClsRun> = runs.iter().filter(|r| r.sampler == s).collect();
+            let reached: Vec<f64> = mine.iter().filter_map(|r| epochs_to(r, level)).map(|e| e as f64).collect();
             Some(ClsSummary {
+                epochs_to_95_of_uniform: mean_ci(&reached),
+                reached_95_of_uniform: reached.len(),
                 sampler: s,
                 seeds: last.len(),
                 accuracy: stat(&|p| p.accuracy),
@@ -637,7 +731,9 @@ pub fn write_classifier(
     md += &format!(
         "Train counts per class {:?}, test {:?} ({}). MLP {}-{}-{}-{}, AdamW lr {}, batch {}, {} epochs. \
          Batches from `adasample::adaptive` (uniform: floor 1; adaptive: EMA of losses, step {}; adaboost; \
-         ohem: top-B of 4B), IS weights (beta 0.5) on the cross-entropy. Last-epoch test scores, means over seeds \
+         ohem: top-B of 4B; class-balanced: prior 1 / class size, floor 1, no loss feedback; balanced-adaptive: \
+         that prior times the EMA scores, weights toward the balanced objective), IS weights (beta 0.5) on the \
+         cross-entropy. Last-epoch test scores, means over seeds \
          with 95% t-intervals.\n\n",
         split.train.counts(k),
         split.test.counts(k),
@@ -651,21 +747,62 @@ pub fn write_classifier(
         cfg.epochs,
         cfg.sampler_learning_rate,
     );
-    md += "| sampler | seeds | accuracy | balanced accuracy | macro-F1 | steps/s |\n|---|---:|---:|---:|---:|---:|\n";
+    md += "| sampler | seeds | accuracy | balanced accuracy | macro-F1 | epochs to 95% of uniform | steps/s |\n\
+           |---|---:|---:|---:|---:|---:|---:|\n";
     for s in &summary {
         md += &format!(
-            "| {} | {} | {} | {} | {} | {:.0} |\n",
+            "| {} | {} | {} | {} | {} | {} ({}/{}) | {:.0} |\n",
             s.sampler.name(),
             s.seeds,
             fmt_ci(s.accuracy.0, s.accuracy.1, 3),
             fmt_ci(s.balanced_accuracy.0, s.balanced_accuracy.1, 3),
             fmt_ci(s.macro_f1.0, s.macro_f1.1, 3),
+            fmt_ci(s.epochs_to_95_of_uniform.0, s.epochs_to_95_of_uniform.1, 1),
+            s.reached_95_of_uniform,
+            s.seeds,
             s.steps_per_second
         );
     }
     let rows: Vec<(&str, f64, f64)> =
         summary.iter().map(|s| (s.sampler.name(), s.balanced_accuracy.0, s.balanced_accuracy.1)).collect();
     md += &format!("\n{}\n", verdict(summary.first().map_or(0, |s| s.seeds), "balanced accuracy", &rows));
+    md += "\n\"Epochs to 95% of uniform\": the first epoch whose test balanced accuracy reaches 95% of uniform's \
+           final mean, averaged over the runs that reach it (their count after it).\n";
+    let mut pairs: Vec<(ClsSampler, ClsSampler)> = summary
+        .iter()
+        .map(|s| s.sampler)
+        .filter(|&s| s != ClsSampler::Uniform)
+        .map(|s| (s, ClsSampler::Uniform))
+        .collect();
+    pairs.push((ClsSampler::BalancedAdaptive, ClsSampler::ClassBalanced));
+    let sentences: Vec<String> = pairs
+        .into_iter()
+        .filter_map(|(a, b)| {
+            paired_cls(runs, a, b).map(|d| format!("- {}", paired_cls_sentence(a.name(), b.name(), d)))
+        })
+        .collect();
+    if !sentences.is_empty() {
+        md += &format!("\n{}\n", sentences.join("\n"));
+    }
+    // The rarest classes of the training set, by count.
+    let counts = split.train.counts(k);
+    let mut order: Vec<usize> = (0..k).collect();
+    order.sort_by_key(|&c| counts[c]);
+    let rare: Vec<usize> = order.into_iter().take(2.min(k)).collect();
+    for s in &summary {
+        let cells: Vec<String> = rare
+            .iter()
+            .map(|&c| {
+                format!("{} ({} train) {}", split.class_names[c], counts[c], fmt_ci(s.recall[c].0, s.recall[c].1, 2))
+            })
+            .collect();
+        md += &format!(
+            "{}- rarest classes' recall under `{}`: {}\n",
+            if s.sampler == summary[0].sampler { "\n" } else { "" },
+            s.sampler.name(),
+            cells.join(", ")
+        );
+    }
     md += &format!(
         "\nPer-class recall:\n\n| sampler | {} |\n|---|{}\n",
         split.class_names.join(" | "),
@@ -684,26 +821,44 @@ pub fn write_classifier(
 
 // ---------------------------------------------------------------- iw-SFT
 
-pub const SFT_HEADER: &str = "seed,method,step,greedy_accuracy,sampled_accuracy,mean_reward,loss,mean_weight,\
-                              weight_sd,weight_p10,weight_p50,weight_p90,elapsed_s";
+/// The iw-SFT scenario's `metrics.csv` row: one per evaluation; the weight
+/// columns are empty for methods without iw weights.
+#[derive(Debug, Default, Serialize)]
+pub struct SftRow {
+    pub seed: u64,
+    pub method: &'static str,
+    pub step: usize,
+    pub greedy_accuracy: f64,
+    pub sampled_accuracy: f64,
+    pub mean_reward: f64,
+    pub loss: Option<f64>,
+    pub mean_weight: f64,
+    pub weight_sd: Option<f64>,
+    pub weight_p10: Option<f64>,
+    pub weight_p50: Option<f64>,
+    pub weight_p90: Option<f64>,
+    pub elapsed_s: f64,
+}
 
-pub fn sft_row(seed: u64, method: Method, p: &SftPoint) -> String {
-    let w = |f: fn(&WeightStats) -> f64| p.weights.as_ref().map_or(String::new(), |s| format!("{:.4}", f(s)));
-    format!(
-        "{seed},{},{},{:.4},{:.4},{:.4},{},{:.4},{},{},{},{},{:.2}",
-        method.name(),
-        p.step,
-        p.greedy,
-        p.sampled,
-        p.reward,
-        csv_num(p.loss, 5),
-        p.mean_weight,
-        w(|s| s.sd),
-        w(|s| s.p10),
-        w(|s| s.p50),
-        w(|s| s.p90),
-        p.elapsed_s
-    )
+impl SftRow {
+    pub fn new(seed: u64, method: Method, p: &SftPoint) -> Self {
+        let w = |f: fn(&WeightStats) -> f64| p.weights.as_ref().map(f);
+        SftRow {
+            seed,
+            method: method.name(),
+            step: p.step,
+            greedy_accuracy: p.greedy,
+            sampled_accuracy: p.sampled,
+            mean_reward: p.reward,
+            loss: (!p.loss.is_nan()).then_some(p.loss),
+            mean_weight: p.mean_weight,
+            weight_sd: w(|s| s.sd),
+            weight_p10: w(|s| s.p10),
+            weight_p50: w(|s| s.p50),
+            weight_p90: w(|s| s.p90),
+            elapsed_s: p.elapsed_s,
+        }
+    }
 }
 
 fn method_color(m: Method) -> RGBColor {
@@ -1092,13 +1247,26 @@ pub fn write_all(dir: &Path, quick: bool, device: &str, seconds: f64, sections: 
 // ---------------------------------------------------------------- cliffwalk
 
 /// The Blind Cliffwalk's `metrics.csv` columns.
-pub const CLIFF_HEADER: &str = "n,seed,transitions,sampler,updates,learned";
+/// The cliffwalk's `metrics.csv` row: one per (memory, sampler).
+#[derive(Debug, Default, Serialize)]
+pub struct CliffRow {
+    pub n: usize,
+    pub seed: u64,
+    pub transitions: usize,
+    pub sampler: &'static str,
+    pub updates: u64,
+    pub learned: bool,
+}
 
-pub fn cliff_rows(p: &cliffwalk::Point) -> Vec<String> {
-    p.runs
-        .iter()
-        .map(|(s, o)| format!("{},{},{},{},{},{}", p.n, p.seed, p.transitions, s.name(), o.updates, o.learned))
-        .collect()
+pub fn cliff_rows(p: &cliffwalk::Point) -> impl Iterator<Item = CliffRow> + '_ {
+    p.runs.iter().map(|(s, o)| CliffRow {
+        n: p.n,
+        seed: p.seed,
+        transitions: p.transitions,
+        sampler: s.name(),
+        updates: o.updates,
+        learned: o.learned,
+    })
 }
 
 /// Geometric mean and its 95% interval (a t-interval on the logs),

@@ -123,8 +123,15 @@ fn prioritized_replay_needs_several_times_fewer_updates_than_uniform() {
 fn intervals_only_from_five_seeds() {
     assert!(report::mean_ci(&[1.0, 2.0, 3.0, 4.0]).1.is_nan());
     let (m, ci) = report::mean_ci(&[1.0, 2.0, 3.0, 4.0, 5.0]);
-    // t(4) = 2.776, sd = sqrt(2.5)
-    assert!((m - 3.0).abs() < 1e-12 && (ci - 2.776 * (2.5f64 / 5.0).sqrt()).abs() < 1e-9);
+    // t(4) = 2.7764, sd = sqrt(2.5)
+    assert!((m - 3.0).abs() < 1e-12 && (ci - 2.7764 * (2.5f64 / 5.0).sqrt()).abs() < 1e-4, "{ci}");
+    // statrs's quantiles against a printed table (two-sided 95%, 3 decimals).
+    let table = [(1, 12.706), (2, 4.303), (4, 2.776), (9, 2.262), (19, 2.093), (29, 2.045), (120, 1.980)];
+    for (dof, t) in table {
+        assert!((report::t975(dof) - t).abs() < 6e-4, "t({dof}) = {}", report::t975(dof));
+    }
+    // statrs inverts the CDF numerically: within 2e-4 of the normal quantile.
+    assert!((report::t975(1_000_000) - 1.95996).abs() < 2e-4, "{}", report::t975(1_000_000));
     let (g, lo, hi) = report::geo_mean_ci(&[10.0, 1000.0]);
     assert!((g - 100.0).abs() < 1e-9 && lo.is_nan() && hi.is_nan());
 }

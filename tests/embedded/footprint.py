@@ -11,7 +11,7 @@ adaptive sampler, iw weights; no `rank`, no `reward`) is over its budget,
 flash <= 16 KiB and RAM <= storage + 1 KiB, or when any probe puts library
 data in `.data` (a sampler's `EMPTY` that is not all zero bits would copy its
 whole fixed storage into flash). The rank and reward rows show what those
-features add; they are not held to the budget."""
+features add; they are not held to the budget (nor is the adaptive prior's row)."""
 import os
 import struct
 import subprocess
@@ -57,6 +57,7 @@ ROWS = [  # (capacity, cargo features, label, held to the budget)
     (4096, ["--no-default-features"], "4096", True),
     (1024, [], "1024 + rank-based PER", False),
     (1024, ["--no-default-features", "--features", "reward"], "1024 + reward sampler", False),
+    (1024, ["--no-default-features", "--features", "prior"], "1024 + adaptive prior", False),
 ]
 
 

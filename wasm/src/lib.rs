@@ -12,7 +12,7 @@
 //! `PrioritizedReplayBuffer`'s items stay JS values in a JS array: they are
 //! never copied into wasm memory, not even by `snapshot()`.
 
-use adasample::adaptive::{AdaptiveBatchSampler as CoreAdaptive, AdaptiveConfig, AdaptiveMode};
+use adasample::adaptive::{AdaptiveBatchSampler as CoreAdaptive, AdaptiveConfig, AdaptiveMode, WeightTarget};
 use adasample::iw::{self, IwMode, IwSftConfig};
 use adasample::per::{Draw, Key, PerConfig, PerKind, PrioritizedSelector};
 use adasample::reward::{RewardConfig, RewardWeightedSampler as CoreReward};
@@ -67,6 +67,13 @@ export interface AdaptiveOptions {
   /** Default 'ema'. */
   mode?: 'ema' | 'adaboost' | 'ohem';
   seed?: number;
+  /** Per-example prior q_i in (0, 1], one per example (for example the
+   *  smallest class size over the example's class size); not with 'ohem'. */
+  prior?: Numbers;
+  /** What the importance weights correct toward, once a prior is set:
+   *  'uniform' (the dataset's own objective) or 'prior' (the re-balanced
+   *  one). Default 'uniform'. */
+  target?: 'uniform' | 'prior';
 }
 export interface RewardOptions {
   /** Default 1. */
@@ -156,6 +163,16 @@ fn check_keys(what: &str, value: &JsValue, known: &[&str]) -> JsResult<()> {
 fn options<T: DeserializeOwned>(what: &str, value: JsValue, known: &[&str]) -> JsResult<T> {
     check_keys(what, &value, known)?;
     serde_wasm_bindgen::from_value(value).map_err(|e| js_error("InvalidConfig", &format!("{what}: {e}")))
+}
+
+/// Example indices as `usize`.
+fn indices_usize(indices: &JsValue) -> JsResult<Vec<usize>> {
+    let slots = indices_u32("indices", indices)?;
+    let mut idx = try_vec::<usize>(slots.len())?;
+    for (o, &i) in idx.iter_mut().zip(&slots) {
+        *o = i as usize;
+    }
+    Ok(idx)
 }
 
 /// `len` zeroed elements in wasm memory, or `AllocationFailed` (never a trap).
@@ -615,9 +632,11 @@ struct AdaptiveOptions {
     learning_rate: Option<f64>,
     mode: Option<String>,
     seed: Option<u64>,
+    target: Option<String>,
 }
 
-/// Loss-driven batch sampling over a dataset: EMA, AdaBoost or OHEM.
+/// Loss-driven batch sampling over a dataset: EMA, AdaBoost or OHEM, with
+/// an optional per-example prior (class-balanced sampling).
 #[wasm_bindgen]
 pub struct AdaptiveBatchSampler {
     inner: CoreAdaptive<Heap>,
@@ -630,8 +649,18 @@ impl AdaptiveBatchSampler {
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "AdaptiveOptions")] options: JsValue,
     ) -> JsResult<AdaptiveBatchSampler> {
-        let o: AdaptiveOptions =
-            self::options("AdaptiveBatchSampler", options, &["datasetSize", "learningRate", "mode", "seed"])?;
+        const KEYS: &[&str] = &["datasetSize", "learningRate", "mode", "seed", "prior", "target"];
+        let prior = if options.is_object() {
+            js_sys::Reflect::get(&options, &JsValue::from_str("prior")).unwrap_or(JsValue::UNDEFINED)
+        } else {
+            JsValue::UNDEFINED
+        };
+        let o: AdaptiveOptions = self::options("AdaptiveBatchSampler", options, KEYS)?;
+        let target = match o.target.as_deref() {
+            None | Some("uniform") => WeightTarget::Uniform,
+            Some("prior") => WeightTarget::Prior,
+            Some(_) => return Err(throw(Error::InvalidConfig { field: "target", expected: "'uniform' or 'prior'" })),
+        };
         let base = AdaptiveConfig::new(o.dataset_size, o.learning_rate.unwrap_or(0.1));
         let mode = match o.mode.as_deref() {
             None | Some("ema") => AdaptiveMode::Ema,
@@ -641,8 +670,40 @@ impl AdaptiveBatchSampler {
                 return Err(throw(Error::InvalidConfig { field: "mode", expected: "'ema', 'adaboost' or 'ohem'" }))
             }
         };
-        let config = AdaptiveConfig { mode, seed: o.seed.unwrap_or(0), ..base };
-        Ok(AdaptiveBatchSampler { inner: CoreAdaptive::new(config).or_throw()? })
+        let config = AdaptiveConfig { mode, target, seed: o.seed.unwrap_or(0), ..base };
+        let mut inner = CoreAdaptive::new(config).or_throw()?;
+        if !prior.is_undefined() {
+            inner.set_prior(&numbers("prior", &prior)?).or_throw()?;
+        }
+        Ok(AdaptiveBatchSampler { inner })
+    }
+
+    /// Replaces every example's prior (one value in (0, 1] per example).
+    #[wasm_bindgen(js_name = setPrior)]
+    pub fn set_prior(&mut self, #[wasm_bindgen(unchecked_param_type = "Numbers")] prior: JsValue) -> JsResult<()> {
+        let prior = numbers("prior", &prior)?;
+        self.inner.set_prior(&prior).or_throw()
+    }
+
+    /// Sets the prior of some examples; without a prior, the others start at 1.
+    #[wasm_bindgen(js_name = updatePrior)]
+    pub fn update_prior(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint32Array | number[]")] indices: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Numbers")] values: JsValue,
+    ) -> JsResult<()> {
+        let idx = indices_usize(&indices)?;
+        let values = numbers("values", &values)?;
+        self.inner.update_prior(&idx, &values).or_throw()
+    }
+
+    /// The prior, or `null` when none is set.
+    #[wasm_bindgen(unchecked_return_type = "Float64Array | null")]
+    pub fn prior(&self) -> JsValue {
+        match self.inner.prior() {
+            Some(p) => Float64Array::from(p).into(),
+            None => JsValue::NULL,
+        }
     }
 
     /// Draws `batchSize` example indices and their importance weights.
@@ -663,11 +724,7 @@ impl AdaptiveBatchSampler {
         #[wasm_bindgen(unchecked_param_type = "Uint32Array | number[]")] indices: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Numbers")] losses: JsValue,
     ) -> JsResult<()> {
-        let slots = indices_u32("indices", &indices)?;
-        let mut idx = try_vec::<usize>(slots.len())?;
-        for (o, &i) in idx.iter_mut().zip(&slots) {
-            *o = i as usize;
-        }
+        let idx = indices_usize(&indices)?;
         let losses = numbers("losses", &losses)?;
         self.inner.update_weights(&idx, &losses).or_throw()
     }

@@ -2,8 +2,8 @@ import { drawChart, COLORS } from './plot.js';
 import { makeData, makeTrainer, evaluate, predict } from './adaptive-task.js';
 
 const $ = (id) => document.getElementById(id);
-const METHODS = ['uniform', 'ema', 'ohem'];
-const NAMES = { uniform: 'uniform', ema: 'adaptive (EMA)', ohem: 'OHEM' };
+const METHODS = ['uniform', 'ema', 'ohem', 'balanced', 'balanced-ema'];
+const NAMES = { uniform: 'uniform', ema: 'adaptive (EMA)', ohem: 'OHEM', balanced: 'class-balanced', 'balanced-ema': 'balanced-adaptive' };
 const train = makeData(900, 100, 1);
 const test = makeData(900, 100, 2);
 $('boundaries').innerHTML = METHODS.map((m) => `<div><div class="status">${NAMES[m]}</div><canvas id="b-${m}" width="290" height="290"></canvas></div>`).join('');
@@ -45,7 +45,7 @@ function run() {
       history[m].push({ epoch, ...evaluate(trainers[m].w, test) });
       drawBoundary($(`b-${m}`), trainers[m].w);
     }
-    const colors = { uniform: COLORS.uniform, ema: COLORS.ema, ohem: COLORS.ohem };
+    const colors = { uniform: COLORS.uniform, ema: COLORS.ema, ohem: COLORS.ohem, balanced: COLORS.balanced, 'balanced-ema': COLORS.balancedEma };
     drawChart($('recall'), METHODS.map((m) => ({ label: NAMES[m], color: colors[m], points: history[m].map((h) => [h.epoch, h.recall[1]]) })),
       { xLabel: 'epoch', yLabel: 'recall', title: 'minority class (1) recall, test set', yRange: [0, 1] });
     drawChart($('balanced'), METHODS.map((m) => ({ label: NAMES[m], color: colors[m], points: history[m].map((h) => [h.epoch, h.balanced]) })),

@@ -41,14 +41,31 @@ export function evaluate(w, data) {
   return { recall, balanced: (recall[0] + recall[1]) / 2 };
 }
 
+/** The class-balanced prior: the smallest class size over each point's class size. */
+export function classPrior(data) {
+  const count = [0, 0];
+  for (const p of data) count[p.label]++;
+  const smallest = Math.min(...count.filter((c) => c > 0));
+  return Float64Array.from(data, (p) => smallest / count[p.label]);
+}
+
 /**
  * A trainer for one method: 'uniform' (seeded JS draws), 'ema' or 'ohem'
- * (adasample's AdaptiveBatchSampler). `epoch()` runs one pass of N/B batches.
+ * (adasample's AdaptiveBatchSampler), 'balanced' (the sampler with the
+ * class-balanced prior and a floor of 1: each class half of every batch, no
+ * loss feedback) or 'balanced-ema' (that prior times the EMA scores, weights
+ * toward the balanced objective). `epoch()` runs one pass of N/B batches.
  */
 export function makeTrainer(method, data, { batch = 32, lr = 0.5, step = 0.2, seed = 1 } = {}) {
   const w = [0, 0, 0, 0, 0, 0];
   const rand = rng(seed * 7919);
-  const sampler = method === 'uniform' ? null : new AdaptiveBatchSampler({ datasetSize: data.length, learningRate: lr, mode: method, seed });
+  const balanced = method === 'balanced' || method === 'balanced-ema';
+  const options = { datasetSize: data.length, learningRate: lr, mode: method === 'ohem' ? 'ohem' : 'ema', seed };
+  if (balanced) Object.assign(options, { prior: classPrior(data), target: 'prior' });
+  const sampler = method === 'uniform' ? null : new AdaptiveBatchSampler(options);
+  // Class-balanced without feedback: the losses never move the scores, so the
+  // distribution is the prior itself (the uniform floor's share is irrelevant).
+  const feedback = method !== 'uniform' && method !== 'balanced';
   function draw() {
     if (sampler) return sampler.sample(batch);
     const indices = Uint32Array.from({ length: batch }, () => Math.floor(rand() * data.length));
@@ -68,7 +85,7 @@ export function makeTrainer(method, data, { batch = 32, lr = 0.5, step = 0.2, se
           losses[j] = loss(w, p);
         });
         grad.forEach((g, k) => { w[k] -= (step * g) / indices.length; });
-        sampler?.updateWeights(indices, losses);
+        if (feedback) sampler.updateWeights(indices, losses);
       }
     },
     free() { sampler?.free(); },

@@ -126,4 +126,4 @@ export function drawChart(canvas, series, options = {}) {
   return { px, py };
 }
 
-export const COLORS = { uniform: '#7f7f7f', per: '#d62728', rank: '#1f77b4', oracle: '#2ca02c', ema: '#d62728', ohem: '#9467bd' };
+export const COLORS = { uniform: '#7f7f7f', per: '#d62728', rank: '#1f77b4', oracle: '#2ca02c', ema: '#d62728', ohem: '#9467bd', balanced: '#8c564b', balancedEma: '#ff7f0e' };

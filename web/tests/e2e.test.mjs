@@ -84,10 +84,10 @@ test('sum tree explorer: the histogram matches P(i); alpha 0 makes it uniform', 
   await p.close();
 });
 
-test('adaptive batches: trains all three methods to the end', { timeout: 120000 }, async () => {
+test('adaptive batches: trains all five methods to the end', { timeout: 120000 }, async () => {
   const { p } = await open('adaptive', 100000);
   const h = await p.evaluate(() => window.adaptiveResults);
-  for (const m of ['uniform', 'ema', 'ohem']) {
+  for (const m of ['uniform', 'ema', 'ohem', 'balanced', 'balanced-ema']) {
     assert.equal(h[m].length, 40);
     assert.ok(h[m].at(-1).balanced > 0.6, `${m}: balanced accuracy ${h[m].at(-1).balanced}`);
   }

@@ -88,6 +88,48 @@ test('adaptive (EMA): frequencies follow (1-g) s/sum + g/N, weights (N P)^-b nor
   assertFits('adaptive', counts, P);
 });
 
+test('adaptive with a prior: frequencies and both weight targets follow the formulas', () => {
+  // Three classes of 4, 12 and 24 examples; the prior is 4 / class size.
+  const n = 40, lr = 0.5, gamma = 0.1, beta = 0.5;
+  const size = (i) => (i < 4 ? 4 : i < 16 ? 12 : 24);
+  const q = Array.from({ length: n }, (_, i) => 4 / size(i));
+  const all = Uint32Array.from({ length: n }, (_, i) => i);
+  const losses = Float64Array.from(all, (i) => (i % 5) * 0.7);
+  const score = Array.from(losses, (l) => (1 - lr) * 1 + lr * l);
+  const M = score.reduce((a, x, i) => a + q[i] * x, 0);
+  const Q = q.reduce((a, b) => a + b, 0);
+  const P = score.map((x, i) => (1 - gamma) * q[i] * x / M + gamma * q[i] / Q);
+  // Target 'prior': (q/Q / P)^beta normalised by its dataset max (at the smallest score).
+  const r = P.map((p, i) => (q[i] / Q / p) ** beta);
+  const maxR = Math.max(...r);
+  // Target 'uniform': (N P)^-beta over the bound (1-g) min(q s)/M + g min(q)/Q.
+  const lb = (1 - gamma) * Math.min(...score.map((x, i) => q[i] * x)) / M + gamma * Math.min(...q) / Q;
+  for (const target of ['prior', 'uniform']) {
+    const s = new AdaptiveBatchSampler({ datasetSize: n, learningRate: lr, seed: 8, prior: Float64Array.from(q), target });
+    assert.deepEqual([...s.prior()], q);
+    s.updateWeights(all, losses);
+    Array.from(s.probabilities()).forEach((p, i) => assert.ok(close(p, P[i], 1e-12), `${i}: ${p} vs ${P[i]}`));
+    const counts = new Array(n).fill(0);
+    for (let k = 0; k < 6000; k++) {
+      const { indices, weights } = s.sample(40);
+      indices.forEach((i, j) => {
+        counts[i] += 1;
+        const want = target === 'prior' ? r[i] / maxR : (lb / P[i]) ** beta;
+        assert.ok(close(weights[j], want, 1e-9), `${target} ${i}: ${weights[j]} vs ${want}`);
+      });
+    }
+    assertFits(`adaptive prior (${target})`, counts, P);
+  }
+  // updatePrior on a sampler without one starts from q = 1: the same distribution.
+  const plain = new AdaptiveBatchSampler({ datasetSize: 6, seed: 1 });
+  assert.equal(plain.prior(), null);
+  const before = [...plain.probabilities()];
+  plain.updatePrior([2], [1]);
+  [...plain.probabilities()].forEach((p, i) => assert.ok(close(p, before[i], 1e-15)));
+  plain.setPrior([1, 1, 1, 1, 1, 0.5]);
+  assert.ok(plain.probabilities()[5] < plain.probabilities()[0]);
+});
+
 test('adaptive (OHEM): the batch is the hardest of its candidate pool', () => {
   const s = new AdaptiveBatchSampler({ datasetSize: 8, learningRate: 1, mode: 'ohem', seed: 1 });
   const all = [0, 1, 2, 3, 4, 5, 6, 7];

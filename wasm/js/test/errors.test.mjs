@@ -151,6 +151,26 @@ test('adaptive, reward, tree and iw: bad calls throw and change nothing', () => 
   assert.deepEqual(a.probabilities(), p);
   const ohem = new AdaptiveBatchSampler({ datasetSize: 3, mode: 'ohem' });
   assert.equal(codeOf(() => ohem.sample(4)), 'BatchTooLarge');
+  // The prior: each value in (0, 1], one per example, not on OHEM.
+  assert.equal(codeOf(() => ohem.setPrior([1, 1, 1])), 'InvalidConfig');
+  assert.equal(codeOf(() => new AdaptiveBatchSampler({ datasetSize: 3, mode: 'ohem', prior: [1, 1, 1] })), 'InvalidConfig');
+  assert.equal(codeOf(() => new AdaptiveBatchSampler({ datasetSize: 3, target: 'balanced' })), 'InvalidConfig');
+  assert.equal(codeOf(() => new AdaptiveBatchSampler({ datasetSize: 3, prior: [1, 1] })), 'LengthMismatch');
+  assert.equal(codeOf(() => new AdaptiveBatchSampler({ datasetSize: 3, prior: 'x' })), 'InvalidArgument');
+  for (const v of [...BAD, 0, -0, 1.5, -1]) {
+    assert.equal(codeOf(() => a.setPrior([1, 1, v, 1, 1])), 'InvalidArgument', `${v}`);
+    assert.equal(codeOf(() => a.updatePrior([0, 1], [1, v])), 'InvalidArgument', `${v}`);
+  }
+  assert.equal(codeOf(() => a.updatePrior([0, 5], [1, 1])), 'IndexOutOfRange');
+  assert.equal(codeOf(() => a.updatePrior([0], [1, 1])), 'LengthMismatch');
+  assert.equal(codeOf(() => a.setPrior([1, 1])), 'LengthMismatch');
+  assert.equal(a.prior(), null);
+  assert.deepEqual(a.probabilities(), p);
+  a.setPrior([1, 0.5, 0.5, 1, 1]);
+  const withPrior = a.probabilities();
+  assert.equal(codeOf(() => a.updatePrior([0, 1], [0.5, 2])), 'InvalidArgument');
+  assert.deepEqual(a.probabilities(), withPrior);
+  assert.deepEqual([...a.prior()], [1, 0.5, 0.5, 1, 1]);
 
   const s = new RewardWeightedSampler();
   assert.equal(codeOf(() => s.sample(1)), 'Empty');

@@ -99,14 +99,20 @@ fuzz('PrioritizedReplayBuffer', (r) => {
 fuzz('AdaptiveBatchSampler', (r) => {
   let s;
   try {
-    s = new AdaptiveBatchSampler({ datasetSize: value(r), mode: ['ema', 'adaboost', 'ohem'][Math.floor(r() * 3)], learningRate: r() < 0.3 ? value(r) : 0.5 });
+    const options = { datasetSize: value(r), mode: ['ema', 'adaboost', 'ohem'][Math.floor(r() * 3)], learningRate: r() < 0.3 ? value(r) : 0.5 };
+    if (r() < 0.3) options.prior = numbers(r);
+    if (r() < 0.3) options.target = r() < 0.5 ? 'prior' : 'uniform';
+    s = new AdaptiveBatchSampler(options);
   } catch (e) {
     assert.ok(CODES.has(e.code));
     return 1;
   }
-  const state = () => [...s.probabilities()];
+  const state = () => [[...s.probabilities()], s.prior() && [...s.prior()]];
   for (let i = 0; i < 30; i++) {
-    if (r() < 0.5) call(() => s.updateWeights(numbers(r), numbers(r)), state);
+    const k = r();
+    if (k < 0.4) call(() => s.updateWeights(numbers(r), numbers(r)), state);
+    else if (k < 0.5) call(() => s.updatePrior(numbers(r), numbers(r)), state);
+    else if (k < 0.55) call(() => s.setPrior(numbers(r)), state);
     else call(() => s.sample(value(r)), state);
   }
   return 31;

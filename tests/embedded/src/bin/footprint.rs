@@ -89,6 +89,18 @@ fn exercise() -> Result<(), adasample::Error> {
         adaptive.reset(black_box(AdaptiveConfig { mode, ..AdaptiveConfig::new(CAP, 0.1) }))?;
         adaptive.sample_into(idx, w)?;
         adaptive.update_weights(idx, black_box(&*w))?;
+        // Feature `prior`: a class-balanced-like prior on half the examples,
+        // then a batch with weights toward it.
+        #[cfg(feature = "prior")]
+        if mode != AdaptiveMode::Ohem {
+            let half: &mut [usize] = &mut idx[..B / 2];
+            for (k, i) in half.iter_mut().enumerate() {
+                *i = 2 * k;
+            }
+            w[..B / 2].fill(black_box(0.25));
+            adaptive.update_prior(&idx[..B / 2], &w[..B / 2])?;
+            adaptive.sample_into(idx, w)?;
+        }
     }
     #[cfg(feature = "reward")]
     {
