@@ -40,8 +40,8 @@
 //! 3.4 KB of flash and 12 bytes per slot: firmware that needs only
 //! proportional PER leaves it out, and `PerConfig::validate` then refuses
 //! `PerKind::Rank`), `prior` (default; per-example priors in the adaptive
-//! sampler, class-balanced sampling: about 1 KB of flash, and two more trees
-//! inline in a `Fixed<N>` sampler), `serde`
+//! sampler, class-balanced sampling: about 3 KB of flash, and two more trees,
+//! 48 bytes per example, inline in a `Fixed<N>` sampler), `serde`
 //! (snapshots: `snapshot()` / `restore()` on every sampler, and serde impls
 //! of the configs).
 //!

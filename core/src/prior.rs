@@ -59,13 +59,15 @@ pub(crate) fn check_values(values: &[f64]) -> Result<()> {
 }
 
 /// `ln(e^a + e^b)`, exact for an infinite `-inf` operand, without forming
-/// `e^a` or `e^b`.
+/// `e^a` or `e^b`. `ln(1 + x)` as `log`, not `log1p`: for a tiny `x` it is
+/// off by at most 2^-53 in absolute terms, which no weight can see, and
+/// `log1p` would be one more libm routine in every build.
 fn ln_add(a: f64, b: f64) -> f64 {
     let (hi, lo) = if a > b { (a, b) } else { (b, a) };
     if lo == f64::NEG_INFINITY {
         hi
     } else {
-        hi + libm::log1p(libm::exp(lo - hi))
+        hi + libm::log(1.0 + libm::exp(lo - hi))
     }
 }
 
@@ -92,6 +94,7 @@ impl<S: Storage> Prior<S> {
 
     /// Sets every `q_i` (validated, length `t.len()`; `None`: all 1) with `t`
     /// the sampler's `s_i^alpha`. On an allocation failure the prior is cleared.
+    #[inline(never)]
     pub(crate) fn set(&mut self, values: Option<&[f64]>, t: &[f64]) -> Result<()> {
         let n = t.len();
         if self.q.capacity() != n {
@@ -112,6 +115,7 @@ impl<S: Storage> Prior<S> {
     }
 
     /// Example `i`'s `q_i` to a validated value.
+    #[inline(never)]
     pub(crate) fn write_q(&mut self, i: usize, q: f64, t_i: f64) {
         self.q.write(i, q);
         self.mass.write(i, q * t_i);
@@ -134,6 +138,7 @@ impl<S: Storage> Prior<S> {
 
     /// The example at `v` in `[0, 1]` of the mixture laid out as the floor's
     /// `[0, gamma)` then the scored `[gamma, 1]`.
+    #[inline(never)]
     pub(crate) fn find(&self, v: f64, gamma: f64) -> Result<usize> {
         let (tree, u) =
             if v < gamma || gamma == 1.0 { (&self.q, v / gamma) } else { (&self.mass, (v - gamma) / (1.0 - gamma)) };
@@ -143,6 +148,7 @@ impl<S: Storage> Prior<S> {
     }
 
     /// `P_i`, directly (for reports; may be subnormal).
+    #[inline(never)]
     pub(crate) fn probability(&self, i: usize, gamma: f64) -> f64 {
         let gamma = self.floor(gamma);
         let scored = if gamma < 1.0 { (1.0 - gamma) * (self.mass.leaves()[i] / self.mass.total()) } else { 0.0 };
@@ -168,6 +174,7 @@ impl<S: Storage> Prior<S> {
     }
 
     /// Weights for drawn `indices`; `t` is the sampler's tree over `s^alpha`.
+    #[inline(never)]
     pub(crate) fn weights(&self, indices: &[usize], weights: &mut [f64], t: &SumTree<S>, c: &AdaptiveConfig) {
         let gamma = self.floor(c.uniform_floor);
         let beta = c.beta;

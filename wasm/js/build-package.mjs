@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import zopfli from '@gfx/zopfli';
 import { fileURLToPath } from 'node:url';
 
 const wasmDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -55,7 +56,11 @@ if (!dts.includes(optionalPriority)) throw new Error('wasm-bindgen types changed
 // its lib so users' `lib` settings need not include esnext (TypeScript >= 5.2).
 fs.writeFileSync(path.join(out, 'adasample.d.ts'),
   '/// <reference lib="esnext.disposable" />\n' + dts.replace(optionalAny, 'generations?: Uint32Array | number[] | null').replace(optionalPriority, 'priority?: number | null'));
-const packed = zlib.gzipSync(wasm, { level: 9 });
+// Zopfli: a standard gzip stream, 6% smaller than zlib's level 9 (4 KB of the
+// package), decoded by the same DecompressionStream; it costs a second of build.
+const packed = await new Promise((resolve, reject) =>
+  zopfli.gzip(wasm, { numiterations: 15 }, (err, out) => (err ? reject(err) : resolve(Buffer.from(out)))));
+if (Buffer.compare(zlib.gunzipSync(packed), wasm) !== 0) throw new Error('zopfli: the stream does not decode to the module');
 fs.writeFileSync(path.join(out, 'adasample_wasm.js'),
   `// The adasample WebAssembly module (${wasm.length} bytes), gzipped, base64.\nexport const wasmGzipBase64 = '${packed.toString('base64')}';\n`);
 

@@ -671,14 +671,15 @@ impl AdaptiveBatchSampler {
             }
         };
         let config = AdaptiveConfig { mode, target, seed: o.seed.unwrap_or(0), ..base };
-        let mut inner = CoreAdaptive::new(config).or_throw()?;
+        let mut sampler = AdaptiveBatchSampler { inner: CoreAdaptive::new(config).or_throw()? };
         if !prior.is_undefined() {
-            inner.set_prior(&numbers("prior", &prior)?).or_throw()?;
+            sampler.set_prior(prior)?;
         }
-        Ok(AdaptiveBatchSampler { inner })
+        Ok(sampler)
     }
 
     /// Replaces every example's prior (one value in (0, 1] per example).
+    #[inline(never)]
     #[wasm_bindgen(js_name = setPrior)]
     pub fn set_prior(&mut self, #[wasm_bindgen(unchecked_param_type = "Numbers")] prior: JsValue) -> JsResult<()> {
         let prior = numbers("prior", &prior)?;
