@@ -184,12 +184,15 @@ fn fuzz_decode_per() {
 
 #[test]
 fn fuzz_decode_adaptive() {
-    for mode in [AdaptiveMode::Ema, AdaptiveMode::Ohem] {
+    for (mode, prior) in [(AdaptiveMode::Ema, false), (AdaptiveMode::Ohem, false), (AdaptiveMode::Ema, true)] {
         let mut s: AdaptiveBatchSampler<Heap> =
             AdaptiveBatchSampler::new(AdaptiveConfig { mode, ..AdaptiveConfig::new(6, 0.3) }).unwrap();
+        if prior {
+            s.set_prior(&[1.0, 0.5, 0.5, 1e-300, 5e-324, 0.25]).unwrap();
+        }
         let (idx, _) = s.sample(3).unwrap();
         s.update_weights(&idx, &[1.0, 0.0, 4.0]).unwrap();
-        fuzz(&format!("decode adaptive {mode:?}"), mutated(s.snapshot().unwrap()), |bytes| {
+        fuzz(&format!("decode adaptive {mode:?} prior {prior}"), mutated(s.snapshot().unwrap()), |bytes| {
             match AdaptiveBatchSampler::<Heap>::restore(&bytes) {
                 Ok(mut r) => {
                     let n = r.config().dataset_size;
@@ -406,6 +409,9 @@ fn fuzz_per_api() {
 #[derive(Debug, Clone)]
 enum AdaptiveOp {
     Update(Vec<(usize, f64)>),
+    Prior(Vec<(usize, f64)>),
+    SetPrior(Vec<f64>),
+    ClearPrior,
     Sample(usize),
     SampleEdge(usize),
     Probability(usize),
@@ -428,6 +434,9 @@ fn fuzz_adaptive_api() {
     );
     let op = prop_oneof![
         3 => prop::collection::vec((index(), wild()), 0..10).prop_map(AdaptiveOp::Update),
+        1 => prop::collection::vec((index(), unit()), 0..6).prop_map(AdaptiveOp::Prior),
+        1 => prop::collection::vec(unit(), 0..42).prop_map(AdaptiveOp::SetPrior),
+        1 => Just(AdaptiveOp::ClearPrior),
         2 => batch().prop_map(AdaptiveOp::Sample),
         1 => (0usize..50).prop_map(AdaptiveOp::SampleEdge),
         1 => index().prop_map(AdaptiveOp::Probability),
@@ -450,6 +459,21 @@ fn fuzz_adaptive_api() {
                 AdaptiveOp::Update(v) => {
                     let (i, l): (Vec<usize>, Vec<f64>) = v.into_iter().map(|(i, l)| (i % (n + 2), l)).unzip();
                     s.update_weights(&i, &l).is_err()
+                }
+                AdaptiveOp::Prior(v) => {
+                    let (i, q): (Vec<usize>, Vec<f64>) = v.into_iter().map(|(i, q)| (i % (n + 2), q)).unzip();
+                    s.update_prior(&i, &q).is_err()
+                }
+                AdaptiveOp::SetPrior(mut q) => {
+                    // Often the right length, so that the values are what is tested.
+                    if q.len() > n && q.len() % 2 == 0 {
+                        q.truncate(n);
+                    }
+                    s.set_prior(&q).is_err()
+                }
+                AdaptiveOp::ClearPrior => {
+                    s.clear_prior();
+                    false
                 }
                 AdaptiveOp::Sample(b) => match s.sample(b) {
                     Ok((i, w)) => {

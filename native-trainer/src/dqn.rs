@@ -142,11 +142,14 @@ impl DqnConfig {
     }
 }
 
-/// One evaluation point of a run.
-#[derive(Debug, Clone, serde::Serialize)]
+/// One evaluation point of a run (a `metrics.csv` row after the sampler and
+/// seed; a value not defined yet is an empty field, the wall clock last).
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct EvalPoint {
     pub env_step: u64,
+    #[serde(rename = "eval_return_mean")]
     pub return_mean: f64,
+    #[serde(rename = "eval_return_std")]
     pub return_std: f64,
     pub train_episodes: u64,
     /// Mean of the last 10 training-episode returns (none before the first episode ends).

@@ -5,7 +5,7 @@
 use crate::classifier::{ClsConfig, ClsRun, ClsSampler, EpochPoint};
 use crate::cliffwalk;
 use crate::datasets::Split;
-use crate::dqn::{DqnConfig, EvalPoint, RunResult};
+use crate::dqn::{DqnConfig, RunResult};
 use crate::replay::Sampler;
 use crate::sft::{Method, MethodRun, Point as SftPoint, SeedRun, SftConfig, WeightStats, WEIGHT_BIN, WEIGHT_BINS};
 use anyhow::{Context, Result};
@@ -23,16 +23,16 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// `dir/metrics.csv` with the columns of `R` (its fields, in order).
-    pub fn create<R: Serialize + Default>(dir: &Path) -> Result<Self> {
-        Self::create_named::<R>(&dir.join("metrics.csv"))
+    /// `dir/metrics.csv` with these columns.
+    pub fn create(dir: &Path, header: &[String]) -> Result<Self> {
+        Self::create_named(&dir.join("metrics.csv"), header)
     }
 
-    /// A CSV file at `path` with the columns of `R`.
-    pub fn create_named<R: Serialize + Default>(path: &Path) -> Result<Self> {
+    /// A CSV file at `path` with these columns.
+    pub fn create_named(path: &Path, header: &[String]) -> Result<Self> {
         let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
         let mut writer = csv::WriterBuilder::new().has_headers(false).from_writer(file);
-        writer.write_record(header_of::<R>()?)?;
+        writer.write_record(header)?;
         writer.flush()?;
         Ok(Metrics { writer: Mutex::new(writer) })
     }
@@ -46,6 +46,12 @@ impl Metrics {
     }
 }
 
+/// `keys` then the columns of `R`: the header of rows written as a tuple
+/// `(key, ..., &R)`, which the `csv` crate writes as one flat record.
+pub fn keyed_header<R: Serialize + Default>(keys: &[&str]) -> Result<Vec<String>> {
+    Ok(keys.iter().map(|k| k.to_string()).chain(header_of::<R>()?).collect())
+}
+
 /// The column names of a row type: its field names, as the `csv` crate
 /// writes them for a header.
 pub fn header_of<R: Serialize + Default>() -> Result<Vec<String>> {
@@ -55,41 +61,6 @@ pub fn header_of<R: Serialize + Default>() -> Result<Vec<String>> {
     let mut r = csv::ReaderBuilder::new().has_headers(false).from_reader(bytes.as_slice());
     let first = r.records().next().context("no header")??;
     Ok(first.iter().map(str::to_string).collect())
-}
-
-/// The DQN scenario's `metrics.csv` row; a value not defined yet (no episode
-/// ended, no update made) is an empty field. The wall clock comes last.
-#[derive(Debug, Default, Serialize)]
-pub struct DqnRow {
-    pub sampler: &'static str,
-    pub seed: u64,
-    pub env_step: u64,
-    pub eval_return_mean: f64,
-    pub eval_return_std: f64,
-    pub train_episodes: u64,
-    pub train_return_mean10: Option<f64>,
-    pub loss_mean: Option<f64>,
-    pub epsilon: f64,
-    pub beta: f64,
-    pub elapsed_s: f64,
-}
-
-impl DqnRow {
-    pub fn new(sampler: Sampler, seed: u64, p: &EvalPoint) -> Self {
-        DqnRow {
-            sampler: sampler.name(),
-            seed,
-            env_step: p.env_step,
-            eval_return_mean: p.return_mean,
-            eval_return_std: p.return_std,
-            train_episodes: p.train_episodes,
-            train_return_mean10: p.train_return_mean10,
-            loss_mean: p.loss_mean,
-            epsilon: p.epsilon,
-            beta: p.beta,
-            elapsed_s: p.elapsed_s,
-        }
-    }
 }
 
 /// Seeds (values) from which a 95% interval is computed: below it a

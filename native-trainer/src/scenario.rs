@@ -15,7 +15,6 @@ use crate::report::{self, Metrics};
 use crate::runner::{self, Progress};
 use crate::sft::{self, Hooks, Method, SftConfig};
 use anyhow::{bail, Result};
-use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use tch::Device;
@@ -31,10 +30,10 @@ pub struct Ctx<'a> {
 pub trait Scenario: Sync {
     type Work: Send;
     type Run: Send;
-    /// A row of `metrics.csv` (its fields are the columns).
-    type Row: Serialize + Default;
     /// What the report returns to the caller (for `all`'s combined report).
     type Summary;
+    /// The columns of `metrics.csv`.
+    fn header(&self) -> Result<Vec<String>>;
     fn work(&self) -> Vec<Self::Work>;
     fn label(&self, w: &Self::Work) -> String;
     /// The progress bar's length for `items` work items, and its unit.
@@ -55,7 +54,7 @@ pub fn execute<S: Scenario>(s: &S, jobs: usize, dir: &Path) -> Result<S::Summary
     // must not depend on `--jobs`.
     tch::set_num_threads(1);
     let stop = runner::stop_flag();
-    let metrics = Metrics::create::<S::Row>(dir)?;
+    let metrics = Metrics::create(dir, &s.header()?)?;
     let work = s.work();
     let (total, unit) = s.progress(work.len());
     let progress = Progress::new(total, unit)?;
@@ -107,8 +106,11 @@ pub struct DqnScenario<'a> {
 impl Scenario for DqnScenario<'_> {
     type Work = (Sampler, u64);
     type Run = RunResult;
-    type Row = report::DqnRow;
     type Summary = Vec<RunResult>;
+
+    fn header(&self) -> Result<Vec<String>> {
+        report::keyed_header::<dqn::EvalPoint>(&["sampler", "seed"])
+    }
 
     fn work(&self) -> Vec<(Sampler, u64)> {
         runner::grid(self.samplers, self.seed, self.seeds).0
@@ -145,7 +147,7 @@ impl Scenario for DqnScenario<'_> {
             }
         };
         let on_eval = |p: &dqn::EvalPoint| {
-            ctx.metrics.row(&report::DqnRow::new(sampler, seed, p));
+            ctx.metrics.row(&(sampler.name(), seed, p));
             ctx.progress.log(format!(
                 "[{} seed {seed}] step {}: eval return {:.1} ± {:.1}, last-10 train return {}, loss {}, eps {:.3}, beta {:.3}",
                 sampler.name(),
@@ -208,7 +210,7 @@ impl<'a> ClsScenario<'a> {
         device: Device,
         dir: &Path,
     ) -> Result<Self> {
-        let recall = Metrics::create_named::<report::RecallRow>(&dir.join("recall.csv"))?;
+        let recall = Metrics::create_named(&dir.join("recall.csv"), &report::header_of::<report::RecallRow>()?)?;
         Ok(ClsScenario { cfg, split, samplers, seed, seeds, device, recall })
     }
 }
@@ -216,8 +218,11 @@ impl<'a> ClsScenario<'a> {
 impl Scenario for ClsScenario<'_> {
     type Work = (ClsSampler, u64);
     type Run = ClsRun;
-    type Row = report::ClsRow;
     type Summary = Vec<report::ClsSummary>;
+
+    fn header(&self) -> Result<Vec<String>> {
+        report::header_of::<report::ClsRow>()
+    }
 
     fn work(&self) -> Vec<(ClsSampler, u64)> {
         runner::grid(self.samplers, self.seed, self.seeds).0
@@ -302,8 +307,11 @@ pub struct SftScenario<'a> {
 impl Scenario for SftScenario<'_> {
     type Work = u64;
     type Run = sft::SeedRun;
-    type Row = report::SftRow;
     type Summary = Vec<report::SftSummary>;
+
+    fn header(&self) -> Result<Vec<String>> {
+        report::header_of::<report::SftRow>()
+    }
 
     fn work(&self) -> Vec<u64> {
         (self.seed..self.seed + self.seeds).collect()
@@ -382,9 +390,12 @@ pub struct CliffScenario<'a> {
 impl Scenario for CliffScenario<'_> {
     type Work = (usize, u64);
     type Run = cliffwalk::Point;
-    type Row = report::CliffRow;
     /// The headline table.
     type Summary = String;
+
+    fn header(&self) -> Result<Vec<String>> {
+        report::header_of::<report::CliffRow>()
+    }
 
     fn work(&self) -> Vec<(usize, u64)> {
         let (ns, seeds, base) = (&self.cfg.ns, self.cfg.seeds, self.cfg.base_seed);
