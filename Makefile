@@ -26,7 +26,7 @@ FUZZ_SECONDS ?= 60
 
 # First the Blind Cliffwalk (a result certain at this size, with its plot),
 # then the three scenarios at quick sizes with 5 seeds; every table says
-# what its seeds support. About 30 s on 2 cores once the trainer is built.
+# what its seeds support. About 40 s on 2 cores once the trainer is built.
 demo: setup trainer
 	@rm -rf runs/demo
 	set -o pipefail; $(TORCH_ENV) $(TRAINER) cliffwalk --out runs/demo/cliffwalk 2>&1 | grep -v '^\[n '
