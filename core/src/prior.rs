@@ -94,7 +94,6 @@ impl<S: Storage> Prior<S> {
 
     /// Sets every `q_i` (validated, length `t.len()`; `None`: all 1) with `t`
     /// the sampler's `s_i^alpha`. On an allocation failure the prior is cleared.
-    #[inline(never)]
     pub(crate) fn set(&mut self, values: Option<&[f64]>, t: &[f64]) -> Result<()> {
         let n = t.len();
         if self.q.capacity() != n {
@@ -115,7 +114,6 @@ impl<S: Storage> Prior<S> {
     }
 
     /// Example `i`'s `q_i` to a validated value.
-    #[inline(never)]
     pub(crate) fn write_q(&mut self, i: usize, q: f64, t_i: f64) {
         self.q.write(i, q);
         self.mass.write(i, q * t_i);
@@ -138,7 +136,6 @@ impl<S: Storage> Prior<S> {
 
     /// The example at `v` in `[0, 1]` of the mixture laid out as the floor's
     /// `[0, gamma)` then the scored `[gamma, 1]`.
-    #[inline(never)]
     pub(crate) fn find(&self, v: f64, gamma: f64) -> Result<usize> {
         let (tree, u) =
             if v < gamma || gamma == 1.0 { (&self.q, v / gamma) } else { (&self.mass, (v - gamma) / (1.0 - gamma)) };
@@ -147,12 +144,9 @@ impl<S: Storage> Prior<S> {
         tree.find(if u < total { u } else { f64::from_bits(total.to_bits() - 1) })
     }
 
-    /// `P_i`, directly (for reports; may be subnormal).
-    #[inline(never)]
+    /// `P_i` (the weights' own `ln P`, exponentiated; may be subnormal).
     pub(crate) fn probability(&self, i: usize, gamma: f64) -> f64 {
-        let gamma = self.floor(gamma);
-        let scored = if gamma < 1.0 { (1.0 - gamma) * (self.mass.leaves()[i] / self.mass.total()) } else { 0.0 };
-        scored + gamma * (self.q.leaves()[i] / self.q.total())
+        libm::exp(self.ln_p(self.q.leaves()[i], self.mass.leaves()[i], self.floor(gamma)))
     }
 
     /// `ln P` from `q` and `q t` values (`ln(1 - gamma) + ln(q t / M)` and
@@ -174,7 +168,6 @@ impl<S: Storage> Prior<S> {
     }
 
     /// Weights for drawn `indices`; `t` is the sampler's tree over `s^alpha`.
-    #[inline(never)]
     pub(crate) fn weights(&self, indices: &[usize], weights: &mut [f64], t: &SumTree<S>, c: &AdaptiveConfig) {
         let gamma = self.floor(c.uniform_floor);
         let beta = c.beta;

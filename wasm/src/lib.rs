@@ -679,7 +679,6 @@ impl AdaptiveBatchSampler {
     }
 
     /// Replaces every example's prior (one value in (0, 1] per example).
-    #[inline(never)]
     #[wasm_bindgen(js_name = setPrior)]
     pub fn set_prior(&mut self, #[wasm_bindgen(unchecked_param_type = "Numbers")] prior: JsValue) -> JsResult<()> {
         let prior = numbers("prior", &prior)?;
