@@ -22,6 +22,7 @@
 //! | [`reward`] | reward-weighted sampling (RWR / AWR weights) |
 //! | [`iw`] | importance weights for iw-SFT (Qin & Springenberg 2025) |
 //! | [`schedule`] | constant, linear and cosine schedules |
+//! | [`shard`] | exact global prioritized sampling over shards (processes, hosts): the math, no transport |
 //! | [`storage`] | heap (`Vec`) or fixed (`heapless`) storage, one implementation |
 //! | [`rng`] | the default generator and exact float conversions |
 //! | [`error`] | the one error enum |
@@ -77,6 +78,7 @@ pub mod rng;
 pub mod rows;
 pub mod schedule;
 pub mod select;
+pub mod shard;
 #[cfg(feature = "serde")]
 pub mod snapshot;
 pub mod storage;

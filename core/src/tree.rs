@@ -420,7 +420,7 @@ impl<S: Storage> SumTree<S> {
         while start < segments {
             let n = LANES.min(segments - start);
             for (l, (ul, kl)) in u[..n].iter_mut().zip(k[..n].iter_mut()).enumerate() {
-                *ul = clamp_below(((start + l) as f64 + unit_f64(rng)) * width, total);
+                *ul = stratum_point(rng, start + l, width, total);
                 *kl = 1;
             }
             self.descend_lanes(&mut u[..n], &mut k[..n]);
@@ -607,6 +607,14 @@ impl<S: Storage> SumTree<S> {
         }
     }
 
+    /// Prefix search for `0 <= u < total`: the leaf, and `u`'s residual in
+    /// it (`0 <= residual < leaf`), by exactly the steps of every descent.
+    pub(crate) fn descend_residual(&self, u: f64) -> (usize, f64) {
+        let (mut u, mut k) = ([u], [1]);
+        self.descend_lanes(&mut u, &mut k);
+        (k[0] - self.size, u[0])
+    }
+
     /// Prefix search for `0 <= u < total`.
     fn descend(&self, u: f64) -> usize {
         let (mut u, mut k) = ([u], [1]);
@@ -695,6 +703,13 @@ pub(crate) fn prefetch<T>(nodes: &[T], i: usize) {
 /// Blocks of the min tree over `capacity` leaves, rounded up to a power of two.
 fn min_size(capacity: usize) -> usize {
     tree_size(capacity.div_ceil(BLOCK))
+}
+
+/// Stratum `j`'s uniform point of a stratified batch over `[0, total)` in
+/// segments of `width`: the one formula of every stratified draw.
+#[inline(always)]
+pub(crate) fn stratum_point<R: RngCore + ?Sized>(rng: &mut R, j: usize, width: f64, total: f64) -> f64 {
+    clamp_below((j as f64 + unit_f64(rng)) * width, total)
 }
 
 /// `u` if below `total`, else the largest float below `total` (`total > 0`).

@@ -239,3 +239,39 @@ fn adaptive_prior_frequencies() {
     let expected: f64 = probs[..5].iter().sum();
     assert!((share - expected).abs() < 0.01 && expected > 0.25, "{share} vs {expected}");
 }
+
+/// Unequal shards (1, 3, 5 and 7 slots): the global draws, resolved on each
+/// shard, follow `p / sum p` over the concatenation.
+#[test]
+fn sharded_frequencies() {
+    use adasample::shard::{ShardPlan, ShardPoint};
+    use adasample::tree::SumTree;
+    let sizes = [1usize, 3, 5, 7];
+    let mut probs = Vec::new();
+    let shards: Vec<SumTree<Heap>> = sizes
+        .iter()
+        .enumerate()
+        .map(|(s, &m)| {
+            let p: Vec<f64> = (0..m).map(|i| ((s * 7 + i * 3) % 5) as f64 + 0.5).collect();
+            probs.extend_from_slice(&p);
+            let mut t = SumTree::new(m).unwrap();
+            t.set_many(&(0..m).collect::<Vec<_>>(), &p).unwrap();
+            t
+        })
+        .collect();
+    let z: f64 = probs.iter().sum();
+    let probs: Vec<f64> = probs.iter().map(|p| p / z).collect();
+    let offsets: Vec<usize> = sizes.iter().scan(0, |acc, &m| Some(std::mem::replace(acc, *acc + m))).collect();
+    let totals: Vec<f64> = shards.iter().map(|t| t.total()).collect();
+    let plan: ShardPlan<Heap> = ShardPlan::new(&totals).unwrap();
+    let mut rng = adasample::DefaultRng::new(21);
+    let mut points = [ShardPoint::default(); 32];
+    let mut counts = vec![0u64; probs.len()];
+    for _ in 0..4000 {
+        plan.draw(&mut rng, &mut points).unwrap();
+        for pt in &points {
+            counts[offsets[pt.shard] + shards[pt.shard].find(pt.residual).unwrap()] += 1;
+        }
+    }
+    assert_fits("sharded", &counts, &probs);
+}

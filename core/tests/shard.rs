@@ -1,0 +1,123 @@
+//! Exact global sampling over shards: for S a power of two and equal shards,
+//! the union of the shards' draws is, bit for bit, what one prioritized
+//! selector over the concatenation draws with the same seed (slots,
+//! probabilities and weights), with extreme finite priorities. The
+//! frequencies over unequal shards are tested in `stats.rs`.
+
+use adasample::per::{PerConfig, PrioritizedSelector};
+use adasample::select::Draw;
+use adasample::shard::{global_weight, ShardPlan, ShardPoint};
+use adasample::storage::{Fixed, Heap};
+use adasample::tree::SumTree;
+use adasample::{DefaultRng, Error};
+use proptest::prelude::*;
+
+const PRIORITIES: [f64; 9] = [0.0, 5e-324, 1e-300, 1e-10, 0.5, 1.0, 3.0, 1e10, 1e290];
+
+/// The single selector's batch and the shards' batch, for S shards of m slots.
+fn both(s: usize, m: usize, raw: &[f64], seed: u64, batch: usize) -> (Vec<Draw>, Vec<Draw>) {
+    // alpha 1 and epsilon 0: the stored priority is the raw one, exactly, so
+    // the shards can hold the very same numbers.
+    let config = PerConfig { alpha: 1.0, epsilon: 0.0, seed, ..PerConfig::new(s * m) };
+    let mut one: PrioritizedSelector<Heap> = PrioritizedSelector::new(config).unwrap();
+    for &p in raw {
+        one.insert(Some(p)).unwrap();
+    }
+    let mut single = vec![Draw::default(); batch];
+    one.sample_with(&mut DefaultRng::new(seed), &mut single).unwrap();
+
+    let shards: Vec<SumTree<Heap>> = raw
+        .chunks(m)
+        .map(|chunk| {
+            let mut t = SumTree::new(m).unwrap();
+            t.set_many(&(0..m).collect::<Vec<_>>(), chunk).unwrap();
+            t
+        })
+        .collect();
+    // The exchange: S totals and one minimum.
+    let totals: Vec<f64> = shards.iter().map(|t| t.total()).collect();
+    let p_min = shards.iter().filter_map(|t| t.min()).fold(f64::INFINITY, f64::min);
+    let plan: ShardPlan<Heap> = ShardPlan::new(&totals).unwrap();
+    assert_eq!(plan.total().to_bits(), one.total_priority().to_bits());
+    let mut points = vec![ShardPoint::default(); batch];
+    plan.draw(&mut DefaultRng::new(seed), &mut points).unwrap();
+    let beta = one.config().beta;
+    let sharded = points
+        .iter()
+        .map(|pt| {
+            let local = shards[pt.shard].find(pt.residual).unwrap();
+            let p = shards[pt.shard].get(local).unwrap();
+            let slot = pt.shard * m + local;
+            Draw { key: one.key(slot).unwrap(), probability: p / plan.total(), weight: global_weight(p_min, p, beta) }
+        })
+        .collect();
+    (single, sharded)
+}
+
+fn bits(d: &[Draw]) -> Vec<(u32, u64, u64)> {
+    d.iter().map(|d| (d.key.slot, d.probability.to_bits(), d.weight.to_bits())).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn equal_power_of_two_shards_draw_as_one_buffer(
+        log_s in 0u32..4,
+        log_m in 0u32..7,
+        picks in prop::collection::vec(0..PRIORITIES.len(), 512),
+        seed in any::<u64>(),
+        batch in 1usize..200,
+    ) {
+        let (s, m) = (1usize << log_s, 1usize << log_m);
+        let mut raw: Vec<f64> = picks[..s * m].iter().map(|&k| PRIORITIES[k]).collect();
+        if raw.iter().all(|&p| p == 0.0) {
+            raw[0] = 1.0;
+        }
+        let (single, sharded) = both(s, m, &raw, seed, batch);
+        prop_assert_eq!(bits(&single), bits(&sharded));
+    }
+}
+
+/// The adversarial layouts: all the mass in the last shard, in one slot of
+/// each shard, and in increasing and decreasing orders.
+#[test]
+fn adversarial_layouts_draw_as_one_buffer() {
+    let (s, m) = (8, 16);
+    let n = s * m;
+    let layouts: [Vec<f64>; 4] = [
+        (0..n).map(|i| if i >= n - m { 1.0 } else { 0.0 }).collect(),
+        (0..n).map(|i| if i % m == m - 1 { 1e290 } else { 5e-324 }).collect(),
+        (0..n).map(|i| 2f64.powi(i as i32 - 64)).collect(),
+        (0..n).map(|i| 2f64.powi(64 - i as i32)).collect(),
+    ];
+    for (k, raw) in layouts.iter().enumerate() {
+        for seed in 0..20 {
+            let (single, sharded) = both(s, m, raw, seed, 257);
+            assert_eq!(bits(&single), bits(&sharded), "layout {k} seed {seed}");
+        }
+    }
+}
+
+/// Bad totals are the same typed error on every rank (the same input gives
+/// the same answer), so no rank waits in a collective the others skipped.
+#[test]
+fn bad_totals_are_typed_errors() {
+    let err = |t: &[f64]| ShardPlan::<Heap>::new(t).err();
+    assert_eq!(err(&[]), Some(Error::InvalidConfig { field: "shards", expected: "at least 1" }));
+    for bad in [f64::NAN, f64::INFINITY, -1.0] {
+        assert!(matches!(err(&[1.0, bad]), Some(Error::InvalidArgument { name: "shard total", position: 1, .. })));
+    }
+    assert_eq!(err(&[f64::MAX, f64::MAX]), Some(Error::ResultOverflow { name: "global total" }));
+    // An empty shard is never landed in; all empty is nothing to sample.
+    let plan: ShardPlan<Heap> = ShardPlan::new(&[0.0, 2.0, -0.0]).unwrap();
+    let mut pts = [ShardPoint::default(); 64];
+    plan.draw(&mut DefaultRng::new(1), &mut pts).unwrap();
+    assert!(pts.iter().all(|p| p.shard == 1 && p.residual >= 0.0 && p.residual < 2.0));
+    let empty: ShardPlan<Heap> = ShardPlan::new(&[0.0, 0.0]).unwrap();
+    assert_eq!(empty.draw(&mut DefaultRng::new(1), &mut pts), Err(Error::Empty));
+    // Fixed storage, no allocator.
+    let fixed: ShardPlan<Fixed<4>> = ShardPlan::new(&[1.0, 2.0, 3.0]).unwrap();
+    assert_eq!((fixed.shards(), fixed.total()), (3, 6.0));
+    assert!(matches!(ShardPlan::<Fixed<4>>::new(&[1.0; 5]), Err(Error::StorageTooSmall { .. })));
+}
