@@ -337,7 +337,7 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
         let segments = indices.len();
         for (j, idx) in indices.iter_mut().enumerate() {
             // In [0, 1], but 1.0 itself after rounding at the last stratum.
-            let v = (j as f64 + unit_f64(rng)) / segments as f64;
+            let v = unit_stratum(rng, j, segments);
             *idx = if v < gamma || gamma == 1.0 {
                 ((v / gamma * n as f64) as usize).min(n - 1)
             } else {
@@ -366,6 +366,40 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
             return Err(Error::BatchTooLarge { requested: n, available: size });
         }
         Ok(())
+    }
+
+    /// This shard's part of a global batch over shards ([`crate::shard::AdaptivePlan`]).
+    /// Errors: [`Error::NotConfigured`]; [`Error::InvalidConfig`] naming
+    /// `mode` for OHEM (its pool is local), and (feature `prior`) naming
+    /// `prior` when one is set (the plan has no prior sums yet).
+    pub fn shard_summary(&self) -> Result<crate::shard::AdaptiveShard> {
+        self.check_batch(0)?;
+        ensure(self.config.mode != AdaptiveMode::Ohem, "mode", "Ema or AdaBoost over shards")?;
+        #[cfg(feature = "prior")]
+        ensure(!self.prior.is_set(), "prior", "unset over shards")?;
+        Ok(crate::shard::AdaptiveShard {
+            examples: self.config.dataset_size,
+            total: self.tree.total(),
+            min: self.tree.min(),
+            nonzero: self.tree.nonzero(),
+            uniform_floor: self.config.uniform_floor,
+        })
+    }
+
+    /// The local example of a global point that landed in this shard, and
+    /// its score mass `s^alpha` (for [`AdaptivePlan::weight`](crate::shard::AdaptivePlan::weight)).
+    /// Errors: [`Error::IndexOutOfRange`] for a floor index past the shard,
+    /// [`Error::InvalidArgument`] (or [`Error::Empty`]) for a residual outside
+    /// the shard's score total: a point drawn from another plan.
+    pub fn resolve(&self, point: crate::shard::AdaptivePoint) -> Result<(usize, f64)> {
+        let i = match point {
+            crate::shard::AdaptivePoint::Floor { index, .. } => {
+                self.tree.check_index(index)?;
+                index
+            }
+            crate::shard::AdaptivePoint::Scored { residual, .. } => self.tree.find(residual)?,
+        };
+        Ok((i, self.tree.leaves()[i]))
     }
 
     /// The seed's `sample(batch_size) -> (indices, importance_weights)` (feature `alloc`).
@@ -536,7 +570,7 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
         let gamma = self.prior.floor(self.config.uniform_floor);
         let segments = indices.len();
         for (j, idx) in indices.iter_mut().enumerate() {
-            let v = (j as f64 + unit_f64(rng)) / segments as f64;
+            let v = unit_stratum(rng, j, segments);
             *idx = self.prior.find(v, gamma)?;
         }
         self.prior.weights(indices, weights, &self.tree, &self.config);
@@ -546,23 +580,14 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
 
 impl<S: Storage> AdaptiveBatchSampler<S> {
     fn mixture_probability(&self, t: f64) -> f64 {
-        let n = self.config.dataset_size as f64;
-        let total = self.tree.total();
-        if self.config.mode == AdaptiveMode::Ohem || not_above(total, 0.0) {
-            return 1.0 / n;
-        }
-        let gamma = self.config.uniform_floor;
-        (1.0 - gamma) * (t / total) + gamma / n
+        let c = &self.config;
+        mixture(t, self.tree.total(), c.dataset_size as f64, c.uniform_floor, c.mode == AdaptiveMode::Ohem)
     }
 
     /// The smallest `P_j` over examples that can be drawn.
     fn min_probability(&self) -> f64 {
         let all_nonzero = self.tree.nonzero() == self.config.dataset_size;
-        let t_min = match self.tree.min() {
-            Some(m) if all_nonzero || self.config.uniform_floor == 0.0 => m,
-            _ => 0.0,
-        };
-        self.mixture_probability(t_min)
+        self.mixture_probability(drawable_min(self.tree.min(), all_nonzero, self.config.uniform_floor))
     }
 
     fn ohem<R: RngCore + ?Sized>(&mut self, rng: &mut R, indices: &mut [usize], weights: &mut [f64]) {
@@ -599,6 +624,34 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
             *idx = candidates[k] as usize;
             *w = 1.0;
         }
+    }
+}
+
+/// Stratum `j` of `segments` equal strata of `[0, 1]`, one uniform point in it.
+#[inline(always)]
+pub(crate) fn unit_stratum<R: RngCore + ?Sized>(rng: &mut R, j: usize, segments: usize) -> f64 {
+    (j as f64 + unit_f64(rng)) / segments as f64
+}
+
+/// `P = (1 - gamma) t / total + gamma / n` of a score mass `t`, or `1 / n`
+/// when nothing is scored (`total` 0) or the draw is uniform (OHEM's pool).
+/// The sampler's and a sharded batch's ([`crate::shard`]) one formula.
+#[inline(always)]
+pub(crate) fn mixture(t: f64, total: f64, n: f64, gamma: f64, uniform: bool) -> f64 {
+    if uniform || not_above(total, 0.0) {
+        return 1.0 / n;
+    }
+    (1.0 - gamma) * (t / total) + gamma / n
+}
+
+/// The smallest score mass among examples that can be drawn: the smallest
+/// non-zero one when every example has mass or there is no floor, else 0
+/// (a massless example is drawn by the floor).
+#[inline(always)]
+pub(crate) fn drawable_min(min: Option<f64>, all_nonzero: bool, gamma: f64) -> f64 {
+    match min {
+        Some(m) if all_nonzero || gamma == 0.0 => m,
+        _ => 0.0,
     }
 }
 

@@ -20,6 +20,18 @@
 //! differently from one big tree's, so individual draws can differ at rounding
 //! boundaries.
 //!
+//! [`AdaptivePlan`] does the same for the loss-driven sampler (EMA or
+//! AdaBoost, without a prior): from each shard's
+//! [`shard_summary`](crate::adaptive::AdaptiveBatchSampler::shard_summary)
+//! (its example count, score total, smallest score and floor) it draws the
+//! floor's share by global example index and the scores' share by the
+//! shards' score totals, and each shard
+//! [`resolve`](crate::adaptive::AdaptiveBatchSampler::resolve)s its points;
+//! for equal power-of-two shards the draws and weights are one sampler's
+//! over the concatenation, bit for bit. AdaBoost's update uses the batch's
+//! mean loss: over shards, that mean must be the global batch's (an
+//! all-reduce), which the sampler does not do for the caller.
+//!
 //! # Cost
 //! A plan: O(S) to build, O(B log S) to draw B points; a shard resolves its
 //! points in O(log n) each. Memory: the plan's tree over S totals.
@@ -83,16 +95,22 @@ impl<S: Storage> ShardPlan<S> {
     /// [`Error::ResultOverflow`] when their sum is not finite,
     /// [`Error::StorageTooSmall`] / [`Error::AllocationFailed`] for the tree.
     pub fn new(totals: &[f64]) -> Result<Self> {
-        for (position, &value) in totals.iter().enumerate() {
+        Self::build(totals.len(), |i| totals[i])
+    }
+
+    /// A plan over `len` totals, `total(i)` each; checked as [`new`](Self::new).
+    fn build(len: usize, total: impl Fn(usize) -> f64) -> Result<Self> {
+        for position in 0..len {
+            let value = total(position);
             if !(value.is_finite() && value >= 0.0) {
                 return Err(Error::InvalidArgument { name: "shard total", position, value });
             }
         }
-        crate::error::ensure(!totals.is_empty(), "shards", "at least 1")?;
-        let mut tree = SumTree::new(totals.len())?;
-        for (leaf, &t) in tree.leaves_mut().iter_mut().zip(totals) {
+        crate::error::ensure(len > 0, "shards", "at least 1")?;
+        let mut tree = SumTree::new(len)?;
+        for (i, leaf) in tree.leaves_mut().iter_mut().enumerate() {
             // -0.0 is 0.0: leaves are compared as bit patterns elsewhere.
-            *leaf = t + 0.0;
+            *leaf = total(i) + 0.0;
         }
         tree.rebuild();
         if !tree.total().is_finite() {
@@ -137,4 +155,135 @@ impl<S: Storage> ShardPlan<S> {
 /// the single buffer computes it, so the same inputs give the same bits.
 pub fn global_weight(p_min: f64, p: f64, beta: f64) -> f64 {
     crate::per::is_weight(libm::log(p_min), p, beta)
+}
+
+/// What one shard of a loss-driven sampler tells the others
+/// ([`AdaptiveBatchSampler::shard_summary`](crate::adaptive::AdaptiveBatchSampler::shard_summary)).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct AdaptiveShard {
+    /// Its examples.
+    pub examples: usize,
+    /// The sum of its score masses `s^alpha`.
+    pub total: f64,
+    /// Its smallest non-zero score mass.
+    pub min: Option<f64>,
+    /// How many of its examples have a non-zero score mass.
+    pub nonzero: usize,
+    /// Its uniform floor `gamma` (the same on every shard).
+    pub uniform_floor: f64,
+}
+
+/// Where a global adaptive point lands: the shard, and in it an example of
+/// the floor's share (its local index) or a residual of the scored share.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AdaptivePoint {
+    /// Drawn by the uniform floor.
+    Floor {
+        /// The shard.
+        shard: usize,
+        /// The example's index in the shard.
+        index: usize,
+    },
+    /// Drawn by score.
+    Scored {
+        /// The shard.
+        shard: usize,
+        /// The point in the shard's score tree, `0 <= residual < its total`.
+        residual: f64,
+    },
+}
+
+impl Default for AdaptivePoint {
+    fn default() -> Self {
+        AdaptivePoint::Floor { shard: 0, index: 0 }
+    }
+}
+
+impl AdaptivePoint {
+    /// The shard the point lands in.
+    pub fn shard(&self) -> usize {
+        match *self {
+            AdaptivePoint::Floor { shard, .. } | AdaptivePoint::Scored { shard, .. } => shard,
+        }
+    }
+}
+
+/// A global batch of a loss-driven sampler (EMA or AdaBoost, no prior) over
+/// shards: `P_i = (1 - gamma) t_i / T + gamma / N` with the global `T` and
+/// `N`, drawn exactly as one sampler over the concatenation draws (bit for
+/// bit for equal power-of-two shards), weights normalised by the global
+/// smallest `P`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdaptivePlan<S: Storage> {
+    scored: ShardPlan<S>,
+    counts: ShardPlan<S>,
+    examples: usize,
+    gamma: f64,
+    min: f64,
+}
+
+impl<S: Storage> AdaptivePlan<S> {
+    /// A plan over every shard's summary. Errors: as [`ShardPlan::new`];
+    /// [`Error::InvalidConfig`] naming `uniform_floor` when the shards'
+    /// floors differ, `examples` when a shard has none or all of them
+    /// together exceed 2^32 - 1.
+    pub fn new(shards: &[AdaptiveShard]) -> Result<Self> {
+        let gamma = shards.first().map_or(0.0, |s| s.uniform_floor);
+        let mut examples = 0usize;
+        let (mut nonzero, mut min) = (0usize, f64::INFINITY);
+        for s in shards {
+            crate::error::ensure(
+                s.uniform_floor.to_bits() == gamma.to_bits(),
+                "uniform_floor",
+                "the same on every shard",
+            )?;
+            crate::error::ensure(s.examples >= 1, "examples", "at least 1 on every shard")?;
+            examples = examples.saturating_add(s.examples);
+            nonzero = nonzero.saturating_add(s.nonzero);
+            if let Some(m) = s.min {
+                min = min.min(m);
+            }
+        }
+        crate::error::ensure(examples <= u32::MAX as usize, "examples", "at most 2^32 - 1 over all shards")?;
+        let scored = ShardPlan::build(shards.len(), |i| shards[i].total)?;
+        let counts = ShardPlan::build(shards.len(), |i| shards[i].examples as f64)?;
+        let min = crate::adaptive::drawable_min(min.is_finite().then_some(min), nonzero == examples, gamma);
+        Ok(AdaptivePlan { scored, counts, examples, gamma, min })
+    }
+
+    /// Draws `out.len()` global points with `rng` (seeded alike on every
+    /// rank): stratum `j` of `[0, 1]` goes to the floor's share below
+    /// `gamma`, to the scores' above it, as in
+    /// [`AdaptiveBatchSampler::sample_with`](crate::adaptive::AdaptiveBatchSampler::sample_with).
+    pub fn draw<R: RngCore + ?Sized>(&self, rng: &mut R, out: &mut [AdaptivePoint]) -> Result<()> {
+        let total = self.scored.total();
+        let gamma = if total > 0.0 { self.gamma } else { 1.0 };
+        let (n, segments) = (self.examples, out.len());
+        for (j, pt) in out.iter_mut().enumerate() {
+            let v = crate::adaptive::unit_stratum(rng, j, segments);
+            *pt = if v < gamma || gamma == 1.0 {
+                let global = ((v / gamma * n as f64) as usize).min(n - 1);
+                // Integers below 2^32: the descent's subtractions are exact.
+                let (shard, local) = self.counts.tree.descend_residual(global as f64);
+                AdaptivePoint::Floor { shard, index: local as usize }
+            } else {
+                let u = (v - gamma) / (1.0 - gamma) * total;
+                let u = if u < total { u } else { f64::from_bits(total.to_bits() - 1) };
+                let (shard, residual) = self.scored.tree.descend_residual(u);
+                AdaptivePoint::Scored { shard, residual }
+            };
+        }
+        Ok(())
+    }
+
+    /// `P` of an example of score mass `t`, with the global totals.
+    pub fn probability(&self, t: f64) -> f64 {
+        crate::adaptive::mixture(t, self.scored.total(), self.examples as f64, self.gamma, false)
+    }
+
+    /// The importance weight of an example of score mass `t`:
+    /// `(N P)^-beta / max_j (N P_j)^-beta` over every shard.
+    pub fn weight(&self, t: f64, beta: f64) -> f64 {
+        crate::per::is_weight(libm::log(self.probability(self.min)), self.probability(t), beta)
+    }
 }

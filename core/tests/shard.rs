@@ -121,3 +121,84 @@ fn bad_totals_are_typed_errors() {
     assert_eq!((fixed.shards(), fixed.total()), (3, 6.0));
     assert!(matches!(ShardPlan::<Fixed<4>>::new(&[1.0; 5]), Err(Error::StorageTooSmall { .. })));
 }
+
+// ---------------------------------------------------------------- adaptive
+
+use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveConfig};
+use adasample::shard::{AdaptivePlan, AdaptivePoint};
+
+/// Draws as (global index, weight bits).
+type Batch = Vec<(usize, u64)>;
+
+/// One EMA sampler over S * m examples against S shard samplers of m, fed
+/// the same losses: the same indices and weights, bit for bit.
+fn adaptive_both(s: usize, m: usize, losses: &[f64], floor: f64, seed: u64, batch: usize) -> (Batch, Batch) {
+    let cfg = |n| AdaptiveConfig { uniform_floor: floor, alpha: 0.7, beta: 0.6, seed, ..AdaptiveConfig::new(n, 0.5) };
+    let n = s * m;
+    let mut one: AdaptiveBatchSampler<Heap> = AdaptiveBatchSampler::new(cfg(n)).unwrap();
+    one.update_weights(&(0..n).collect::<Vec<_>>(), losses).unwrap();
+    let (mut idx, mut w) = (vec![0; batch], vec![0.0; batch]);
+    one.sample_with(&mut DefaultRng::new(seed), &mut idx, &mut w).unwrap();
+    let single = idx.iter().zip(&w).map(|(&i, w)| (i, w.to_bits())).collect();
+
+    let shards: Vec<AdaptiveBatchSampler<Heap>> = losses
+        .chunks(m)
+        .map(|chunk| {
+            let mut t: AdaptiveBatchSampler<Heap> = AdaptiveBatchSampler::new(cfg(m)).unwrap();
+            t.update_weights(&(0..m).collect::<Vec<_>>(), chunk).unwrap();
+            t
+        })
+        .collect();
+    let summaries: Vec<_> = shards.iter().map(|t| t.shard_summary().unwrap()).collect();
+    let plan: AdaptivePlan<Heap> = AdaptivePlan::new(&summaries).unwrap();
+    let mut points = vec![AdaptivePoint::default(); batch];
+    plan.draw(&mut DefaultRng::new(seed), &mut points).unwrap();
+    let sharded = points
+        .iter()
+        .map(|&pt| {
+            let (local, t) = shards[pt.shard()].resolve(pt).unwrap();
+            (pt.shard() * m + local, plan.weight(t, 0.6).to_bits())
+        })
+        .collect();
+    (single, sharded)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(150))]
+
+    #[test]
+    fn adaptive_equal_power_of_two_shards_draw_as_one_sampler(
+        log_s in 0u32..4,
+        log_m in 0u32..6,
+        picks in prop::collection::vec(0..PRIORITIES.len(), 256),
+        floor in prop::sample::select(vec![0.0, 0.1, 0.5, 1.0]),
+        seed in any::<u64>(),
+        batch in 1usize..100,
+    ) {
+        let (s, m) = (1usize << log_s, 1usize << log_m);
+        let losses: Vec<f64> = picks[..s * m].iter().map(|&k| PRIORITIES[k]).collect();
+        let (single, sharded) = adaptive_both(s, m, &losses, floor, seed, batch);
+        prop_assert_eq!(single, sharded);
+    }
+}
+
+#[test]
+fn adaptive_plans_refuse_what_they_cannot_do() {
+    let mut a: AdaptiveBatchSampler<Heap> = AdaptiveBatchSampler::new(AdaptiveConfig::new(4, 0.5)).unwrap();
+    let b: AdaptiveBatchSampler<Heap> =
+        AdaptiveBatchSampler::new(AdaptiveConfig { uniform_floor: 0.2, ..AdaptiveConfig::new(4, 0.5) }).unwrap();
+    let (sa, sb) = (a.shard_summary().unwrap(), b.shard_summary().unwrap());
+    assert!(matches!(AdaptivePlan::<Heap>::new(&[sa, sb]), Err(Error::InvalidConfig { field: "uniform_floor", .. })));
+    assert!(matches!(AdaptivePlan::<Heap>::new(&[]), Err(Error::InvalidConfig { field: "shards", .. })));
+    let ohem: AdaptiveBatchSampler<Heap> = AdaptiveBatchSampler::new(AdaptiveConfig {
+        mode: adasample::adaptive::AdaptiveMode::Ohem,
+        ..AdaptiveConfig::new(4, 0.5)
+    })
+    .unwrap();
+    assert!(matches!(ohem.shard_summary(), Err(Error::InvalidConfig { field: "mode", .. })));
+    a.set_prior(&[1.0; 4]).unwrap();
+    assert!(matches!(a.shard_summary(), Err(Error::InvalidConfig { field: "prior", .. })));
+    // A point from another plan is refused, not resolved.
+    assert!(b.resolve(AdaptivePoint::Floor { shard: 0, index: 4 }).is_err());
+    assert!(b.resolve(AdaptivePoint::Scored { shard: 0, residual: 1e9 }).is_err());
+}
