@@ -40,10 +40,23 @@ fn oracle(s: &AdaptiveBatchSampler<Heap>, q: &[f64]) -> Oracle {
         }
         WeightTarget::Prior => {
             // Exact: (q_i / Q) / P_i depends on t_i alone, largest at the smallest t.
-            let d = |ti: f64| if g < 1.0 { (1.0 - g) * ti * qs / m } else { 0.0 } + g;
+            // d(t) = (1 - g) t Q / M + g, as a log: t Q / M would pass through
+            // subnormals (t Q) or overflow (Q / M) where the quotient itself is
+            // an ordinary number.
+            let ln_d = |ti: f64| {
+                let a = ti.ln() + qs.ln() - m.ln();
+                if g == 0.0 {
+                    a
+                } else if g == 1.0 {
+                    0.0
+                } else {
+                    let r = (1.0 - g) * a.exp();
+                    if r.is_finite() { (r + g).ln() } else { a + (1.0 - g).ln() }
+                }
+            };
             // As documented: over every example with a floor, else over t > 0.
             let t_min = t.iter().copied().filter(|&x| g > 0.0 || x > 0.0).fold(f64::INFINITY, f64::min);
-            t.iter().map(|&ti| (d(t_min) / d(ti)).powf(c.beta)).collect()
+            t.iter().map(|&ti| (c.beta * (ln_d(t_min) - ln_d(ti))).exp()).collect()
         }
     };
     Oracle { p, w }
