@@ -51,7 +51,11 @@ fn oracle(s: &AdaptiveBatchSampler<Heap>, q: &[f64]) -> Oracle {
                     0.0
                 } else {
                     let r = (1.0 - g) * a.exp();
-                    if r.is_finite() { (r + g).ln() } else { a + (1.0 - g).ln() }
+                    if r.is_finite() {
+                        (r + g).ln()
+                    } else {
+                        a + (1.0 - g).ln()
+                    }
                 }
             };
             // As documented: over every example with a floor, else over t > 0.
