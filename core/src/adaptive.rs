@@ -32,7 +32,7 @@ use crate::math::{in_unit, not_above};
 use crate::per::is_weight;
 use crate::rng::{below, commit_on_ok, unit_f64, DefaultRng};
 use crate::storage::{check_fits, refill, Buffer, Storage};
-use crate::tree::SumTree;
+use crate::tree::{clamp_below, SumTree};
 use rand_core::RngCore;
 
 /// How losses move the sampling distribution.
@@ -276,8 +276,9 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
     }
 
     fn probability_of(&self, i: usize) -> f64 {
+        // OHEM never has a prior: `set_prior` refuses it, `reset` clears it.
         #[cfg(feature = "prior")]
-        if self.prior.is_set() && self.config.mode != AdaptiveMode::Ohem {
+        if self.prior.is_set() {
             return self.prior.probability(i, self.config.uniform_floor);
         }
         self.mixture_probability(self.tree.leaves()[i])
@@ -338,12 +339,10 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
         for (j, idx) in indices.iter_mut().enumerate() {
             // In [0, 1], but 1.0 itself after rounding at the last stratum.
             let v = unit_stratum(rng, j, segments);
-            *idx = if v < gamma || gamma == 1.0 {
-                ((v / gamma * n as f64) as usize).min(n - 1)
-            } else {
-                // v in [gamma, 1]: onto [0, total) of the score tree (total > 0 here).
-                let u = (v - gamma) / (1.0 - gamma) * total;
-                self.tree.find(if u < total { u } else { f64::from_bits(total.to_bits() - 1) })?
+            *idx = match share(v, gamma) {
+                Share::Floor(f) => floor_index(f, n),
+                // Onto [0, total) of the score tree (total > 0 here).
+                Share::Scored(f) => self.tree.find(clamp_below(f * total, total))?,
             };
         }
         let ln_p_min = libm::log(self.min_probability());
@@ -625,6 +624,30 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
             *w = 1.0;
         }
     }
+}
+
+/// Where a point `v` of `[0, 1]` falls in the mixture laid out as the
+/// floor's `[0, gamma)` then the scores' `[gamma, 1]`: the share, and the
+/// point's position in `[0, 1]` within it.
+pub(crate) enum Share {
+    Floor(f64),
+    Scored(f64),
+}
+
+/// The share of `v` (a `gamma` of 1 is all floor, `v == 1.0` included).
+#[inline(always)]
+pub(crate) fn share(v: f64, gamma: f64) -> Share {
+    if v < gamma || gamma == 1.0 {
+        Share::Floor(v / gamma)
+    } else {
+        Share::Scored((v - gamma) / (1.0 - gamma))
+    }
+}
+
+/// The example at position `f` of `[0, 1]` of the uniform floor over `n`.
+#[inline(always)]
+pub(crate) fn floor_index(f: f64, n: usize) -> usize {
+    ((f * n as f64) as usize).min(n - 1)
 }
 
 /// Stratum `j` of `segments` equal strata of `[0, 1]`, one uniform point in it.

@@ -137,11 +137,12 @@ impl<S: Storage> Prior<S> {
     /// The example at `v` in `[0, 1]` of the mixture laid out as the floor's
     /// `[0, gamma)` then the scored `[gamma, 1]`.
     pub(crate) fn find(&self, v: f64, gamma: f64) -> Result<usize> {
-        let (tree, u) =
-            if v < gamma || gamma == 1.0 { (&self.q, v / gamma) } else { (&self.mass, (v - gamma) / (1.0 - gamma)) };
+        let (tree, f) = match crate::adaptive::share(v, gamma) {
+            crate::adaptive::Share::Floor(f) => (&self.q, f),
+            crate::adaptive::Share::Scored(f) => (&self.mass, f),
+        };
         let total = tree.total();
-        let u = u * total;
-        tree.find(if u < total { u } else { f64::from_bits(total.to_bits() - 1) })
+        tree.find(crate::tree::clamp_below(f * total, total))
     }
 
     /// `P_i` (the weights' own `ln P`, exponentiated; may be subnormal).

@@ -261,16 +261,18 @@ impl<S: Storage> AdaptivePlan<S> {
         let (n, segments) = (self.examples, out.len());
         for (j, pt) in out.iter_mut().enumerate() {
             let v = crate::adaptive::unit_stratum(rng, j, segments);
-            *pt = if v < gamma || gamma == 1.0 {
-                let global = ((v / gamma * n as f64) as usize).min(n - 1);
-                // Integers below 2^32: the descent's subtractions are exact.
-                let (shard, local) = self.counts.tree.descend_residual(global as f64);
-                AdaptivePoint::Floor { shard, index: local as usize }
-            } else {
-                let u = (v - gamma) / (1.0 - gamma) * total;
-                let u = if u < total { u } else { f64::from_bits(total.to_bits() - 1) };
-                let (shard, residual) = self.scored.tree.descend_residual(u);
-                AdaptivePoint::Scored { shard, residual }
+            *pt = match crate::adaptive::share(v, gamma) {
+                crate::adaptive::Share::Floor(f) => {
+                    let global = crate::adaptive::floor_index(f, n);
+                    // Integers below 2^32: the descent's subtractions are exact.
+                    let (shard, local) = self.counts.tree.descend_residual(global as f64);
+                    AdaptivePoint::Floor { shard, index: local as usize }
+                }
+                crate::adaptive::Share::Scored(f) => {
+                    let (shard, residual) =
+                        self.scored.tree.descend_residual(crate::tree::clamp_below(f * total, total));
+                    AdaptivePoint::Scored { shard, residual }
+                }
             };
         }
         Ok(())

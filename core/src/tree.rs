@@ -713,7 +713,7 @@ pub(crate) fn stratum_point<R: RngCore + ?Sized>(rng: &mut R, j: usize, width: f
 }
 
 /// `u` if below `total`, else the largest float below `total` (`total > 0`).
-fn clamp_below(u: f64, total: f64) -> f64 {
+pub(crate) fn clamp_below(u: f64, total: f64) -> f64 {
     if u < total {
         u
     } else {

@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::Serialize;
+use std::cmp::Ordering;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -523,17 +524,28 @@ pub fn paired_cls(runs: &[ClsRun], a: ClsSampler, b: ClsSampler) -> Option<(f64,
     Some((m, ci, diffs.len()))
 }
 
+/// Where a paired difference's 95% interval `d ± ci` lies: above 0
+/// (`Greater`: ahead), below it (`Less`: behind), or across it (`Equal`: no
+/// difference shown).
+fn paired_side(d: f64, ci: f64) -> Ordering {
+    if d - ci > 0.0 {
+        Ordering::Greater
+    } else if d + ci < 0.0 {
+        Ordering::Less
+    } else {
+        Ordering::Equal
+    }
+}
+
 /// A sentence on a paired difference: which is ahead, or that none is shown.
 fn paired_cls_sentence(a: &str, b: &str, (m, ci, n): (f64, f64, usize)) -> String {
     if ci.is_nan() {
         return format!("`{a}` − `{b}`: {m:+.3} (means only: {n} seeds, intervals from {MIN_SEEDS_FOR_CI}).");
     }
-    let how = if m - ci > 0.0 {
-        format!("`{a}` is ahead of `{b}`")
-    } else if m + ci < 0.0 {
-        format!("`{a}` is behind `{b}`")
-    } else {
-        format!("no difference between `{a}` and `{b}` is shown")
+    let how = match paired_side(m, ci) {
+        Ordering::Greater => format!("`{a}` is ahead of `{b}`"),
+        Ordering::Less => format!("`{a}` is behind `{b}`"),
+        Ordering::Equal => format!("no difference between `{a}` and `{b}` is shown"),
     };
     format!("`{a}` − `{b}`, paired by seed: {m:+.3} ± {ci:.3} balanced accuracy over {n} seeds: {how}.")
 }
@@ -920,12 +932,10 @@ fn paired_sentence(p: &SftPaired) -> String {
         );
     }
     let (lo, hi) = (d - ci, d + ci);
-    let verdict = if lo > 0.0 {
-        format!("{name} is ahead of SFT by {:.1} points", 100.0 * d)
-    } else if hi < 0.0 {
-        format!("{name} is behind SFT by {:.1} points", -100.0 * d)
-    } else {
-        "no difference is shown".to_string()
+    let verdict = match paired_side(d, ci) {
+        Ordering::Greater => format!("{name} is ahead of SFT by {:.1} points", 100.0 * d),
+        Ordering::Less => format!("{name} is behind SFT by {:.1} points", -100.0 * d),
+        Ordering::Equal => "no difference is shown".to_string(),
     };
     format!(
         "- {name} − sft, sampled accuracy, paired over {} seeds: {d:+.3} (95% interval {lo:+.3} to {hi:+.3}): {verdict}.",
