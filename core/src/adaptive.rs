@@ -436,6 +436,48 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
     /// # Ok::<(), adasample::Error>(())
     /// ```
     pub fn update_weights(&mut self, indices: &[usize], losses: &[f64]) -> Result<()> {
+        self.check_losses(indices, losses)?;
+        // Finite: B losses of at most MAX_PRIORITY = f64::MAX / 2^40 sum to
+        // at most f64::MAX for any B below 2^40 (more than memory holds).
+        let mean = losses.iter().sum::<f64>() / losses.len().max(1) as f64;
+        self.apply_losses(indices, losses, mean);
+        Ok(())
+    }
+
+    /// [`update_weights`](Self::update_weights) for one shard's part of a
+    /// global batch ([`crate::shard::AdaptivePlan`]): AdaBoost's update then
+    /// uses `batch_mean`, the mean loss of the whole global batch (an
+    /// all-reduce of the shards' loss sums over the batch size), not of this
+    /// shard's draws; EMA and OHEM ignore it. Errors: as `update_weights`,
+    /// and [`Error::InvalidArgument`] naming `batch mean` for a mean that is
+    /// not finite or is negative, [`Error::ValueTooLarge`] above
+    /// [`MAX_PRIORITY`](crate::MAX_PRIORITY); nothing is changed.
+    ///
+    /// ```
+    /// use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveConfig, AdaptiveMode};
+    /// use adasample::storage::Heap;
+    /// let config = AdaptiveConfig { mode: AdaptiveMode::AdaBoost, ..AdaptiveConfig::new(4, 1.0) };
+    /// let mut s: AdaptiveBatchSampler<Heap> = AdaptiveBatchSampler::new(config)?;
+    /// // This shard drew example 0 (loss 2); the global batch's mean loss was 2 too.
+    /// s.update_weights_with_mean(&[0], &[2.0], 2.0)?;
+    /// assert_eq!(s.scores()[0], 1.0); // at the global mean: unchanged
+    /// assert!(s.update_weights_with_mean(&[0], &[2.0], f64::NAN).is_err());
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
+    pub fn update_weights_with_mean(&mut self, indices: &[usize], losses: &[f64], batch_mean: f64) -> Result<()> {
+        self.check_losses(indices, losses)?;
+        if !(batch_mean.is_finite() && batch_mean >= 0.0) {
+            return Err(Error::InvalidArgument { name: "batch mean", position: 0, value: batch_mean });
+        }
+        if crate::error::above_max(batch_mean) {
+            return Err(Error::ValueTooLarge { name: "batch mean", position: 0, value: batch_mean });
+        }
+        self.apply_losses(indices, losses, batch_mean);
+        Ok(())
+    }
+
+    /// What `update_weights` refuses.
+    fn check_losses(&self, indices: &[usize], losses: &[f64]) -> Result<()> {
         check_len(indices.len(), losses.len())?;
         for (k, (&i, &loss)) in indices.iter().zip(losses).enumerate() {
             self.tree.check_index(i)?;
@@ -446,10 +488,12 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
                 return Err(Error::ValueTooLarge { name: "loss", position: k, value: loss });
             }
         }
+        Ok(())
+    }
+
+    /// The checked losses into the scores and trees.
+    fn apply_losses(&mut self, indices: &[usize], losses: &[f64], mean: f64) {
         let c = self.config;
-        // Finite: B losses of at most MAX_PRIORITY = f64::MAX / 2^40 sum to
-        // at most f64::MAX for any B below 2^40 (more than memory holds).
-        let mean = losses.iter().sum::<f64>() / losses.len().max(1) as f64;
         for (&i, &loss) in indices.iter().zip(losses) {
             let s = self.scores.as_ref()[i];
             let s = match c.mode {
@@ -470,7 +514,6 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
                 self.prior.write_t(i, t);
             }
         }
-        Ok(())
     }
 }
 

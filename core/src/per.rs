@@ -445,6 +445,36 @@ impl<S: Storage> PrioritizedSelector<S> {
         Some(if p > 0.0 { p / total } else { 0.0 })
     }
 
+    /// Resolves a point of a global batch over shards
+    /// ([`ShardPlan::draw`](crate::shard::ShardPlan::draw)) that landed in
+    /// this selector: the key of the slot at `residual` of its total and
+    /// that slot's stored priority `p` (for
+    /// [`global_weight`](crate::shard::global_weight); `P = p / T` with the
+    /// plan's global `T`). Errors: [`Error::InvalidConfig`] naming `rank`
+    /// for rank-based priorities (they depend on the global order, which no
+    /// shard knows), [`Error::Empty`], and [`Error::InvalidArgument`] naming
+    /// `u` for a residual outside `[0, total)`: a point from another plan.
+    ///
+    /// ```
+    /// use adasample::per::{PerConfig, PrioritizedSelector};
+    /// use adasample::storage::Heap;
+    /// let config = PerConfig { alpha: 1.0, epsilon: 0.0, ..PerConfig::new(4) };
+    /// let mut s: PrioritizedSelector<Heap> = PrioritizedSelector::new(config)?;
+    /// s.insert(Some(1.0))?;
+    /// s.insert(Some(3.0))?;
+    /// let (key, p) = s.resolve(2.5)?; // past the first slot's 1.0
+    /// assert_eq!((key.slot, p), (1, 3.0));
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
+    pub fn resolve(&self, residual: f64) -> Result<(Key, f64)> {
+        crate::error::ensure(!self.is_rank(), "rank", "proportional priorities over shards")?;
+        self.check_ready()?;
+        let slot = self.tree.find(residual)?;
+        // `find` never lands on a zero leaf, and only written slots are non-zero.
+        let key = self.key(slot).ok_or(Error::Empty)?;
+        Ok((key, self.tree.leaves()[slot]))
+    }
+
     /// The raw priorities `|delta|` of all slots, in slot order.
     pub fn raw_priorities(&self) -> &[f64] {
         self.raw.as_ref()

@@ -118,6 +118,9 @@ pub struct EpochPoint {
     pub macro_f1: f64,
     /// Per class; NaN for a class absent from the test set.
     pub recall: Vec<f64>,
+    /// The epoch's drawn global indices, digested ([`draw_digest`] summed
+    /// over its batches): equal digests, equal draws, however many ranks.
+    pub draws_digest: String,
     pub elapsed_s: f64,
 }
 
@@ -190,6 +193,75 @@ pub fn batch_sampler(
     })
 }
 
+/// Where a run's batches come from: one core sampler over the whole
+/// training set, or (feature `mpi`, `crate::distributed`) this rank's
+/// part of a global batch drawn exactly over every rank's shard.
+pub trait Batches {
+    /// The next batch's draws held here: indices into this process's
+    /// training rows and their importance weights.
+    fn sample(&mut self, batch: usize) -> Result<(Vec<usize>, Vec<f64>)>;
+    /// Feeds back the per-example losses of those draws.
+    fn update(&mut self, indices: &[usize], losses: &[f64]) -> Result<()>;
+    /// The global batch's gradients and loss from this process's part of
+    /// them (an all-reduce over ranks; nothing to do in one process).
+    fn reduce(&mut self, _vs: &nn::VarStore, loss: f64) -> Result<f64> {
+        Ok(loss)
+    }
+    /// Whether to stop (Ctrl-C here or, over ranks, on any rank).
+    fn stop(&mut self, local: bool) -> Result<bool> {
+        Ok(local)
+    }
+    /// Whether this process evaluates, reports and writes files.
+    fn reports(&self) -> bool {
+        true
+    }
+    /// A digest of the global indices of the last batch, the same for the
+    /// same draws however they are split over ranks.
+    fn digest(&self) -> u64;
+    /// After the last step: a failure not yet reported (over ranks, on every rank).
+    fn finish(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// The digest of draw `j` of a batch landing on global example `i`:
+/// summed (wrapping) over a batch, in any order or split.
+pub fn draw_digest(j: usize, i: usize) -> u64 {
+    // SplitMix64's finaliser: every bit of (j, i) moves every output bit.
+    let mut z = ((j as u64) << 32 ^ i as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// One process's sampler over the whole training set.
+pub struct Local {
+    sampler: AdaptiveBatchSampler<Heap>,
+    digest: u64,
+}
+
+impl Local {
+    pub fn new(sampler: AdaptiveBatchSampler<Heap>) -> Self {
+        Local { sampler, digest: 0 }
+    }
+}
+
+impl Batches for Local {
+    fn sample(&mut self, batch: usize) -> Result<(Vec<usize>, Vec<f64>)> {
+        let (idx, w) = self.sampler.sample(batch)?;
+        self.digest = idx.iter().enumerate().fold(0u64, |d, (j, &i)| d.wrapping_add(draw_digest(j, i)));
+        Ok((idx, w))
+    }
+
+    fn update(&mut self, indices: &[usize], losses: &[f64]) -> Result<()> {
+        Ok(self.sampler.update_weights(indices, losses)?)
+    }
+
+    fn digest(&self) -> u64 {
+        self.digest
+    }
+}
+
 /// One training run; `on_epoch` sees every epoch's scores as they come, `stop`
 /// ends it early (Ctrl-C) keeping what was done.
 pub fn run(
@@ -199,28 +271,49 @@ pub fn run(
     seed: u64,
     device: Device,
     stop: &AtomicBool,
+    on_epoch: impl FnMut(&EpochPoint),
+) -> Result<ClsRun> {
+    let mut batches = Local::new(batch_sampler(cfg, sampler, &split.train.labels, split.classes(), seed)?);
+    train(cfg, split, &split.train, &mut batches, sampler, seed, device, stop, on_epoch)
+}
+
+/// The training loop over `rows` (the whole training set, or this rank's
+/// shard of it) with batches from `batches`; the test set is `split`'s.
+/// The loss is the IS-weighted cross-entropy summed over the draws held
+/// here over the global batch size, so that the ranks' parts add up to the
+/// one-process loss.
+#[allow(clippy::too_many_arguments)]
+pub fn train(
+    cfg: &ClsConfig,
+    split: &Split,
+    rows: &Table,
+    batches: &mut dyn Batches,
+    sampler: ClsSampler,
+    seed: u64,
+    device: Device,
+    stop: &AtomicBool,
     mut on_epoch: impl FnMut(&EpochPoint),
 ) -> Result<ClsRun> {
     let k = split.classes();
     let n = split.train.len();
-    let (x, y) = tensors(&split.train, device);
+    let (x, y) = tensors(rows, device);
     let (x_test, y_test) = tensors(&split.test, device);
     let vs = nn::VarStore::new(device);
     let net = crate::layers::seeded(seed, || {
         crate::layers::mlp(&vs.root(), split.train.dim as i64, &[cfg.hidden, cfg.hidden], k as i64)
     });
     let mut opt = nn::AdamW { wd: cfg.weight_decay, ..Default::default() }.build(&vs, cfg.learning_rate)?;
-    let mut batches = batch_sampler(cfg, sampler, &split.train.labels, k, seed)?;
     let steps_per_epoch = n.div_ceil(cfg.batch);
     let start = Instant::now();
     let (mut epochs, mut steps, mut confusion) = (Vec::new(), 0u64, vec![vec![0u64; k]; k]);
     for epoch in 1..=cfg.epochs {
-        if stop.load(Ordering::Relaxed) {
+        if batches.stop(stop.load(Ordering::Relaxed))? {
             break;
         }
-        let mut loss_sum = 0.0;
+        let (mut loss_sum, mut digest) = (0.0, 0u64);
         for _ in 0..steps_per_epoch {
             let (idx, w) = batches.sample(cfg.batch)?;
+            digest = digest.wrapping_add(batches.digest());
             let idx_t = Tensor::from_slice(&idx.iter().map(|&i| i as i64).collect::<Vec<_>>()).to(device);
             let w_t = Tensor::from_slice(&w).to_kind(Kind::Float).to(device);
             let ce = net.forward(&x.index_select(0, &idx_t)).cross_entropy_loss::<Tensor>(
@@ -230,17 +323,20 @@ pub fn run(
                 -100,
                 0.0,
             );
-            let loss = (&ce * &w_t).mean(Kind::Float);
+            let loss = (&ce * &w_t).sum(Kind::Float) / cfg.batch as f64;
             opt.zero_grad();
             loss.backward();
+            loss_sum += batches.reduce(&vs, loss.double_value(&[]))?;
             opt.step();
             if sampler.feedback() {
                 let losses: Vec<f64> =
                     Vec::<f32>::try_from(ce.detach().to(Device::Cpu))?.into_iter().map(f64::from).collect();
-                batches.update_weights(&idx, &losses)?;
+                batches.update(&idx, &losses)?;
             }
-            loss_sum += loss.double_value(&[]);
             steps += 1;
+        }
+        if !batches.reports() {
+            continue;
         }
         let predicted = tch::no_grad(|| net.forward(&x_test).argmax(1, false)).to(Device::Cpu);
         let (truth, predicted) = (Vec::<i64>::try_from(y_test.to(Device::Cpu))?, Vec::<i64>::try_from(predicted)?);
@@ -256,15 +352,17 @@ pub fn run(
             balanced_accuracy,
             macro_f1,
             recall,
+            draws_digest: format!("{digest:016x}"),
             elapsed_s: start.elapsed().as_secs_f64(),
         };
         on_epoch(&point);
         epochs.push(point);
     }
+    batches.finish()?;
     Ok(ClsRun {
         sampler,
         seed,
-        interrupted: epochs.len() < cfg.epochs,
+        interrupted: steps < (steps_per_epoch * cfg.epochs) as u64,
         epochs,
         confusion,
         steps_per_second: steps as f64 / start.elapsed().as_secs_f64().max(1e-9),

@@ -8,7 +8,7 @@
 //! evaluate), the greedy evaluation.
 
 use crate::envs::{Env, EnvId};
-use crate::replay::{Replay, Returns, Sampler};
+use crate::replay::{Batch, Replay, Returns, Sampler};
 use adasample::rng::{below, unit_f64};
 use adasample::schedule::Schedule;
 use adasample::DefaultRng;
@@ -131,13 +131,13 @@ impl DqnConfig {
 
     /// CleanRL's `linear_schedule`: from `start_e` to `end_e` over
     /// `exploration_fraction` of the run (at least one step), then `end_e`.
-    fn epsilon(&self, step: u64) -> f64 {
+    pub fn epsilon(&self, step: u64) -> f64 {
         let steps = (self.exploration_fraction * self.total_timesteps as f64).round().max(1.0) as u64;
         Schedule::Linear { start: self.start_e, end: self.end_e, steps }.value(step)
     }
 
     /// Gradient updates of a run: what beta anneals over.
-    fn updates(&self) -> u64 {
+    pub fn updates(&self) -> u64 {
         self.total_timesteps.saturating_sub(self.learning_starts) / self.train_frequency.max(1)
     }
 }
@@ -175,7 +175,42 @@ pub struct RunResult {
     pub interrupted: bool,
 }
 
-fn greedy(net: &impl Module, obs: &[f32], device: Device) -> usize {
+/// Training episodes: how many ended, the running return, the last 10
+/// returns (CleanRL-style reports) and when their mean first reached the
+/// env's threshold.
+#[derive(Debug, Default)]
+pub struct Episodes {
+    pub count: u64,
+    current: f64,
+    recent: VecDeque<f64>,
+    pub steps_to_threshold: Option<u64>,
+}
+
+impl Episodes {
+    pub fn reward(&mut self, r: f64) {
+        self.current += r;
+    }
+
+    /// The running episode ended at env step `step`.
+    pub fn end(&mut self, step: u64, threshold: f64) {
+        self.count += 1;
+        if self.recent.len() == 10 {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(self.current);
+        self.current = 0.0;
+        if self.steps_to_threshold.is_none() && self.recent.len() == 10 && self.mean10() >= Some(threshold) {
+            self.steps_to_threshold = Some(step);
+        }
+    }
+
+    /// The mean of the last (up to) 10 returns; none before the first ends.
+    pub fn mean10(&self) -> Option<f64> {
+        (!self.recent.is_empty()).then(|| self.recent.iter().sum::<f64>() / self.recent.len() as f64)
+    }
+}
+
+pub fn greedy(net: &impl Module, obs: &[f32], device: Device) -> usize {
     let q = tch::no_grad(|| net.forward(&Tensor::from_slice(obs).to(device).unsqueeze(0)));
     q.argmax(1, false).int64_value(&[0]) as usize
 }
@@ -220,8 +255,7 @@ pub fn run(
 
     let start = Instant::now();
     let mut obs = env.reset(&mut rng);
-    let (mut episodes, mut losses, mut loss_count) = (0u64, 0.0, 0u64);
-    let (mut episode_return, mut recent, mut steps_to_threshold) = (0.0, VecDeque::with_capacity(10), None);
+    let (mut episodes, mut losses, mut loss_count) = (Episodes::default(), 0.0, 0u64);
     let mut evals = Vec::new();
     let mut step = 0;
     while step < cfg.total_timesteps && !stop.load(Ordering::Relaxed) {
@@ -234,21 +268,9 @@ pub fn run(
         let out = env.step(action)?;
         replay.step(std::mem::take(&mut obs), action as i32, out.reward, &out.obs, out.terminated, out.truncated)?;
         step += 1;
-        episode_return += out.reward;
+        episodes.reward(out.reward);
         obs = if out.terminated || out.truncated {
-            episodes += 1;
-            // CleanRL-style: the mean of the last 10 training-episode returns.
-            if recent.len() == 10 {
-                recent.pop_front();
-            }
-            recent.push_back(episode_return);
-            episode_return = 0.0;
-            if steps_to_threshold.is_none()
-                && recent.len() == 10
-                && recent.iter().sum::<f64>() / 10.0 >= cfg.threshold()
-            {
-                steps_to_threshold = Some(step);
-            }
+            episodes.end(step, cfg.threshold());
             env.reset(&mut rng)
         } else {
             out.obs
@@ -257,36 +279,11 @@ pub fn run(
         // ---- learn: Double DQN target, IS-weighted loss, new priorities
         if step > cfg.learning_starts && step % cfg.train_frequency == 0 && !replay.is_empty() {
             let batch = replay.sample(cfg.batch_size)?;
-            let n = batch.keys.len() as i64;
-            let s = Tensor::from_slice(batch.obs).view([n, obs_dim]).to(device);
-            let s2 = Tensor::from_slice(batch.next_obs).view([n, obs_dim]).to(device);
-            let a = Tensor::from_slice(batch.actions).to_kind(Kind::Int64).to(device).unsqueeze(1);
-            let g = Tensor::from_slice(batch.returns).to(device);
-            let discount = Tensor::from_slice(batch.discounts).to(device);
-            let w = Tensor::from_slice(&batch.weights).to_kind(Kind::Float).to(device);
-            let y = tch::no_grad(|| {
-                let next_a = online.forward(&s2).argmax(1, true);
-                let q_next = target.forward(&s2).gather(1, &next_a, false).squeeze_dim(1);
-                g + discount * q_next
-            });
-            let q = online.forward(&s).gather(1, &a, false).squeeze_dim(1);
-            let td = &y - &q;
-            let per_item = match cfg.loss {
-                Loss::Mse => td.square(),
-                Loss::Huber => q.huber_loss(&y, tch::Reduction::None, 1.0),
-            };
-            let loss = (per_item * &w).mean(Kind::Float);
-            opt.zero_grad();
-            loss.backward();
-            if let Some(max) = cfg.max_grad_norm {
-                opt.clip_grad_norm(max);
-            }
-            opt.step();
-            let td: Vec<f64> = Vec::<f32>::try_from(td.detach().to(Device::Cpu))?.into_iter().map(f64::from).collect();
+            let (td, loss) = learn(cfg, &online, &target, &mut opt, &batch, device)?;
             let keys = batch.keys.clone();
             drop(batch);
             replay.update(&keys, &td)?;
-            losses += loss.double_value(&[]);
+            losses += loss;
             loss_count += 1;
         }
         if step % cfg.target_network_frequency == 0 {
@@ -302,12 +299,8 @@ pub fn run(
                 env_step: step,
                 return_mean: mean,
                 return_std: std,
-                train_episodes: episodes,
-                train_return_mean10: if recent.is_empty() {
-                    None
-                } else {
-                    Some(recent.iter().sum::<f64>() / recent.len() as f64)
-                },
+                train_episodes: episodes.count,
+                train_return_mean10: episodes.mean10(),
                 loss_mean: if loss_count > 0 { Some(losses / loss_count as f64) } else { None },
                 epsilon: cfg.epsilon(step),
                 beta: replay.beta(),
@@ -328,13 +321,54 @@ pub fn run(
         evals,
         env_steps: step,
         steps_per_second: step as f64 / secs,
-        steps_to_threshold,
+        steps_to_threshold: episodes.steps_to_threshold,
         interrupted: step < cfg.total_timesteps,
     })
 }
 
+/// One gradient update on `batch`: the Double DQN target (the online net
+/// picks the next action, the target net values it), the IS-weighted loss,
+/// an optimizer step. Returns the TD errors (the new priorities) and the loss.
+pub fn learn(
+    cfg: &DqnConfig,
+    online: &impl Module,
+    target: &impl Module,
+    opt: &mut nn::Optimizer,
+    batch: &Batch<'_>,
+    device: Device,
+) -> Result<(Vec<f64>, f64)> {
+    let n = batch.weights.len() as i64;
+    let obs_dim = batch.obs.len() as i64 / n.max(1);
+    let s = Tensor::from_slice(batch.obs).view([n, obs_dim]).to(device);
+    let s2 = Tensor::from_slice(batch.next_obs).view([n, obs_dim]).to(device);
+    let a = Tensor::from_slice(batch.actions).to_kind(Kind::Int64).to(device).unsqueeze(1);
+    let g = Tensor::from_slice(batch.returns).to(device);
+    let discount = Tensor::from_slice(batch.discounts).to(device);
+    let w = Tensor::from_slice(&batch.weights).to_kind(Kind::Float).to(device);
+    let y = tch::no_grad(|| {
+        let next_a = online.forward(&s2).argmax(1, true);
+        let q_next = target.forward(&s2).gather(1, &next_a, false).squeeze_dim(1);
+        g + discount * q_next
+    });
+    let q = online.forward(&s).gather(1, &a, false).squeeze_dim(1);
+    let td = &y - &q;
+    let per_item = match cfg.loss {
+        Loss::Mse => td.square(),
+        Loss::Huber => q.huber_loss(&y, tch::Reduction::None, 1.0),
+    };
+    let loss = (per_item * &w).mean(Kind::Float);
+    opt.zero_grad();
+    loss.backward();
+    if let Some(max) = cfg.max_grad_norm {
+        opt.clip_grad_norm(max);
+    }
+    opt.step();
+    let td: Vec<f64> = Vec::<f32>::try_from(td.detach().to(Device::Cpu))?.into_iter().map(f64::from).collect();
+    Ok((td, loss.double_value(&[])))
+}
+
 /// Greedy episodes on a fresh environment: mean and standard deviation of returns.
-fn evaluate(cfg: &DqnConfig, net: &impl Module, device: Device, seed: u64) -> Result<(f64, f64)> {
+pub fn evaluate(cfg: &DqnConfig, net: &impl Module, device: Device, seed: u64) -> Result<(f64, f64)> {
     let mut rng = DefaultRng::seed_from_u64(seed ^ 0xE7A1);
     let mut env: Env = cfg.env.make();
     let mut returns = Vec::with_capacity(cfg.eval_episodes);

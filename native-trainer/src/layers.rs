@@ -2,7 +2,7 @@
 //! initialisation.
 
 use std::sync::Mutex;
-use tch::nn::{self, Module};
+use tch::nn;
 
 static INIT: Mutex<()> = Mutex::new(());
 
@@ -20,7 +20,7 @@ pub fn seeded<T>(seed: u64, build: impl FnOnce() -> T) -> T {
 }
 
 /// `in -> hidden[0] -> ... -> out` with ReLU between, layers `l1, l2, ...` under `vs`.
-pub fn mlp(vs: &nn::Path, input: i64, hidden: &[i64], output: i64) -> impl Module {
+pub fn mlp(vs: &nn::Path, input: i64, hidden: &[i64], output: i64) -> nn::Sequential {
     let mut net = nn::seq();
     let mut width = input;
     for (k, &h) in hidden.iter().enumerate() {

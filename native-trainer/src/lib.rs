@@ -6,14 +6,20 @@
 //!   the loss (`iwloss`) and the pipeline (`sft`);
 //! - the Blind Cliffwalk (`cliffwalk`): tabular Q-learning from a replay memory, no torch;
 //! - shared: the MLP (`layers`), parallel runs and Ctrl-C (`runner`), one way to run
-//!   any scenario (`scenario`), run folders (`report`).
+//!   any scenario (`scenario`), run folders (`report`);
+//! - over processes (feature `mpi`, `distributed`): the classifier data-parallel,
+//!   DQN in the Ape-X shape, exact global batches from the core's shard math.
 //!
 //! The binary (`src/main.rs`) is the command line over these.
 
+#[cfg(feature = "mpi")]
+pub mod apex;
 pub mod arith;
 pub mod classifier;
 pub mod cliffwalk;
 pub mod datasets;
+#[cfg(feature = "mpi")]
+pub mod distributed;
 pub mod dqn;
 pub mod envs;
 pub mod gpt;
@@ -24,4 +30,6 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod sft;
+#[cfg(feature = "mpi")]
+pub mod shardcheck;
 pub mod tokenizer;

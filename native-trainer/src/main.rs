@@ -90,6 +90,30 @@ enum Command {
         quick: bool,
         #[arg(long)]
         jobs: Option<usize>,
+        /// Data-parallel over the ranks of `mpirun -np K` (feature `mpi`):
+        /// each rank a shard of the training set, the global batch drawn
+        /// exactly, gradients all-reduced; rank 0 writes the folder.
+        #[arg(long)]
+        distributed: bool,
+    },
+    /// Under `mpirun`: exact global sampling over the ranks, checked
+    /// against one buffer (bit for bit), a chi-square test over unequal
+    /// shards, and injected faults (feature `mpi`; `make test-mpi`).
+    MpiCheck {
+        /// Slots (examples) per rank in the equality checks: a power of two.
+        #[arg(long, default_value_t = 256, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1 << 24))]
+        slots: usize,
+        #[arg(long, default_value_t = 64, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1 << 16))]
+        batch: usize,
+        /// Sample-update steps of the equality checks.
+        #[arg(long, default_value_t = 200)]
+        steps: usize,
+        /// Break something on one rank on purpose.
+        #[arg(long, value_enum, default_value = "none")]
+        fault: FaultArg,
+        /// The rank that breaks.
+        #[arg(long, default_value_t = 1)]
+        fault_rank: usize,
     },
     /// SFT vs importance-weighted SFT on reward-curated data of a task with a
     /// checkable answer (addition), with a GPT trained here or loaded from disk.
@@ -196,6 +220,16 @@ enum Command {
         #[command(subcommand)]
         command: EnvCommand,
     },
+}
+
+/// What `mpi-check` breaks.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FaultArg {
+    None,
+    /// A NaN priority fed back on one rank.
+    NanPriority,
+    /// A rank whose shard holds no examples.
+    EmptyShard,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -325,6 +359,12 @@ struct DqnArgs {
     /// Start every run's online (and target) network from a safetensors file.
     #[arg(long)]
     load_model: Option<PathBuf>,
+    /// Ape-X over the ranks of `mpirun -np K` (feature `mpi`): rank 0 the
+    /// learner, ranks 1..K actors with replay shards, sampled exactly as one
+    /// buffer (--sampler per only; --total-timesteps, --buffer-size and
+    /// --learning-starts count over all actors).
+    #[arg(long)]
+    distributed: bool,
 }
 
 impl DqnArgs {
@@ -545,7 +585,11 @@ fn main() -> Result<()> {
             let samplers = args.samplers();
             let device = device(cli.device)?;
             let cfg = args.config();
-            let dir = out_dir(cli.out, &format!("dqn-{}", args.env.name()))?;
+            let name = format!("dqn-{}", args.env.name());
+            if args.distributed {
+                return dqn_distributed(&cfg, &samplers, cli.seed, args.seeds, device, cli.out, &name);
+            }
+            let dir = out_dir(cli.out, &name)?;
             let jobs = args.jobs.map_or(runner::default_jobs(device), |j| j as usize).max(1);
             let models = ModelFiles { load: args.load_model.clone(), save: args.save_model.clone() };
             let scenario = DqnScenario {
@@ -555,6 +599,7 @@ fn main() -> Result<()> {
                 seeds: args.seeds,
                 device,
                 models: &models,
+                distributed: false,
             };
             execute(&scenario, jobs, &dir).map(drop)
         }
@@ -633,7 +678,22 @@ fn main() -> Result<()> {
             let jobs = jobs.unwrap_or(runner::default_jobs(device)).max(1);
             run_all(quick, seeds, cli.seed, device, jobs, &dir)
         }
-        Command::Classifier { sampler, dataset, imbalance, classes, csv, label_column, seeds, epochs, quick, jobs } => {
+        Command::MpiCheck { slots, batch, steps, fault, fault_rank } => {
+            mpi_check(slots, batch, steps, fault, fault_rank, cli.seed)
+        }
+        Command::Classifier {
+            sampler,
+            dataset,
+            imbalance,
+            classes,
+            csv,
+            label_column,
+            seeds,
+            epochs,
+            quick,
+            jobs,
+            distributed,
+        } => {
             let samplers = expand(&sampler, &ClsSampler::ALL);
             let seeds = seeds.unwrap_or(if quick { 2 } else { 5 });
             let split = match (csv, label_column) {
@@ -645,12 +705,124 @@ fn main() -> Result<()> {
             };
             let cfg = ClsConfig { epochs: epochs.unwrap_or(if quick { 6 } else { 60 }), ..ClsConfig::default() };
             let device = device(cli.device)?;
-            let dir = out_dir(cli.out, &format!("classifier-{}", split.name))?;
+            let name = format!("classifier-{}", split.name);
+            if distributed {
+                return classifier_distributed(&cfg, &split, &samplers, cli.seed, seeds, device, cli.out, &name);
+            }
+            let dir = out_dir(cli.out, &name)?;
             let jobs = jobs.unwrap_or(runner::default_jobs(device)).max(1);
             let scenario = ClsScenario::new(&cfg, &split, &samplers, cli.seed, seeds, device, &dir)?;
             execute(&scenario, jobs, &dir).map(drop)
         }
     }
+}
+
+#[cfg(not(feature = "mpi"))]
+const NO_MPI: &str = "this binary was built without MPI: build it with `cargo build --release -p adasample-trainer --features mpi` (Open MPI and libclang installed; `make test-mpi` does both) and run it under `mpirun -np K`";
+
+/// MPI for the length of a distributed command (finalised on drop);
+/// serialized threading, since the runs' calls come from a worker thread.
+#[cfg(feature = "mpi")]
+fn init_mpi() -> Result<mpi::environment::Universe> {
+    let (universe, _) =
+        mpi::initialize_with_threading(mpi::Threading::Serialized).context("MPI is already initialised")?;
+    Ok(universe)
+}
+
+#[cfg(feature = "mpi")]
+#[allow(clippy::too_many_arguments)]
+fn classifier_distributed(
+    cfg: &ClsConfig,
+    split: &datasets::Split,
+    samplers: &[ClsSampler],
+    seed: u64,
+    seeds: u64,
+    device: Device,
+    out: Option<PathBuf>,
+    name: &str,
+) -> Result<()> {
+    use adasample_trainer::distributed::{self, Group};
+    let _universe = init_mpi()?;
+    let group = Group::world();
+    tch::set_num_threads(1);
+    if group.is_root() {
+        let dir = out_dir(out, name)?;
+        let scenario = ClsScenario::new(cfg, split, samplers, seed, seeds, device, &dir)?.distributed();
+        execute(&scenario, 1, &dir).map(drop)
+    } else {
+        // The same runs in the same order, without files: rank 0 reports.
+        let stop = runner::stop_flag();
+        for (sampler, s) in runner::grid(samplers, seed, seeds).0 {
+            distributed::classifier(&group, cfg, split, sampler, s, device, stop, |_| ())?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(not(feature = "mpi"))]
+#[allow(clippy::too_many_arguments)]
+fn classifier_distributed(
+    _: &ClsConfig,
+    _: &datasets::Split,
+    _: &[ClsSampler],
+    _: u64,
+    _: u64,
+    _: Device,
+    _: Option<PathBuf>,
+    _: &str,
+) -> Result<()> {
+    bail!("--distributed: {NO_MPI}")
+}
+
+#[cfg(feature = "mpi")]
+fn dqn_distributed(
+    cfg: &DqnConfig,
+    samplers: &[Sampler],
+    seed: u64,
+    seeds: u64,
+    device: Device,
+    out: Option<PathBuf>,
+    name: &str,
+) -> Result<()> {
+    use adasample_trainer::distributed::Group;
+    let _universe = init_mpi()?;
+    let group = Group::world();
+    tch::set_num_threads(1);
+    if group.is_root() {
+        let dir = out_dir(out, name)?;
+        let models = ModelFiles::default();
+        let scenario = DqnScenario { cfg, samplers, seed, seeds, device, models: &models, distributed: true };
+        execute(&scenario, 1, &dir).map(drop)
+    } else {
+        let stop = runner::stop_flag();
+        for (sampler, s) in runner::grid(samplers, seed, seeds).0 {
+            adasample_trainer::apex::run(&group, cfg, sampler, s, device, stop, |_| (), |_| ())?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(not(feature = "mpi"))]
+fn dqn_distributed(_: &DqnConfig, _: &[Sampler], _: u64, _: u64, _: Device, _: Option<PathBuf>, _: &str) -> Result<()> {
+    bail!("dqn --distributed: {NO_MPI}")
+}
+
+#[cfg(feature = "mpi")]
+fn mpi_check(slots: usize, batch: usize, steps: usize, fault: FaultArg, fault_rank: usize, seed: u64) -> Result<()> {
+    use adasample_trainer::shardcheck::{self, CheckConfig, Fault};
+    let _universe = init_mpi()?;
+    let group = adasample_trainer::distributed::Group::world();
+    let fault = match fault {
+        FaultArg::None => Fault::None,
+        FaultArg::NanPriority => Fault::NanPriority,
+        FaultArg::EmptyShard => Fault::EmptyShard,
+    };
+    shardcheck::run(&group, &CheckConfig { slots, batch, steps, seed, fault, fault_rank })
+}
+
+#[cfg(not(feature = "mpi"))]
+fn mpi_check(_: usize, _: usize, _: usize, _: FaultArg, _: usize, _: u64) -> Result<()> {
+    bail!("mpi-check: {NO_MPI}")
 }
 
 /// The three scenarios in sequence; after Ctrl-C the remaining ones are skipped
@@ -668,8 +840,15 @@ fn run_all(quick: bool, seeds: Option<u64>, seed: u64, device: Device, jobs: usi
     let dqn_cfg = if quick { dqn_cfg.quicken() } else { dqn_cfg };
     let dqn_dir = out_dir(Some(dir.join("dqn")), "")?;
     let models = ModelFiles::default();
-    let scenario =
-        DqnScenario { cfg: &dqn_cfg, samplers: &Sampler::ALL, seed, seeds: dqn_seeds, device, models: &models };
+    let scenario = DqnScenario {
+        cfg: &dqn_cfg,
+        samplers: &Sampler::ALL,
+        seed,
+        seeds: dqn_seeds,
+        device,
+        models: &models,
+        distributed: false,
+    };
     let runs = execute(&scenario, jobs, &dqn_dir)?;
     let summary = report::summarize(&runs, dqn_cfg.threshold());
     let md = report::md_table(

@@ -90,6 +90,29 @@ struct Columns {
     next_obs: Vec<f32>,
 }
 
+impl Columns {
+    /// Room for `n` rows of `d`-wide observations.
+    fn resize(&mut self, n: usize, d: usize) {
+        self.obs.resize(n * d, 0.0);
+        self.actions.resize(n, 0);
+        self.returns.resize(n, 0.0);
+        self.discounts.resize(n, 0.0);
+        self.next_obs.resize(n * d, 0.0);
+    }
+
+    fn batch(&self, keys: Vec<Key>, weights: Vec<f64>) -> Batch<'_> {
+        Batch {
+            keys,
+            weights,
+            obs: &self.obs,
+            actions: &self.actions,
+            returns: &self.returns,
+            discounts: &self.discounts,
+            next_obs: &self.next_obs,
+        }
+    }
+}
+
 /// How environment steps become transitions: `n`-step returns discounted by `gamma`.
 #[derive(Debug, Clone, Copy)]
 pub struct Returns {
@@ -97,13 +120,15 @@ pub struct Returns {
     pub gamma: f64,
 }
 
-pub struct Replay {
-    table: ReplayTable<Box<dyn Selector + Send>, Heap>,
+pub struct Replay<Sel: Selector = Box<dyn Selector + Send>> {
+    table: ReplayTable<Sel, Heap>,
     /// One stream: the env's steps, its pending observation and action each.
     windows: NStepWindows<(Vec<f32>, i32), Heap>,
     obs_dim: usize,
     draws: Vec<Draw>,
     out: Columns,
+    /// Keys stored since the last [`take_fresh`](Replay::take_fresh).
+    fresh: Vec<Key>,
 }
 
 impl Replay {
@@ -115,6 +140,13 @@ impl Replay {
         beta_steps: u64,
         seed: u64,
     ) -> Result<Self> {
+        Replay::with_selector(sampler.selector(capacity, beta_steps, seed)?, capacity, obs_dim, returns)
+    }
+}
+
+impl<Sel: Selector> Replay<Sel> {
+    /// A replay over `selector` (of `capacity` slots).
+    pub fn with_selector(selector: Sel, capacity: usize, obs_dim: usize, returns: Returns) -> Result<Self> {
         let shape = [obs_dim];
         let rows = RowStorage::new(
             capacity,
@@ -126,9 +158,39 @@ impl Replay {
                 ColumnSpec::new("next_obs", DType::F32, &shape),
             ],
         )?;
-        let table = ReplayTable::new(sampler.selector(capacity, beta_steps, seed)?, rows)?;
+        let table = ReplayTable::new(selector, rows)?;
         let windows = NStepWindows::new(NStepConfig { n: returns.n, gamma: returns.gamma, streams: 1 })?;
-        Ok(Replay { table, windows, obs_dim, draws: Vec::new(), out: Columns::default() })
+        Ok(Replay { table, windows, obs_dim, draws: Vec::new(), out: Columns::default(), fresh: Vec::new() })
+    }
+
+    pub fn table(&self) -> &ReplayTable<Sel, Heap> {
+        &self.table
+    }
+
+    /// The keys of the transitions stored since the last call.
+    pub fn take_fresh(&mut self) -> Vec<Key> {
+        std::mem::take(&mut self.fresh)
+    }
+
+    /// The rows under `keys`, as a batch of weight 1 (a stale key's row is
+    /// whatever its slot holds now, and its key is kept for the update to skip).
+    pub fn gather(&mut self, keys: &[Key]) -> Result<Batch<'_>> {
+        let (n, d) = (keys.len(), self.obs_dim);
+        self.out.resize(n, d);
+        let c = &mut self.out;
+        for (j, &key) in keys.iter().enumerate() {
+            self.table.get(
+                key,
+                &mut [
+                    ValuesMut::F32(&mut c.obs[j * d..(j + 1) * d]),
+                    ValuesMut::I32(&mut c.actions[j..j + 1]),
+                    ValuesMut::F32(&mut c.returns[j..j + 1]),
+                    ValuesMut::F32(&mut c.discounts[j..j + 1]),
+                    ValuesMut::F32(&mut c.next_obs[j * d..(j + 1) * d]),
+                ],
+            )?;
+        }
+        Ok(c.batch(keys.to_vec(), vec![1.0; n]))
     }
 
     /// One environment step: `obs`, the `action` taken, its `reward`, and
@@ -146,7 +208,7 @@ impl Replay {
         truncated: bool,
     ) -> Result<usize> {
         self.windows.push(0, Step { item: (obs, action), reward, terminated, truncated })?;
-        let table = &mut self.table;
+        let (table, fresh) = (&mut self.table, &mut self.fresh);
         Ok(self.windows.drain(0, |t| {
             let (o, a) = t.item;
             let row = [
@@ -156,7 +218,7 @@ impl Replay {
                 Values::F64(&[t.discount]),
                 Values::F32(next_obs),
             ];
-            table.add(&row, None).map(drop)
+            table.add(&row, None).map(|key| fresh.push(key))
         })?)
     }
 
@@ -175,14 +237,9 @@ impl Replay {
 
     /// Samples a batch of `n` with the table's selector.
     pub fn sample(&mut self, n: usize) -> Result<Batch<'_>> {
-        let d = self.obs_dim;
         self.draws.resize(n, Draw::default());
+        self.out.resize(n, self.obs_dim);
         let c = &mut self.out;
-        c.obs.resize(n * d, 0.0);
-        c.actions.resize(n, 0);
-        c.returns.resize(n, 0.0);
-        c.discounts.resize(n, 0.0);
-        c.next_obs.resize(n * d, 0.0);
         self.table.sample_into(
             &mut self.draws,
             &mut [
@@ -193,15 +250,9 @@ impl Replay {
                 ValuesMut::F32(&mut c.next_obs),
             ],
         )?;
-        Ok(Batch {
-            keys: self.draws.iter().map(|d| d.key).collect(),
-            weights: self.draws.iter().map(|d| d.weight).collect(),
-            obs: &c.obs,
-            actions: &c.actions,
-            returns: &c.returns,
-            discounts: &c.discounts,
-            next_obs: &c.next_obs,
-        })
+        let keys = self.draws.iter().map(|d| d.key).collect();
+        let weights = self.draws.iter().map(|d| d.weight).collect();
+        Ok(c.batch(keys, weights))
     }
 
     /// New priorities from TD errors; returns how many keys were stale.

@@ -444,6 +444,8 @@ pub struct ClsRow {
     pub accuracy: f64,
     pub balanced_accuracy: f64,
     pub macro_f1: f64,
+    /// The epoch's drawn indices, digested: equal on every rank count.
+    pub draws_digest: String,
     pub elapsed_s: f64,
 }
 
@@ -468,6 +470,7 @@ impl ClsRow {
             accuracy: p.accuracy,
             balanced_accuracy: p.balanced_accuracy,
             macro_f1: p.macro_f1,
+            draws_digest: p.draws_digest.clone(),
             elapsed_s: p.elapsed_s,
         }
     }

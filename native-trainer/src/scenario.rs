@@ -101,6 +101,8 @@ pub struct DqnScenario<'a> {
     pub seeds: u64,
     pub device: Device,
     pub models: &'a ModelFiles,
+    /// Ape-X over the ranks of `mpirun` (feature `mpi`; rank 0, the learner, runs the scenario).
+    pub distributed: bool,
 }
 
 impl Scenario for DqnScenario<'_> {
@@ -160,7 +162,22 @@ impl Scenario for DqnScenario<'_> {
                 p.beta
             ));
         };
-        dqn::run(self.cfg, sampler, seed, self.device, models, ctx.stop, on_step, on_eval)
+        if !self.distributed {
+            return dqn::run(self.cfg, sampler, seed, self.device, models, ctx.stop, on_step, on_eval);
+        }
+        #[cfg(feature = "mpi")]
+        return crate::apex::run(
+            &crate::distributed::Group::world(),
+            self.cfg,
+            sampler,
+            seed,
+            self.device,
+            ctx.stop,
+            on_step,
+            on_eval,
+        );
+        #[cfg(not(feature = "mpi"))]
+        bail!("--distributed needs the `mpi` feature")
     }
 
     fn report(&self, dir: &Path, mut runs: Vec<RunResult>) -> Result<(Vec<PathBuf>, Vec<RunResult>)> {
@@ -197,6 +214,8 @@ pub struct ClsScenario<'a> {
     pub seeds: u64,
     pub device: Device,
     pub recall: Metrics,
+    /// Over the ranks of `mpirun` (feature `mpi`; rank 0 runs the scenario).
+    pub distributed: bool,
 }
 
 impl<'a> ClsScenario<'a> {
@@ -211,7 +230,38 @@ impl<'a> ClsScenario<'a> {
         dir: &Path,
     ) -> Result<Self> {
         let recall = Metrics::create_named(&dir.join("recall.csv"), &report::header_of::<report::RecallRow>()?)?;
-        Ok(ClsScenario { cfg, split, samplers, seed, seeds, device, recall })
+        Ok(ClsScenario { cfg, split, samplers, seed, seeds, device, recall, distributed: false })
+    }
+
+    /// Each run over the ranks of `mpirun`, this process being rank 0.
+    pub fn distributed(self) -> Self {
+        ClsScenario { distributed: true, ..self }
+    }
+
+    /// One run, here or over the ranks.
+    fn run_one(
+        &self,
+        sampler: ClsSampler,
+        seed: u64,
+        stop: &AtomicBool,
+        on_epoch: impl FnMut(&classifier::EpochPoint),
+    ) -> Result<ClsRun> {
+        if !self.distributed {
+            return classifier::run(self.cfg, self.split, sampler, seed, self.device, stop, on_epoch);
+        }
+        #[cfg(feature = "mpi")]
+        return crate::distributed::classifier(
+            &crate::distributed::Group::world(),
+            self.cfg,
+            self.split,
+            sampler,
+            seed,
+            self.device,
+            stop,
+            on_epoch,
+        );
+        #[cfg(not(feature = "mpi"))]
+        bail!("--distributed needs the `mpi` feature")
     }
 }
 
@@ -251,7 +301,7 @@ impl Scenario for ClsScenario<'_> {
     }
 
     fn run(&self, &(sampler, seed): &(ClsSampler, u64), ctx: &Ctx) -> Result<ClsRun> {
-        classifier::run(self.cfg, self.split, sampler, seed, self.device, ctx.stop, |p| {
+        self.run_one(sampler, seed, ctx.stop, |p| {
             ctx.metrics.row(&report::ClsRow::new(sampler, seed, p));
             for (class, &r) in self.split.class_names.iter().zip(&p.recall) {
                 let recall = (!r.is_nan()).then_some(r);
