@@ -369,36 +369,68 @@ impl<S: Storage> AdaptiveBatchSampler<S> {
 
     /// This shard's part of a global batch over shards ([`crate::shard::AdaptivePlan`]).
     /// Errors: [`Error::NotConfigured`]; [`Error::InvalidConfig`] naming
-    /// `mode` for OHEM (its pool is local), and (feature `prior`) naming
-    /// `prior` when one is set (the plan has no prior sums yet).
+    /// `mode` for OHEM (its pool is local).
     pub fn shard_summary(&self) -> Result<crate::shard::AdaptiveShard> {
         self.check_batch(0)?;
         ensure(self.config.mode != AdaptiveMode::Ohem, "mode", "Ema or AdaBoost over shards")?;
         #[cfg(feature = "prior")]
-        ensure(!self.prior.is_set(), "prior", "unset over shards")?;
+        let prior = self.prior.is_set().then(|| crate::shard::PriorShard {
+            total: self.prior.q.total(),
+            min: self.prior.q.min().unwrap_or(0.0),
+            mass: self.prior.mass.total(),
+            mass_min: self.prior.mass.min(),
+            mass_nonzero: self.prior.mass.nonzero(),
+            target: self.config.target,
+        });
+        #[cfg(not(feature = "prior"))]
+        let prior = None;
         Ok(crate::shard::AdaptiveShard {
             examples: self.config.dataset_size,
             total: self.tree.total(),
             min: self.tree.min(),
             nonzero: self.tree.nonzero(),
             uniform_floor: self.config.uniform_floor,
+            prior,
         })
     }
 
-    /// The local example of a global point that landed in this shard, and
-    /// its score mass `s^alpha` (for [`AdaptivePlan::weight`](crate::shard::AdaptivePlan::weight)).
+    /// The local example of a global point that landed in this shard, with
+    /// its score mass `s^alpha` and prior (for
+    /// [`AdaptivePlan::weight`](crate::shard::AdaptivePlan::weight)).
     /// Errors: [`Error::IndexOutOfRange`] for a floor index past the shard,
     /// [`Error::InvalidArgument`] (or [`Error::Empty`]) for a residual outside
-    /// the shard's score total: a point drawn from another plan.
-    pub fn resolve(&self, point: crate::shard::AdaptivePoint) -> Result<(usize, f64)> {
-        let i = match point {
-            crate::shard::AdaptivePoint::Floor { index, .. } => {
+    /// the tree's total, and [`Error::InvalidConfig`] naming `prior` for a
+    /// point of a plan with a prior on a shard without one, or the reverse:
+    /// a point drawn from another plan.
+    pub fn resolve(&self, point: crate::shard::AdaptivePoint) -> Result<crate::shard::ShardDraw> {
+        use crate::shard::AdaptivePoint;
+        #[cfg(feature = "prior")]
+        let with_prior = self.prior.is_set();
+        #[cfg(not(feature = "prior"))]
+        let with_prior = false;
+        let index = match point {
+            AdaptivePoint::Floor { index, .. } => {
+                ensure(!with_prior, "prior", "a floor point of a plan without a prior")?;
                 self.tree.check_index(index)?;
                 index
             }
-            crate::shard::AdaptivePoint::Scored { residual, .. } => self.tree.find(residual)?,
+            #[cfg(feature = "prior")]
+            AdaptivePoint::Scored { residual, .. } if with_prior => self.prior.mass.find(residual)?,
+            AdaptivePoint::Scored { residual, .. } => self.tree.find(residual)?,
+            #[cfg(feature = "prior")]
+            AdaptivePoint::PriorFloor { residual, .. } if with_prior => self.prior.q.find(residual)?,
+            AdaptivePoint::PriorFloor { .. } => {
+                return Err(Error::InvalidConfig {
+                    field: "prior",
+                    expected: "set, for a point of a plan with a prior",
+                })
+            }
         };
-        Ok((i, self.tree.leaves()[i]))
+        #[cfg(feature = "prior")]
+        let prior = if with_prior { self.prior.q.leaves()[index] } else { 1.0 };
+        #[cfg(not(feature = "prior"))]
+        let prior = 1.0;
+        Ok(crate::shard::ShardDraw { index, mass: self.tree.leaves()[index], prior })
     }
 
     /// The seed's `sample(batch_size) -> (indices, importance_weights)` (feature `alloc`).

@@ -72,6 +72,90 @@ fn ln_add(a: f64, b: f64) -> f64 {
 }
 
 /// `ln x`, `-inf` for 0.
+/// The prior's global totals: one sampler's, or a plan's over every shard.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Totals {
+    /// `Q = sum q`.
+    pub(crate) q: f64,
+    /// `M = sum q t`.
+    pub(crate) mass: f64,
+    pub(crate) examples: usize,
+}
+
+/// The smallest values the weights are normalised by, over every example.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Minima {
+    /// The smallest `q`.
+    pub(crate) q: f64,
+    /// The smallest non-zero `q t`, and how many are non-zero.
+    pub(crate) mass: Option<f64>,
+    pub(crate) mass_nonzero: usize,
+    /// The smallest non-zero `t`, and how many are non-zero.
+    pub(crate) t: Option<f64>,
+    pub(crate) t_nonzero: usize,
+}
+
+/// What the prior's probabilities and weights read: `Q`, `M`, the floor in
+/// use (1 once no scored mass is left) and the logs of the normalisers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Sums {
+    q: f64,
+    mass: f64,
+    gamma: f64,
+    /// `ln P_min` (the bound) for target `Uniform`.
+    ln_p_min: f64,
+    /// `ln` of the smallest `P / (q / Q)` for target `Prior`.
+    ln_r_min: f64,
+}
+
+impl Sums {
+    pub(crate) fn new(totals: Totals, min: Minima, gamma: f64) -> Self {
+        let gamma = if totals.mass > 0.0 { gamma } else { 1.0 };
+        let n = totals.examples;
+        let mut sums = Sums { q: totals.q, mass: totals.mass, gamma, ln_p_min: 0.0, ln_r_min: 0.0 };
+        // The smallest q t among examples that can be drawn: with a floor, all
+        // of them (0 if one has none); without, those with q t > 0.
+        let qt_min = match min.mass {
+            Some(m) if min.mass_nonzero == n || gamma == 0.0 => m,
+            _ => 0.0,
+        };
+        // The smallest t: over all examples with a floor, else over those
+        // with t > 0 (a bound, not the exact value, only where some q t
+        // underflowed to 0 and left its example to the floor alone).
+        let t_min = match min.t {
+            Some(m) if min.t_nonzero == n || gamma == 0.0 => m,
+            _ => 0.0,
+        };
+        sums.ln_p_min = sums.ln_p(min.q, qt_min);
+        sums.ln_r_min = sums.ln_ratio(t_min);
+        sums
+    }
+
+    /// `ln P` from `q` and `q t` values (`ln(1 - gamma) + ln(q t / M)` and
+    /// `ln gamma + ln(q / Q)` added in log space).
+    pub(crate) fn ln_p(&self, q: f64, qt: f64) -> f64 {
+        let gamma = self.gamma;
+        let scored = if gamma < 1.0 { ln(1.0 - gamma) + ln(qt) - ln(self.mass) } else { f64::NEG_INFINITY };
+        let floor = if gamma > 0.0 { ln(gamma) + ln(q) - ln(self.q) } else { f64::NEG_INFINITY };
+        ln_add(scored, floor)
+    }
+
+    /// `ln((1 - gamma) t Q / M + gamma)`: the log of `P_i / (q_i / Q)`.
+    fn ln_ratio(&self, t: f64) -> f64 {
+        let gamma = self.gamma;
+        let scored = if gamma < 1.0 { ln(1.0 - gamma) + ln(t) + ln(self.q) - ln(self.mass) } else { f64::NEG_INFINITY };
+        ln_add(scored, ln(gamma))
+    }
+
+    /// The importance weight of an example of prior `q`, `q t` and `t`.
+    pub(crate) fn weight(&self, q: f64, qt: f64, t: f64, target: WeightTarget, beta: f64) -> f64 {
+        match target {
+            WeightTarget::Uniform => libm::exp(beta * (self.ln_p_min - self.ln_p(q, qt))),
+            WeightTarget::Prior => libm::exp(beta * (self.ln_r_min - self.ln_ratio(t))),
+        }
+    }
+}
+
 fn ln(x: f64) -> f64 {
     if x > 0.0 {
         libm::log(x)
@@ -147,62 +231,30 @@ impl<S: Storage> Prior<S> {
 
     /// `P_i` (the weights' own `ln P`, exponentiated; may be subnormal).
     pub(crate) fn probability(&self, i: usize, gamma: f64) -> f64 {
-        libm::exp(self.ln_p(self.q.leaves()[i], self.mass.leaves()[i], self.floor(gamma)))
+        libm::exp(self.sums(None, gamma).ln_p(self.q.leaves()[i], self.mass.leaves()[i]))
     }
 
-    /// `ln P` from `q` and `q t` values (`ln(1 - gamma) + ln(q t / M)` and
-    /// `ln gamma + ln(q / Q)` added in log space).
-    fn ln_p(&self, q: f64, qt: f64, gamma: f64) -> f64 {
-        let scored = if gamma < 1.0 { ln(1.0 - gamma) + ln(qt) - ln(self.mass.total()) } else { f64::NEG_INFINITY };
-        let floor = if gamma > 0.0 { ln(gamma) + ln(q) - ln(self.q.total()) } else { f64::NEG_INFINITY };
-        ln_add(scored, floor)
-    }
-
-    /// `ln((1 - gamma) t Q / M + gamma)`: the log of `P_i / (q_i / Q)`.
-    fn ln_ratio(&self, t: f64, gamma: f64) -> f64 {
-        let scored = if gamma < 1.0 {
-            ln(1.0 - gamma) + ln(t) + ln(self.q.total()) - ln(self.mass.total())
-        } else {
-            f64::NEG_INFINITY
-        };
-        ln_add(scored, ln(gamma))
+    /// This sampler's [`Sums`]; `t` (the tree over `s^alpha`) only for weights.
+    pub(crate) fn sums(&self, t: Option<&SumTree<S>>, gamma: f64) -> Sums {
+        let n = self.q.capacity();
+        Sums::new(
+            Totals { q: self.q.total(), mass: self.mass.total(), examples: n },
+            Minima {
+                q: self.q.min().unwrap_or(0.0),
+                mass: self.mass.min(),
+                mass_nonzero: self.mass.nonzero(),
+                t: t.and_then(|t| t.min()),
+                t_nonzero: t.map_or(n, |t| t.nonzero()),
+            },
+            gamma,
+        )
     }
 
     /// Weights for drawn `indices`; `t` is the sampler's tree over `s^alpha`.
     pub(crate) fn weights(&self, indices: &[usize], weights: &mut [f64], t: &SumTree<S>, c: &AdaptiveConfig) {
-        let gamma = self.floor(c.uniform_floor);
-        let beta = c.beta;
-        let t_all_nonzero = t.nonzero() == t.capacity();
-        let n = self.q.capacity();
-        let all_scored = self.mass.nonzero() == n;
-        // The smallest q t among examples that can be drawn: with a floor, all
-        // of them (0 if one has none); without, those with q t > 0.
-        let qt_min = match self.mass.min() {
-            Some(m) if all_scored || gamma == 0.0 => m,
-            _ => 0.0,
-        };
-        // The smallest t: over all examples with a floor, else over those
-        // with t > 0 (a bound, not the exact value, only where some q t
-        // underflowed to 0 and left its example to the floor alone).
-        let t_min = match t.min() {
-            Some(m) if t_all_nonzero || gamma == 0.0 => m,
-            _ => 0.0,
-        };
-        let q_min = self.q.min().unwrap_or(0.0);
-        match c.target {
-            WeightTarget::Uniform => {
-                let ln_p_min = self.ln_p(q_min, qt_min, gamma);
-                for (w, &i) in weights.iter_mut().zip(indices) {
-                    let ln_p = self.ln_p(self.q.leaves()[i], self.mass.leaves()[i], gamma);
-                    *w = libm::exp(beta * (ln_p_min - ln_p));
-                }
-            }
-            WeightTarget::Prior => {
-                let ln_r_min = self.ln_ratio(t_min, gamma);
-                for (w, &i) in weights.iter_mut().zip(indices) {
-                    *w = libm::exp(beta * (ln_r_min - self.ln_ratio(t.leaves()[i], gamma)));
-                }
-            }
+        let sums = self.sums(Some(t), c.uniform_floor);
+        for (w, &i) in weights.iter_mut().zip(indices) {
+            *w = sums.weight(self.q.leaves()[i], self.mass.leaves()[i], t.leaves()[i], c.target, c.beta);
         }
     }
 }

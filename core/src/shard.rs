@@ -21,16 +21,17 @@
 //! boundaries.
 //!
 //! [`AdaptivePlan`] does the same for the loss-driven sampler (EMA or
-//! AdaBoost, without a prior): from each shard's
+//! AdaBoost, with or without a prior): from each shard's
 //! [`shard_summary`](crate::adaptive::AdaptiveBatchSampler::shard_summary)
-//! (its example count, score total, smallest score and floor) it draws the
-//! floor's share by global example index and the scores' share by the
-//! shards' score totals, and each shard
+//! (its example count, score total, smallest score and floor; with a prior,
+//! its `sum q`, `sum q t` and their minima) it draws the floor's share by
+//! global example index (with a prior, by the shards' `sum q`) and the
+//! scores' share by the shards' score totals (`sum q t`), and each shard
 //! [`resolve`](crate::adaptive::AdaptiveBatchSampler::resolve)s its points;
 //! for equal power-of-two shards the draws and weights are one sampler's
 //! over the concatenation, bit for bit. AdaBoost's update uses the batch's
-//! mean loss: over shards, that mean must be the global batch's (an
-//! all-reduce), which the sampler does not do for the caller.
+//! mean loss: over shards, that mean must be the global batch's, given to
+//! [`update_weights_with_mean`](crate::adaptive::AdaptiveBatchSampler::update_weights_with_mean).
 //!
 //! # Cost
 //! A plan: O(S) to build, O(B log S) to draw B points; a shard resolves its
@@ -171,6 +172,36 @@ pub struct AdaptiveShard {
     pub nonzero: usize,
     /// Its uniform floor `gamma` (the same on every shard).
     pub uniform_floor: f64,
+    /// Its prior's sums, when it has one (every shard, or none).
+    pub prior: Option<PriorShard>,
+}
+
+/// What one shard of a sampler with a prior adds to its summary.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PriorShard {
+    /// Its `sum q`.
+    pub total: f64,
+    /// Its smallest `q`.
+    pub min: f64,
+    /// Its `sum q t` (`t = s^alpha`).
+    pub mass: f64,
+    /// Its smallest non-zero `q t`.
+    pub mass_min: Option<f64>,
+    /// How many of its examples have a non-zero `q t`.
+    pub mass_nonzero: usize,
+    /// What its weights correct toward (the same on every shard).
+    pub target: crate::adaptive::WeightTarget,
+}
+
+/// A drawn example as its shard resolves it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ShardDraw {
+    /// The example's index in the shard.
+    pub index: usize,
+    /// Its score mass `t = s^alpha`.
+    pub mass: f64,
+    /// Its prior `q` (1 without a prior).
+    pub prior: f64,
 }
 
 /// Where a global adaptive point lands: the shard, and in it an example of
@@ -188,7 +219,15 @@ pub enum AdaptivePoint {
     Scored {
         /// The shard.
         shard: usize,
-        /// The point in the shard's score tree, `0 <= residual < its total`.
+        /// The point in the shard's score tree (with a prior, its `q t`
+        /// tree), `0 <= residual < its total`.
+        residual: f64,
+    },
+    /// Drawn by the floor of a prior: in proportion to `q`.
+    PriorFloor {
+        /// The shard.
+        shard: usize,
+        /// The point in the shard's prior tree, `0 <= residual < sum q`.
         residual: f64,
     },
 }
@@ -203,32 +242,43 @@ impl AdaptivePoint {
     /// The shard the point lands in.
     pub fn shard(&self) -> usize {
         match *self {
-            AdaptivePoint::Floor { shard, .. } | AdaptivePoint::Scored { shard, .. } => shard,
+            AdaptivePoint::Floor { shard, .. }
+            | AdaptivePoint::Scored { shard, .. }
+            | AdaptivePoint::PriorFloor { shard, .. } => shard,
         }
     }
 }
 
-/// A global batch of a loss-driven sampler (EMA or AdaBoost, no prior) over
-/// shards: `P_i = (1 - gamma) t_i / T + gamma / N` with the global `T` and
-/// `N`, drawn exactly as one sampler over the concatenation draws (bit for
-/// bit for equal power-of-two shards), weights normalised by the global
-/// smallest `P`.
+/// A global batch of a loss-driven sampler (EMA or AdaBoost, with or
+/// without a prior) over shards: `P_i = (1 - gamma) t_i / T + gamma / N`
+/// with the global `T` and `N` (with a prior, `(1 - gamma) q_i t_i / M +
+/// gamma q_i / Q` with the global `M` and `Q`), drawn exactly as one
+/// sampler over the concatenation draws (bit for bit for equal
+/// power-of-two shards), weights normalised as that one sampler does, by
+/// the global minima.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AdaptivePlan<S: Storage> {
+    /// Over the shards' score totals (with a prior, their `sum q t`).
     scored: ShardPlan<S>,
+    /// Over their example counts (with a prior, their `sum q`).
     counts: ShardPlan<S>,
     examples: usize,
     gamma: f64,
     min: f64,
+    #[cfg(feature = "prior")]
+    prior: Option<(crate::prior::Sums, crate::adaptive::WeightTarget)>,
 }
 
 impl<S: Storage> AdaptivePlan<S> {
     /// A plan over every shard's summary. Errors: as [`ShardPlan::new`];
     /// [`Error::InvalidConfig`] naming `uniform_floor` when the shards'
     /// floors differ, `examples` when a shard has none or all of them
-    /// together exceed 2^32 - 1.
+    /// together exceed 2^32 - 1, `prior` when some shards have a prior and
+    /// others none (or without the `prior` feature), `target` when their
+    /// targets differ.
     pub fn new(shards: &[AdaptiveShard]) -> Result<Self> {
         let gamma = shards.first().map_or(0.0, |s| s.uniform_floor);
+        let with_prior = shards.first().is_some_and(|s| s.prior.is_some());
         let mut examples = 0usize;
         let (mut nonzero, mut min) = (0usize, f64::INFINITY);
         for s in shards {
@@ -238,6 +288,7 @@ impl<S: Storage> AdaptivePlan<S> {
                 "the same on every shard",
             )?;
             crate::error::ensure(s.examples >= 1, "examples", "at least 1 on every shard")?;
+            crate::error::ensure(s.prior.is_some() == with_prior, "prior", "on every shard or on none")?;
             examples = examples.saturating_add(s.examples);
             nonzero = nonzero.saturating_add(s.nonzero);
             if let Some(m) = s.min {
@@ -245,10 +296,61 @@ impl<S: Storage> AdaptivePlan<S> {
             }
         }
         crate::error::ensure(examples <= u32::MAX as usize, "examples", "at most 2^32 - 1 over all shards")?;
+        if with_prior {
+            return Self::with_prior(shards, examples, nonzero, min, gamma);
+        }
         let scored = ShardPlan::build(shards.len(), |i| shards[i].total)?;
         let counts = ShardPlan::build(shards.len(), |i| shards[i].examples as f64)?;
         let min = crate::adaptive::drawable_min(min.is_finite().then_some(min), nonzero == examples, gamma);
-        Ok(AdaptivePlan { scored, counts, examples, gamma, min })
+        Ok(AdaptivePlan {
+            scored,
+            counts,
+            examples,
+            gamma,
+            min,
+            #[cfg(feature = "prior")]
+            prior: None,
+        })
+    }
+
+    #[cfg(feature = "prior")]
+    fn with_prior(shards: &[AdaptiveShard], examples: usize, nonzero: usize, min: f64, gamma: f64) -> Result<Self> {
+        let p = |i: usize| shards[i].prior.unwrap_or(PriorShard::EMPTY);
+        let target = p(0).target;
+        let (mut q_min, mut mass_min, mut mass_nonzero) = (f64::INFINITY, f64::INFINITY, 0usize);
+        for i in 0..shards.len() {
+            crate::error::ensure(p(i).target == target, "target", "the same on every shard")?;
+            q_min = q_min.min(p(i).min);
+            mass_min = p(i).mass_min.map_or(mass_min, |m| mass_min.min(m));
+            mass_nonzero = mass_nonzero.saturating_add(p(i).mass_nonzero);
+        }
+        let scored = ShardPlan::build(shards.len(), |i| p(i).mass)?;
+        let counts = ShardPlan::build(shards.len(), |i| p(i).total)?;
+        let sums = crate::prior::Sums::new(
+            crate::prior::Totals { q: counts.total(), mass: scored.total(), examples },
+            crate::prior::Minima {
+                q: q_min,
+                mass: mass_min.is_finite().then_some(mass_min),
+                mass_nonzero,
+                t: min.is_finite().then_some(min),
+                t_nonzero: nonzero,
+            },
+            gamma,
+        );
+        Ok(AdaptivePlan { scored, counts, examples, gamma, min: 0.0, prior: Some((sums, target)) })
+    }
+
+    #[cfg(not(feature = "prior"))]
+    fn with_prior(_: &[AdaptiveShard], _: usize, _: usize, _: f64, _: f64) -> Result<Self> {
+        Err(Error::InvalidConfig { field: "prior", expected: "the `prior` feature" })
+    }
+
+    /// Whether the shards have a prior.
+    fn has_prior(&self) -> bool {
+        #[cfg(feature = "prior")]
+        return self.prior.is_some();
+        #[cfg(not(feature = "prior"))]
+        false
     }
 
     /// Draws `out.len()` global points with `rng` (seeded alike on every
@@ -258,10 +360,16 @@ impl<S: Storage> AdaptivePlan<S> {
     pub fn draw<R: RngCore + ?Sized>(&self, rng: &mut R, out: &mut [AdaptivePoint]) -> Result<()> {
         let total = self.scored.total();
         let gamma = if total > 0.0 { self.gamma } else { 1.0 };
-        let (n, segments) = (self.examples, out.len());
+        let (n, segments, prior) = (self.examples, out.len(), self.has_prior());
+        let floor_total = self.counts.total();
         for (j, pt) in out.iter_mut().enumerate() {
             let v = crate::adaptive::unit_stratum(rng, j, segments);
             *pt = match crate::adaptive::share(v, gamma) {
+                crate::adaptive::Share::Floor(f) if prior => {
+                    let u = crate::tree::clamp_below(f * floor_total, floor_total);
+                    let (shard, residual) = self.counts.tree.descend_residual(u);
+                    AdaptivePoint::PriorFloor { shard, residual }
+                }
                 crate::adaptive::Share::Floor(f) => {
                     let global = crate::adaptive::floor_index(f, n);
                     // Integers below 2^32: the descent's subtractions are exact.
@@ -278,14 +386,35 @@ impl<S: Storage> AdaptivePlan<S> {
         Ok(())
     }
 
-    /// `P` of an example of score mass `t`, with the global totals.
-    pub fn probability(&self, t: f64) -> f64 {
-        crate::adaptive::mixture(t, self.scored.total(), self.examples as f64, self.gamma, false)
+    /// `P` of a drawn example, with the global totals.
+    pub fn probability(&self, d: &ShardDraw) -> f64 {
+        #[cfg(feature = "prior")]
+        if let Some((sums, _)) = &self.prior {
+            return libm::exp(sums.ln_p(d.prior, d.prior * d.mass));
+        }
+        crate::adaptive::mixture(d.mass, self.scored.total(), self.examples as f64, self.gamma, false)
     }
 
-    /// The importance weight of an example of score mass `t`:
-    /// `(N P)^-beta / max_j (N P_j)^-beta` over every shard.
-    pub fn weight(&self, t: f64, beta: f64) -> f64 {
-        crate::per::is_weight(libm::log(self.probability(self.min)), self.probability(t), beta)
+    /// The importance weight of a drawn example, normalised over every
+    /// shard as one sampler over the concatenation normalises it.
+    pub fn weight(&self, d: &ShardDraw, beta: f64) -> f64 {
+        #[cfg(feature = "prior")]
+        if let Some((sums, target)) = &self.prior {
+            return sums.weight(d.prior, d.prior * d.mass, d.mass, *target, beta);
+        }
+        let min = ShardDraw { index: 0, mass: self.min, prior: 1.0 };
+        crate::per::is_weight(libm::log(self.probability(&min)), self.probability(d), beta)
     }
+}
+
+impl PriorShard {
+    #[cfg(feature = "prior")]
+    const EMPTY: Self = PriorShard {
+        total: 0.0,
+        min: 0.0,
+        mass: 0.0,
+        mass_min: None,
+        mass_nonzero: 0,
+        target: crate::adaptive::WeightTarget::Uniform,
+    };
 }

@@ -124,28 +124,44 @@ fn bad_totals_are_typed_errors() {
 
 // ---------------------------------------------------------------- adaptive
 
-use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveConfig};
+use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveConfig, WeightTarget};
 use adasample::shard::{AdaptivePlan, AdaptivePoint};
 
 /// Draws as (global index, weight bits).
 type Batch = Vec<(usize, u64)>;
 
 /// One EMA sampler over S * m examples against S shard samplers of m, fed
-/// the same losses: the same indices and weights, bit for bit.
-fn adaptive_both(s: usize, m: usize, losses: &[f64], floor: f64, seed: u64, batch: usize) -> (Batch, Batch) {
-    let cfg = |n| AdaptiveConfig { uniform_floor: floor, alpha: 0.7, beta: 0.6, seed, ..AdaptiveConfig::new(n, 0.5) };
+/// the same losses (and, given, the same prior with `target`): the same
+/// indices and weights, bit for bit.
+fn adaptive_both(
+    s: usize,
+    m: usize,
+    losses: &[f64],
+    prior: Option<(&[f64], WeightTarget)>,
+    floor: f64,
+    seed: u64,
+    batch: usize,
+) -> (Batch, Batch) {
+    let target = prior.map_or(WeightTarget::Uniform, |p| p.1);
+    let cfg =
+        |n| AdaptiveConfig { uniform_floor: floor, alpha: 0.7, beta: 0.6, seed, target, ..AdaptiveConfig::new(n, 0.5) };
+    let make = |n: usize, q: Option<&[f64]>| -> AdaptiveBatchSampler<Heap> {
+        match q {
+            Some(q) => AdaptiveBatchSampler::with_prior(cfg(n), q).unwrap(),
+            None => AdaptiveBatchSampler::new(cfg(n)).unwrap(),
+        }
+    };
     let n = s * m;
-    let mut one: AdaptiveBatchSampler<Heap> = AdaptiveBatchSampler::new(cfg(n)).unwrap();
+    let mut one = make(n, prior.map(|p| p.0));
     one.update_weights(&(0..n).collect::<Vec<_>>(), losses).unwrap();
     let (mut idx, mut w) = (vec![0; batch], vec![0.0; batch]);
     one.sample_with(&mut DefaultRng::new(seed), &mut idx, &mut w).unwrap();
     let single = idx.iter().zip(&w).map(|(&i, w)| (i, w.to_bits())).collect();
 
-    let shards: Vec<AdaptiveBatchSampler<Heap>> = losses
-        .chunks(m)
-        .map(|chunk| {
-            let mut t: AdaptiveBatchSampler<Heap> = AdaptiveBatchSampler::new(cfg(m)).unwrap();
-            t.update_weights(&(0..m).collect::<Vec<_>>(), chunk).unwrap();
+    let shards: Vec<AdaptiveBatchSampler<Heap>> = (0..s)
+        .map(|k| {
+            let mut t = make(m, prior.map(|p| &p.0[k * m..(k + 1) * m]));
+            t.update_weights(&(0..m).collect::<Vec<_>>(), &losses[k * m..(k + 1) * m]).unwrap();
             t
         })
         .collect();
@@ -156,12 +172,15 @@ fn adaptive_both(s: usize, m: usize, losses: &[f64], floor: f64, seed: u64, batc
     let sharded = points
         .iter()
         .map(|&pt| {
-            let (local, t) = shards[pt.shard()].resolve(pt).unwrap();
-            (pt.shard() * m + local, plan.weight(t, 0.6).to_bits())
+            let d = shards[pt.shard()].resolve(pt).unwrap();
+            (pt.shard() * m + d.index, plan.weight(&d, 0.6).to_bits())
         })
         .collect();
     (single, sharded)
 }
+
+/// Priors from the tiniest normal-ish values to 1.
+const PRIORS: [f64; 6] = [5e-324, 1e-300, 1e-6, 0.25, 0.5, 1.0];
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(150))]
@@ -177,8 +196,41 @@ proptest! {
     ) {
         let (s, m) = (1usize << log_s, 1usize << log_m);
         let losses: Vec<f64> = picks[..s * m].iter().map(|&k| PRIORITIES[k]).collect();
-        let (single, sharded) = adaptive_both(s, m, &losses, floor, seed, batch);
+        let (single, sharded) = adaptive_both(s, m, &losses, None, floor, seed, batch);
         prop_assert_eq!(single, sharded);
+    }
+
+    #[test]
+    fn adaptive_with_a_prior_over_shards_draws_as_one_sampler(
+        log_s in 0u32..4,
+        log_m in 0u32..6,
+        picks in prop::collection::vec(0..PRIORITIES.len(), 256),
+        prior_picks in prop::collection::vec(0..PRIORS.len(), 256),
+        floor in prop::sample::select(vec![0.0, 0.1, 0.5, 1.0]),
+        target in prop::sample::select(vec![WeightTarget::Uniform, WeightTarget::Prior]),
+        seed in any::<u64>(),
+        batch in 1usize..100,
+    ) {
+        let (s, m) = (1usize << log_s, 1usize << log_m);
+        let losses: Vec<f64> = picks[..s * m].iter().map(|&k| PRIORITIES[k]).collect();
+        let q: Vec<f64> = prior_picks[..s * m].iter().map(|&k| PRIORS[k]).collect();
+        let (single, sharded) = adaptive_both(s, m, &losses, Some((&q, target)), floor, seed, batch);
+        prop_assert_eq!(single, sharded);
+    }
+}
+
+/// Adversarial: the prior and the scores rank the examples in opposite
+/// orders, shards of one example each (the plan is the whole tree).
+#[test]
+fn adversarial_prior_over_shards_draws_as_one_sampler() {
+    let n = 16;
+    let losses: Vec<f64> = (0..n).map(|i| 1e-300 * 1e37f64.powi(i as i32 % 9)).collect();
+    let q: Vec<f64> = (0..n).map(|i| 1.0 / (1 + i * i) as f64).collect();
+    for target in [WeightTarget::Uniform, WeightTarget::Prior] {
+        for floor in [0.0, 0.1, 1.0] {
+            let (single, sharded) = adaptive_both(n, 1, &losses, Some((&q, target)), floor, 5, 64);
+            assert_eq!(single, sharded, "{target:?} floor {floor}");
+        }
     }
 }
 
@@ -196,9 +248,99 @@ fn adaptive_plans_refuse_what_they_cannot_do() {
     })
     .unwrap();
     assert!(matches!(ohem.shard_summary(), Err(Error::InvalidConfig { field: "mode", .. })));
+    // A prior on some shards only, or targets that differ, cannot be one sampler.
     a.set_prior(&[1.0; 4]).unwrap();
-    assert!(matches!(a.shard_summary(), Err(Error::InvalidConfig { field: "prior", .. })));
+    let with = a.shard_summary().unwrap();
+    let plain: AdaptiveBatchSampler<Heap> = AdaptiveBatchSampler::new(AdaptiveConfig::new(4, 0.5)).unwrap();
+    let without = plain.shard_summary().unwrap();
+    assert!(matches!(AdaptivePlan::<Heap>::new(&[with, without]), Err(Error::InvalidConfig { field: "prior", .. })));
+    let other = AdaptiveBatchSampler::<Heap>::with_prior(
+        AdaptiveConfig { target: WeightTarget::Prior, ..AdaptiveConfig::new(4, 0.5) },
+        &[1.0; 4],
+    )
+    .unwrap();
+    let other = other.shard_summary().unwrap();
+    assert!(matches!(AdaptivePlan::<Heap>::new(&[with, other]), Err(Error::InvalidConfig { field: "target", .. })));
     // A point from another plan is refused, not resolved.
     assert!(b.resolve(AdaptivePoint::Floor { shard: 0, index: 4 }).is_err());
     assert!(b.resolve(AdaptivePoint::Scored { shard: 0, residual: 1e9 }).is_err());
+    assert!(matches!(
+        b.resolve(AdaptivePoint::PriorFloor { shard: 0, residual: 0.5 }),
+        Err(Error::InvalidConfig { field: "prior", .. })
+    ));
+    assert!(matches!(
+        a.resolve(AdaptivePoint::Floor { shard: 0, index: 1 }),
+        Err(Error::InvalidConfig { field: "prior", .. })
+    ));
+    assert!(a.resolve(AdaptivePoint::PriorFloor { shard: 0, residual: 4.0 }).is_err());
+    assert_eq!(a.resolve(AdaptivePoint::PriorFloor { shard: 0, residual: 3.5 }).unwrap().index, 3);
+}
+
+/// Over many steps of sampling and feedback, AdaBoost shards fed the global
+/// batch's mean (`update_weights_with_mean`) stay one sampler, bit for bit.
+#[test]
+fn adaboost_shards_fed_the_global_mean_stay_one_sampler() {
+    use adasample::adaptive::AdaptiveMode;
+    let (s, m, b) = (4usize, 8usize, 16usize);
+    let cfg = |n| AdaptiveConfig { mode: AdaptiveMode::AdaBoost, seed: 9, ..AdaptiveConfig::new(n, 0.4) };
+    let mut one: AdaptiveBatchSampler<Heap> = AdaptiveBatchSampler::new(cfg(s * m)).unwrap();
+    let mut shards: Vec<AdaptiveBatchSampler<Heap>> =
+        (0..s).map(|_| AdaptiveBatchSampler::new(cfg(m)).unwrap()).collect();
+    let (mut rng_one, mut rng) = (DefaultRng::new(9), DefaultRng::new(9));
+    let loss = |step: usize, i: usize| ((step * 31 + i * 17) % 23) as f64 * 0.3;
+    for step in 0..40 {
+        let (mut idx, mut w) = (vec![0; b], vec![0.0; b]);
+        one.sample_with(&mut rng_one, &mut idx, &mut w).unwrap();
+        let summaries: Vec<_> = shards.iter().map(|t| t.shard_summary().unwrap()).collect();
+        let plan: AdaptivePlan<Heap> = AdaptivePlan::new(&summaries).unwrap();
+        let mut points = vec![AdaptivePoint::default(); b];
+        plan.draw(&mut rng, &mut points).unwrap();
+        let mut local: Vec<Vec<usize>> = vec![Vec::new(); s];
+        for (j, pt) in points.iter().enumerate() {
+            let d = shards[pt.shard()].resolve(*pt).unwrap();
+            assert_eq!(
+                (pt.shard() * m + d.index, plan.weight(&d, one.config().beta).to_bits()),
+                (idx[j], w[j].to_bits())
+            );
+            local[pt.shard()].push(d.index);
+        }
+        let losses: Vec<f64> = idx.iter().map(|&i| loss(step, i)).collect();
+        let mean = losses.iter().sum::<f64>() / b as f64;
+        one.update_weights(&idx, &losses).unwrap();
+        for (k, shard) in shards.iter_mut().enumerate() {
+            let l: Vec<f64> = local[k].iter().map(|&i| loss(step, k * m + i)).collect();
+            shard.update_weights_with_mean(&local[k], &l, mean).unwrap();
+        }
+    }
+    for (k, shard) in shards.iter().enumerate() {
+        assert_eq!(shard.scores(), &one.scores()[k * m..(k + 1) * m]);
+    }
+    // A bad mean changes nothing.
+    let before = shards[0].scores().to_vec();
+    assert!(matches!(
+        shards[0].update_weights_with_mean(&[0], &[1.0], f64::INFINITY),
+        Err(Error::InvalidArgument { name: "batch mean", .. })
+    ));
+    assert!(matches!(shards[0].update_weights_with_mean(&[0], &[1.0], 1e300), Err(Error::ValueTooLarge { .. })));
+    assert!(matches!(shards[0].update_weights_with_mean(&[99], &[1.0], 1.0), Err(Error::IndexOutOfRange { .. })));
+    assert_eq!(shards[0].scores(), &before[..]);
+}
+
+/// A prioritized selector resolves a shard point to its key and priority;
+/// rank-based selectors and points from elsewhere are refused.
+#[test]
+fn selectors_resolve_shard_points() {
+    let config = PerConfig { alpha: 1.0, epsilon: 0.0, ..PerConfig::new(4) };
+    let mut s: PrioritizedSelector<Heap> = PrioritizedSelector::new(config).unwrap();
+    assert_eq!(s.resolve(0.0), Err(Error::Empty));
+    for p in [1.0, 0.0, 2.0] {
+        s.insert(Some(p)).unwrap();
+    }
+    let (key, p) = s.resolve(1.0).unwrap(); // past slot 0's 1.0, slot 1 has none
+    assert_eq!((key.slot, key.generation, p), (2, 0, 2.0));
+    assert!(matches!(s.resolve(3.0), Err(Error::InvalidArgument { .. })));
+    assert!(matches!(s.resolve(f64::NAN), Err(Error::InvalidArgument { .. })));
+    let mut rank: PrioritizedSelector<Heap> = PrioritizedSelector::new(PerConfig::rank(4)).unwrap();
+    rank.insert(Some(1.0)).unwrap();
+    assert!(matches!(rank.resolve(0.0), Err(Error::InvalidConfig { field: "rank", .. })));
 }

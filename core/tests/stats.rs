@@ -275,3 +275,46 @@ fn sharded_frequencies() {
     }
     assert_fits("sharded", &counts, &probs);
 }
+
+/// Unequal shards (1, 3, 5 and 7 examples) of an EMA sampler with a
+/// class-balanced-like prior: the global draws, resolved on each shard,
+/// follow the one-sampler `P_i` over the concatenation.
+#[test]
+fn sharded_prior_frequencies() {
+    use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveConfig, WeightTarget};
+    use adasample::shard::{AdaptivePlan, AdaptivePoint};
+    let sizes = [1usize, 3, 5, 7];
+    let n: usize = sizes.iter().sum();
+    let losses: Vec<f64> = (0..n).map(|i| ((i * 5) % 7) as f64 * 0.4 + 0.1).collect();
+    let prior: Vec<f64> = (0..n).map(|i| if i % 4 == 0 { 1.0 } else { 0.3 }).collect();
+    let config = |m| AdaptiveConfig { target: WeightTarget::Prior, uniform_floor: 0.2, ..AdaptiveConfig::new(m, 0.5) };
+    let mut one: AdaptiveBatchSampler<Heap> = AdaptiveBatchSampler::with_prior(config(n), &prior).unwrap();
+    one.update_weights(&(0..n).collect::<Vec<_>>(), &losses).unwrap();
+    let probs: Vec<f64> = (0..n).map(|i| one.probability(i).unwrap()).collect();
+    let offsets: Vec<usize> = sizes.iter().scan(0, |acc, &m| Some(std::mem::replace(acc, *acc + m))).collect();
+    let shards: Vec<AdaptiveBatchSampler<Heap>> = sizes
+        .iter()
+        .zip(&offsets)
+        .map(|(&m, &o)| {
+            let mut s = AdaptiveBatchSampler::with_prior(config(m), &prior[o..o + m]).unwrap();
+            s.update_weights(&(0..m).collect::<Vec<_>>(), &losses[o..o + m]).unwrap();
+            s
+        })
+        .collect();
+    let summaries: Vec<_> = shards.iter().map(|s| s.shard_summary().unwrap()).collect();
+    let plan: AdaptivePlan<Heap> = AdaptivePlan::new(&summaries).unwrap();
+    let mut rng = adasample::DefaultRng::new(22);
+    let mut points = [AdaptivePoint::default(); 32];
+    let mut counts = vec![0u64; n];
+    for _ in 0..4000 {
+        plan.draw(&mut rng, &mut points).unwrap();
+        for pt in &points {
+            let d = shards[pt.shard()].resolve(*pt).unwrap();
+            counts[offsets[pt.shard()] + d.index] += 1;
+            // The plan's P is the one sampler's, to rounding.
+            let p = plan.probability(&d);
+            assert!((p - probs[offsets[pt.shard()] + d.index]).abs() <= 1e-12 * p);
+        }
+    }
+    assert_fits("sharded prior", &counts, &probs);
+}

@@ -18,8 +18,8 @@
 
 use crate::classifier::{self, Batches, ClsConfig, ClsRun, ClsSampler, EpochPoint};
 use crate::datasets::{Split, Table};
-use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveMode};
-use adasample::shard::{AdaptivePlan, AdaptivePoint, AdaptiveShard};
+use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveMode, WeightTarget};
+use adasample::shard::{AdaptivePlan, AdaptivePoint, AdaptiveShard, PriorShard};
 use adasample::storage::Heap;
 use adasample::DefaultRng;
 use anyhow::{anyhow, bail, Result};
@@ -158,27 +158,53 @@ fn rows(t: &Table, lo: usize, hi: usize) -> Table {
     Table { features: t.features[lo * t.dim..hi * t.dim].to_vec(), dim: t.dim, labels: t.labels[lo..hi].to_vec() }
 }
 
-/// A shard summary as the five floats the ranks exchange.
-fn encode(s: &AdaptiveShard) -> [f64; 5] {
-    [s.examples as f64, s.total, s.min.unwrap_or(-1.0), s.nonzero as f64, s.uniform_floor]
+/// The floats of one shard summary.
+const SUMMARY: usize = 12;
+
+/// A shard summary as the floats the ranks exchange (a missing minimum is -1).
+fn encode(s: &AdaptiveShard) -> [f64; SUMMARY] {
+    let p = s.prior.as_ref();
+    [
+        s.examples as f64,
+        s.total,
+        s.min.unwrap_or(-1.0),
+        s.nonzero as f64,
+        s.uniform_floor,
+        f64::from(u8::from(p.is_some())),
+        p.map_or(0.0, |p| p.total),
+        p.map_or(0.0, |p| p.min),
+        p.map_or(0.0, |p| p.mass),
+        p.and_then(|p| p.mass_min).unwrap_or(-1.0),
+        p.map_or(0.0, |p| p.mass_nonzero as f64),
+        f64::from(u8::from(p.is_some_and(|p| p.target == WeightTarget::Prior))),
+    ]
 }
 
 fn decode(v: &[f64]) -> AdaptiveShard {
+    let min = |x: f64| (x >= 0.0).then_some(x);
     AdaptiveShard {
         examples: v[0] as usize,
         total: v[1],
-        min: (v[2] >= 0.0).then_some(v[2]),
+        min: min(v[2]),
         nonzero: v[3] as usize,
         uniform_floor: v[4],
+        prior: (v[5] != 0.0).then(|| PriorShard {
+            total: v[6],
+            min: v[7],
+            mass: v[8],
+            mass_min: min(v[9]),
+            mass_nonzero: v[10] as usize,
+            target: if v[11] != 0.0 { WeightTarget::Prior } else { WeightTarget::Uniform },
+        }),
     }
 }
 
-/// Every rank's summary (an agreement, then one all-gather of five floats
-/// per rank): the same `Vec` on every rank, or the same error.
+/// Every rank's summary (an agreement, then one all-gather of a dozen
+/// floats per rank): the same `Vec` on every rank, or the same error.
 pub fn summaries(group: &Group, local: Result<AdaptiveShard>) -> Result<Vec<AdaptiveShard>> {
-    let mine = local.as_ref().map(encode).unwrap_or([0.0; 5]);
+    let mine = local.as_ref().map(encode).unwrap_or([0.0; SUMMARY]);
     group.agree(local.map(drop))?;
-    Ok(group.gather(&mine).chunks(5).map(decode).collect())
+    Ok(group.gather(&mine).chunks(SUMMARY).map(decode).collect())
 }
 
 /// This rank's part of a loss-driven sampler's global batch.
@@ -245,7 +271,7 @@ impl<'g> ShardBatches<'g> {
                 continue;
             }
             match self.sampler.resolve(*pt) {
-                Ok((i, t)) => mine.push((j, i, plan.weight(t, beta))),
+                Ok(d) => mine.push((j, d.index, plan.weight(&d, beta))),
                 Err(e) => {
                     self.note(Err(e.into()));
                     break;
@@ -364,9 +390,10 @@ pub fn broadcast_weights(group: &Group, vs: &mut nn::VarStore) -> Result<()> {
 }
 
 /// One classifier run over the ranks: this rank trains on its shard of the
-/// training set; rank 0 evaluates and sees `on_epoch`. Samplers: uniform,
-/// adaptive and adaboost (the others need the plan's prior sums or a local
-/// pool; refused alike on every rank).
+/// training set; rank 0 evaluates and sees `on_epoch`. Every sampler but
+/// OHEM (its pool is a local top-k; refused alike on every rank); the
+/// class-balanced prior is computed over the whole training set, each
+/// rank holding its shard's part.
 #[allow(clippy::too_many_arguments)]
 pub fn classifier(
     group: &Group,
@@ -378,18 +405,20 @@ pub fn classifier(
     stop: &AtomicBool,
     on_epoch: impl FnMut(&EpochPoint),
 ) -> Result<ClsRun> {
-    if !matches!(sampler, ClsSampler::Uniform | ClsSampler::Adaptive | ClsSampler::Adaboost) {
-        bail!(
-            "--distributed: sampler {} is not exact over shards yet (uniform, adaptive and adaboost are)",
-            sampler.name()
-        );
+    if sampler == ClsSampler::Ohem {
+        bail!("--distributed: ohem picks the top losses of a local pool, which has no exact global form; use the other samplers");
     }
     let n = split.train.len();
     let (lo, hi) = shard_range(n, group.size(), group.rank());
     let shard = rows(&split.train, lo, hi);
     let config = sampler.config(hi - lo, cfg.sampler_learning_rate, seed ^ 0xC1A5);
-    let made = AdaptiveBatchSampler::new(config)
-        .map_err(|e| anyhow!("shard of {} examples (rows {lo}..{hi} of {n}): {e}", hi - lo));
+    let made = if sampler.balanced() {
+        let prior = classifier::class_prior(&split.train.labels, split.classes());
+        AdaptiveBatchSampler::with_prior(config, &prior[lo..hi])
+    } else {
+        AdaptiveBatchSampler::new(config)
+    };
+    let made = made.map_err(|e| anyhow!("shard of {} examples (rows {lo}..{hi} of {n}): {e}", hi - lo));
     let mut batches = ShardBatches::new(group, made, lo, config.seed)?;
     classifier::train(cfg, split, &shard, &mut batches, sampler, seed, device, stop, on_epoch)
 }

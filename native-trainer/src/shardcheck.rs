@@ -12,10 +12,10 @@
 //!   error on every rank, not a hang.
 
 use crate::distributed::{self, Group};
-use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveConfig, AdaptiveMode};
+use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveConfig, AdaptiveMode, WeightTarget};
 use adasample::per::{PerConfig, PrioritizedSelector};
 use adasample::select::{Draw, Key};
-use adasample::shard::{global_weight, AdaptivePlan, AdaptivePoint, ShardPlan, ShardPoint};
+use adasample::shard::{global_weight, AdaptivePlan, AdaptivePoint, ShardDraw, ShardPlan, ShardPoint};
 use adasample::storage::Heap;
 use adasample::DefaultRng;
 use anyhow::{anyhow, bail, ensure, Result};
@@ -85,8 +85,8 @@ pub fn run(group: &Group, c: &CheckConfig) -> Result<()> {
         );
     }
     per_equal(group, c)?;
-    for mode in [AdaptiveMode::Ema, AdaptiveMode::AdaBoost] {
-        adaptive_equal(group, c, mode)?;
+    for (mode, prior) in [(AdaptiveMode::Ema, false), (AdaptiveMode::AdaBoost, false), (AdaptiveMode::Ema, true)] {
+        adaptive_equal(group, c, mode, prior)?;
     }
     if c.fault == Fault::None {
         per_chi_square(group, c)?;
@@ -176,18 +176,31 @@ fn adaptive_config(n: usize, mode: AdaptiveMode, seed: u64) -> AdaptiveConfig {
     AdaptiveConfig { mode, seed, ..AdaptiveConfig::new(n, 0.3) }
 }
 
-fn adaptive_equal(group: &Group, c: &CheckConfig, mode: AdaptiveMode) -> Result<()> {
+/// A loss sampler over examples `offset..offset + n`: with `prior`, a
+/// class-balanced one (classes of 1 in 8 and 7 in 8 of the examples) and
+/// weights toward it.
+fn adaptive_sampler(
+    n: usize,
+    offset: usize,
+    mode: AdaptiveMode,
+    prior: bool,
+    seed: u64,
+) -> Result<AdaptiveBatchSampler<Heap>> {
+    if !prior {
+        return Ok(AdaptiveBatchSampler::new(adaptive_config(n, mode, seed))?);
+    }
+    let q: Vec<f64> = (offset..offset + n).map(|i| if i % 8 == 0 { 1.0 } else { 1.0 / 7.0 }).collect();
+    let config = AdaptiveConfig { target: WeightTarget::Prior, ..adaptive_config(n, mode, seed) };
+    Ok(AdaptiveBatchSampler::with_prior(config, &q)?)
+}
+
+fn adaptive_equal(group: &Group, c: &CheckConfig, mode: AdaptiveMode, prior: bool) -> Result<()> {
     let (k, m, b) = (group.size(), c.slots, c.batch);
     let offset = group.rank() * m;
     let own = if c.fault == Fault::EmptyShard && group.rank() == c.fault_rank { 0 } else { m };
-    let made = AdaptiveBatchSampler::<Heap>::new(adaptive_config(own, mode, c.seed))
-        .map_err(|e| anyhow!("shard of {own} examples: {e}"));
+    let made = adaptive_sampler(own, offset, mode, prior, c.seed).map_err(|e| anyhow!("shard of {own} examples: {e}"));
     let mut batches = distributed::ShardBatches::new(group, made, offset, c.seed)?;
-    let mut one = if group.is_root() {
-        Some(AdaptiveBatchSampler::<Heap>::new(adaptive_config(k * m, mode, c.seed))?)
-    } else {
-        None
-    };
+    let mut one = if group.is_root() { Some(adaptive_sampler(k * m, 0, mode, prior, c.seed)?) } else { None };
     for step in 0..c.steps {
         let mine = batches.draw(b)?;
         let mut record = vec![0.0; 2 * b];
@@ -215,8 +228,9 @@ fn adaptive_equal(group: &Group, c: &CheckConfig, mode: AdaptiveMode) -> Result<
     }
     crate::classifier::Batches::finish(&mut batches)?;
     if group.is_root() {
+        let what = if prior { " with a class-balanced prior" } else { "" };
         println!(
-            "adaptive ({mode:?}) equality: {} steps x {b} draws over {k} shards of {m} examples: identical to one sampler (indices, weights)",
+            "adaptive ({mode:?}{what}) equality: {} steps x {b} draws over {k} shards of {m} examples: identical to one sampler (indices, weights)",
             c.steps
         );
     }
@@ -332,12 +346,13 @@ fn adaptive_chi_square(group: &Group, c: &CheckConfig) -> Result<()> {
     for _ in 0..ROUNDS * b {
         plan.draw(&mut rng, &mut point)?;
         if point[0].shard() == group.rank() {
-            counts[offset + s.resolve(point[0])?.0] += 1.0;
+            counts[offset + s.resolve(point[0])?.index] += 1.0;
         }
     }
     let mut expected = vec![0.0; n];
     for i in 0..m {
-        expected[offset + i] = plan.probability(s.scores()[i].powf(s.config().alpha));
+        let d = ShardDraw { index: i, mass: s.scores()[i].powf(s.config().alpha), prior: 1.0 };
+        expected[offset + i] = plan.probability(&d);
     }
     group.sum_to_root(&mut counts);
     group.sum_to_root(&mut expected);
