@@ -11,6 +11,8 @@ CLIPPY_LIB_FLAGS := -D warnings -D clippy::unwrap_used -D clippy::expect_used -D
 WASM_BINDGEN_VERSION := 0.2.130
 WASM_PACK_VERSION := 0.15.1
 CHROMIUM_PACKAGES := chromium chromium-driver
+# Open MPI for `--distributed`; the mpi crate generates its bindings with libclang.
+MPI_PACKAGES := openmpi-bin libopenmpi-dev libclang-dev
 
 # The torch wheel is libtorch for tch: a project-local venv, nothing system-wide.
 VENV := $(CURDIR)/.venv
@@ -22,7 +24,7 @@ TRAINER := target/release/adasample-trainer
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: tokenizer-fixture fuzz bench-rank demo test setup venv trainer test-trainer web-deps web web-dev test-web wasm-tools browser qemu npm test-core test-wasm embedded embedded-footprint check-no-std clippy doc drift-1e8 golden-bless golden-wasm32 bench-trainer fmt package msrv env-fixtures iwsft-golden bench
+.PHONY: mpi test-mpi tokenizer-fixture fuzz bench-rank demo test setup venv trainer test-trainer web-deps web web-dev test-web wasm-tools browser qemu npm test-core test-wasm embedded embedded-footprint check-no-std clippy doc drift-1e8 golden-bless golden-wasm32 bench-trainer fmt package msrv env-fixtures iwsft-golden bench
 
 # First the Blind Cliffwalk (a result certain at this size, with its plot),
 # then the three scenarios at quick sizes with 5 seeds; every table says
@@ -36,7 +38,7 @@ demo: setup trainer
 	@echo; cat runs/demo/scenarios/report.md
 	@echo; echo "Everything is under runs/demo/ (the scenarios' log: runs/demo/scenarios.log)."
 
-test: setup fmt test-core golden-wasm32 package msrv check-no-std clippy doc test-wasm test-web embedded test-trainer
+test: setup fmt test-core golden-wasm32 package msrv check-no-std clippy doc test-wasm test-web embedded test-trainer test-mpi
 	@echo "make test: all suites passed"
 
 setup:
@@ -103,6 +105,19 @@ tokenizer-fixture:
 browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CHROMIUM_PACKAGES); }
+
+mpi:
+	@dpkg -s $(MPI_PACKAGES) >/dev/null 2>&1 || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(MPI_PACKAGES); }
+
+# Exact global sampling over 4 mpirun ranks (tests/mpi/run.sh says what is
+# checked); the trainer with `--features mpi` (cached beside the default build).
+test-mpi: trainer mpi
+	$(TORCH_ENV) $(CARGO) build --release -q -p adasample-trainer --features mpi
+	cp $(TRAINER) target/release/adasample-trainer-mpi
+	$(TORCH_ENV) $(CARGO) clippy --release -q -p adasample-trainer --features mpi --all-targets -- -D warnings
+	$(TORCH_ENV) $(CARGO) build --release -q -p adasample-trainer
+	$(TORCH_ENV) bash tests/mpi/run.sh target/release/adasample-trainer-mpi
 
 # Debian's qemu, for the Cortex-M4F firmware.
 qemu:

@@ -193,7 +193,10 @@ pub fn run(
         let mut target_vs = target_vs;
         target_vs.copy(&online_vs)?;
         let opt = nn::Adam::default().build(&online_vs, cfg.learning_rate)?;
-        let per = PerConfig { beta_steps: cfg.updates(), ..PerConfig::new(1) };
+        // Beta anneals over the learner's updates: one per round.
+        let per_round = actors as u64 * cfg.train_frequency.max(1);
+        let updates = cfg.total_timesteps.saturating_sub(cfg.learning_starts).div_ceil(per_round);
+        let per = PerConfig { beta_steps: updates, ..PerConfig::new(1) };
         learner = Some(Learner { online_vs, target_vs, online, target, opt, beta: per.beta_schedule() });
     } else {
         let i = rank - 1;
