@@ -56,6 +56,28 @@ pub fn actor_epsilon(cfg: &DqnConfig, i: usize, n: usize) -> f64 {
     }
 }
 
+/// Appends what the run was to a DQN `report.md`: the table above it
+/// counts env steps over all actors.
+pub fn note(report: &std::path::Path, cfg: &DqnConfig, ranks: usize) -> Result<()> {
+    use std::io::Write;
+    let actors = ranks.saturating_sub(1);
+    let text = format!(
+        "\n**Ape-X over {ranks} ranks** (`--distributed`): rank 0 the learner, {actors} actor(s) of {} env steps per round each, \
+         so one learner update per {} env steps (the line at the top says one per {}). Each actor holds a PER shard of {} \
+         transitions and anneals epsilon from {} to 0.4^(1 + 7i/(N-1)) ({} for a single actor); the learner's batches are \
+         drawn exactly from the union of the shards, its weights broadcast every {WEIGHT_SYNC} updates. \
+         *Reached* is over the mean of the actors' last-10 training returns, which explore.\n",
+        cfg.train_frequency,
+        actors as u64 * cfg.train_frequency,
+        cfg.train_frequency,
+        cfg.buffer_size / actors.max(1),
+        cfg.start_e,
+        cfg.end_e,
+    );
+    std::fs::OpenOptions::new().append(true).open(report)?.write_all(text.as_bytes())?;
+    Ok(())
+}
+
 /// One actor: its environment, shard, network copy and returns.
 struct Actor {
     env: crate::envs::Env,

@@ -183,6 +183,11 @@ impl Scenario for DqnScenario<'_> {
     fn report(&self, dir: &Path, mut runs: Vec<RunResult>) -> Result<(Vec<PathBuf>, Vec<RunResult>)> {
         runs.sort_by_key(|r| (r.sampler.name(), r.seed));
         let files = report::write_dqn(dir, self.cfg, &format!("{:?}", self.device), &runs)?;
+        #[cfg(feature = "mpi")]
+        if self.distributed {
+            let k = crate::distributed::Group::world().size();
+            crate::apex::note(&dir.join("report.md"), self.cfg, k)?;
+        }
         for s in report::summarize(&runs, self.cfg.threshold()) {
             eprintln!(
                 "{:10} final eval return {}, last-10 training mean reached {} in {}/{} seeds, steps to reach it {}",

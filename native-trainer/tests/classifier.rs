@@ -102,7 +102,17 @@ fn check_folder(dir: &Path, runs: usize, classes: usize) -> serde_json::Value {
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     assert_eq!(
         header,
-        ["sampler", "seed", "epoch", "train_loss", "accuracy", "balanced_accuracy", "macro_f1", "elapsed_s"]
+        [
+            "sampler",
+            "seed",
+            "epoch",
+            "train_loss",
+            "accuracy",
+            "balanced_accuracy",
+            "macro_f1",
+            "draws_digest",
+            "elapsed_s"
+        ]
     );
     let mut epochs = 0;
     for line in lines {
@@ -112,6 +122,7 @@ fn check_folder(dir: &Path, runs: usize, classes: usize) -> serde_json::Value {
             let v: f64 = v.parse().unwrap();
             assert!((0.0..=1.0).contains(&v), "{line}");
         }
+        assert!(cols[7].len() == 16 && u64::from_str_radix(cols[7], 16).is_ok(), "draws digest: {line}");
         epochs += 1;
     }
     // recall.csv: one row per (epoch, class), long format.

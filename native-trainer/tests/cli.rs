@@ -381,3 +381,19 @@ fn cliffwalk_writes_its_table_plot_and_verdict() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("uniform / per"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Built without the `mpi` feature, the distributed commands say how to get it.
+#[cfg(not(feature = "mpi"))]
+#[test]
+fn distributed_commands_need_the_mpi_feature() {
+    for args in [
+        vec!["classifier", "--quick", "--distributed"],
+        vec!["dqn", "--quick", "--sampler", "per", "--distributed"],
+        vec!["mpi-check"],
+    ] {
+        let out = bin().args(&args).output().unwrap();
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("built without MPI") && err.contains("--features mpi"), "{args:?}: {err}");
+    }
+}
