@@ -262,38 +262,37 @@ impl Batches for Local {
     }
 }
 
+/// What one run is: its settings, data, sampler, seed and device.
+#[derive(Clone, Copy)]
+pub struct Job<'a> {
+    pub cfg: &'a ClsConfig,
+    pub split: &'a Split,
+    pub sampler: ClsSampler,
+    pub seed: u64,
+    pub device: Device,
+}
+
 /// One training run; `on_epoch` sees every epoch's scores as they come, `stop`
 /// ends it early (Ctrl-C) keeping what was done.
-pub fn run(
-    cfg: &ClsConfig,
-    split: &Split,
-    sampler: ClsSampler,
-    seed: u64,
-    device: Device,
-    stop: &AtomicBool,
-    on_epoch: impl FnMut(&EpochPoint),
-) -> Result<ClsRun> {
-    let mut batches = Local::new(batch_sampler(cfg, sampler, &split.train.labels, split.classes(), seed)?);
-    train(cfg, split, &split.train, &mut batches, sampler, seed, device, stop, on_epoch)
+pub fn run(job: Job<'_>, stop: &AtomicBool, on_epoch: impl FnMut(&EpochPoint)) -> Result<ClsRun> {
+    let labels = &job.split.train.labels;
+    let mut batches = Local::new(batch_sampler(job.cfg, job.sampler, labels, job.split.classes(), job.seed)?);
+    train(job, &job.split.train, &mut batches, stop, on_epoch)
 }
 
 /// The training loop over `rows` (the whole training set, or this rank's
-/// shard of it) with batches from `batches`; the test set is `split`'s.
+/// shard of it) with batches from `batches`; the test set is the job's.
 /// The loss is the IS-weighted cross-entropy summed over the draws held
 /// here over the global batch size, so that the ranks' parts add up to the
 /// one-process loss.
-#[allow(clippy::too_many_arguments)]
 pub fn train(
-    cfg: &ClsConfig,
-    split: &Split,
+    job: Job<'_>,
     rows: &Table,
     batches: &mut dyn Batches,
-    sampler: ClsSampler,
-    seed: u64,
-    device: Device,
     stop: &AtomicBool,
     mut on_epoch: impl FnMut(&EpochPoint),
 ) -> Result<ClsRun> {
+    let Job { cfg, split, sampler, seed, device } = job;
     let k = split.classes();
     let n = split.train.len();
     let (x, y) = tensors(rows, device);

@@ -16,8 +16,8 @@
 //! failure is carried to the next agreement point ([`Group::agree`]), where
 //! every rank returns the same error, naming the rank and its cause.
 
-use crate::classifier::{self, Batches, ClsConfig, ClsRun, ClsSampler, EpochPoint};
-use crate::datasets::{Split, Table};
+use crate::classifier::{self, Batches, ClsRun, ClsSampler, EpochPoint, Job};
+use crate::datasets::Table;
 use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveMode, WeightTarget};
 use adasample::shard::{AdaptivePlan, AdaptivePoint, AdaptiveShard, PriorShard};
 use adasample::storage::Heap;
@@ -394,17 +394,8 @@ pub fn broadcast_weights(group: &Group, vs: &mut nn::VarStore) -> Result<()> {
 /// OHEM (its pool is a local top-k; refused alike on every rank); the
 /// class-balanced prior is computed over the whole training set, each
 /// rank holding its shard's part.
-#[allow(clippy::too_many_arguments)]
-pub fn classifier(
-    group: &Group,
-    cfg: &ClsConfig,
-    split: &Split,
-    sampler: ClsSampler,
-    seed: u64,
-    device: Device,
-    stop: &AtomicBool,
-    on_epoch: impl FnMut(&EpochPoint),
-) -> Result<ClsRun> {
+pub fn classifier(group: &Group, job: Job<'_>, stop: &AtomicBool, on_epoch: impl FnMut(&EpochPoint)) -> Result<ClsRun> {
+    let Job { cfg, split, sampler, seed, .. } = job;
     if sampler == ClsSampler::Ohem {
         bail!("--distributed: ohem picks the top losses of a local pool, which has no exact global form; use the other samplers");
     }
@@ -420,5 +411,5 @@ pub fn classifier(
     };
     let made = made.map_err(|e| anyhow!("shard of {} examples (rows {lo}..{hi} of {n}): {e}", hi - lo));
     let mut batches = ShardBatches::new(group, made, lo, config.seed)?;
-    classifier::train(cfg, split, &shard, &mut batches, sampler, seed, device, stop, on_epoch)
+    classifier::train(job, &shard, &mut batches, stop, on_epoch)
 }

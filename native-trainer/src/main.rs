@@ -587,7 +587,34 @@ fn main() -> Result<()> {
             let cfg = args.config();
             let name = format!("dqn-{}", args.env.name());
             if args.distributed {
-                return dqn_distributed(&cfg, &samplers, cli.seed, args.seeds, device, cli.out, &name);
+                #[cfg(feature = "mpi")]
+                return over_ranks(
+                    cli.out,
+                    &name,
+                    |dir| {
+                        let models = ModelFiles::default();
+                        let (seed, seeds) = (cli.seed, args.seeds);
+                        let scenario = DqnScenario {
+                            cfg: &cfg,
+                            samplers: &samplers,
+                            seed,
+                            seeds,
+                            device,
+                            models: &models,
+                            distributed: true,
+                        };
+                        execute(&scenario, 1, dir).map(drop)
+                    },
+                    |group| {
+                        let stop = runner::stop_flag();
+                        for (sampler, seed) in runner::grid(&samplers, cli.seed, args.seeds).0 {
+                            adasample_trainer::apex::run(group, &cfg, sampler, seed, device, stop, |_| (), |_| ())?;
+                        }
+                        Ok(())
+                    },
+                );
+                #[cfg(not(feature = "mpi"))]
+                bail!("dqn --distributed: {NO_MPI}");
             }
             let dir = out_dir(cli.out, &name)?;
             let jobs = args.jobs.map_or(runner::default_jobs(device), |j| j as usize).max(1);
@@ -707,7 +734,26 @@ fn main() -> Result<()> {
             let device = device(cli.device)?;
             let name = format!("classifier-{}", split.name);
             if distributed {
-                return classifier_distributed(&cfg, &split, &samplers, cli.seed, seeds, device, cli.out, &name);
+                #[cfg(feature = "mpi")]
+                return over_ranks(
+                    cli.out,
+                    &name,
+                    |dir| {
+                        let scenario = ClsScenario::new(&cfg, &split, &samplers, cli.seed, seeds, device, dir)?;
+                        execute(&scenario.distributed(), 1, dir).map(drop)
+                    },
+                    |group| {
+                        let stop = runner::stop_flag();
+                        for (sampler, seed) in runner::grid(&samplers, cli.seed, seeds).0 {
+                            let job =
+                                adasample_trainer::classifier::Job { cfg: &cfg, split: &split, sampler, seed, device };
+                            adasample_trainer::distributed::classifier(group, job, stop, |_| ())?;
+                        }
+                        Ok(())
+                    },
+                );
+                #[cfg(not(feature = "mpi"))]
+                bail!("--distributed: {NO_MPI}");
             }
             let dir = out_dir(cli.out, &name)?;
             let jobs = jobs.unwrap_or(runner::default_jobs(device)).max(1);
@@ -729,82 +775,23 @@ fn init_mpi() -> Result<mpi::environment::Universe> {
     Ok(universe)
 }
 
+/// `--distributed`: under MPI (finalised on return), rank 0 runs `root`
+/// into the run folder, the other ranks `follow` (the same runs, no files).
 #[cfg(feature = "mpi")]
-#[allow(clippy::too_many_arguments)]
-fn classifier_distributed(
-    cfg: &ClsConfig,
-    split: &datasets::Split,
-    samplers: &[ClsSampler],
-    seed: u64,
-    seeds: u64,
-    device: Device,
+fn over_ranks(
     out: Option<PathBuf>,
     name: &str,
+    root: impl FnOnce(&Path) -> Result<()>,
+    follow: impl FnOnce(&adasample_trainer::distributed::Group) -> Result<()>,
 ) -> Result<()> {
-    use adasample_trainer::distributed::{self, Group};
     let _universe = init_mpi()?;
-    let group = Group::world();
+    let group = adasample_trainer::distributed::Group::world();
     tch::set_num_threads(1);
     if group.is_root() {
-        let dir = out_dir(out, name)?;
-        let scenario = ClsScenario::new(cfg, split, samplers, seed, seeds, device, &dir)?.distributed();
-        execute(&scenario, 1, &dir).map(drop)
+        root(&out_dir(out, name)?)
     } else {
-        // The same runs in the same order, without files: rank 0 reports.
-        let stop = runner::stop_flag();
-        for (sampler, s) in runner::grid(samplers, seed, seeds).0 {
-            distributed::classifier(&group, cfg, split, sampler, s, device, stop, |_| ())?;
-        }
-        Ok(())
+        follow(&group)
     }
-}
-
-#[cfg(not(feature = "mpi"))]
-#[allow(clippy::too_many_arguments)]
-fn classifier_distributed(
-    _: &ClsConfig,
-    _: &datasets::Split,
-    _: &[ClsSampler],
-    _: u64,
-    _: u64,
-    _: Device,
-    _: Option<PathBuf>,
-    _: &str,
-) -> Result<()> {
-    bail!("--distributed: {NO_MPI}")
-}
-
-#[cfg(feature = "mpi")]
-fn dqn_distributed(
-    cfg: &DqnConfig,
-    samplers: &[Sampler],
-    seed: u64,
-    seeds: u64,
-    device: Device,
-    out: Option<PathBuf>,
-    name: &str,
-) -> Result<()> {
-    use adasample_trainer::distributed::Group;
-    let _universe = init_mpi()?;
-    let group = Group::world();
-    tch::set_num_threads(1);
-    if group.is_root() {
-        let dir = out_dir(out, name)?;
-        let models = ModelFiles::default();
-        let scenario = DqnScenario { cfg, samplers, seed, seeds, device, models: &models, distributed: true };
-        execute(&scenario, 1, &dir).map(drop)
-    } else {
-        let stop = runner::stop_flag();
-        for (sampler, s) in runner::grid(samplers, seed, seeds).0 {
-            adasample_trainer::apex::run(&group, cfg, sampler, s, device, stop, |_| (), |_| ())?;
-        }
-        Ok(())
-    }
-}
-
-#[cfg(not(feature = "mpi"))]
-fn dqn_distributed(_: &DqnConfig, _: &[Sampler], _: u64, _: u64, _: Device, _: Option<PathBuf>, _: &str) -> Result<()> {
-    bail!("dqn --distributed: {NO_MPI}")
 }
 
 #[cfg(feature = "mpi")]

@@ -251,20 +251,12 @@ impl<'a> ClsScenario<'a> {
         stop: &AtomicBool,
         on_epoch: impl FnMut(&classifier::EpochPoint),
     ) -> Result<ClsRun> {
+        let job = classifier::Job { cfg: self.cfg, split: self.split, sampler, seed, device: self.device };
         if !self.distributed {
-            return classifier::run(self.cfg, self.split, sampler, seed, self.device, stop, on_epoch);
+            return classifier::run(job, stop, on_epoch);
         }
         #[cfg(feature = "mpi")]
-        return crate::distributed::classifier(
-            &crate::distributed::Group::world(),
-            self.cfg,
-            self.split,
-            sampler,
-            seed,
-            self.device,
-            stop,
-            on_epoch,
-        );
+        return crate::distributed::classifier(&crate::distributed::Group::world(), job, stop, on_epoch);
         #[cfg(not(feature = "mpi"))]
         bail!("--distributed needs the `mpi` feature")
     }

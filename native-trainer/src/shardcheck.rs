@@ -259,20 +259,30 @@ fn chi_square(counts: &[f64], expected: &[f64], draws: f64) -> Result<(f64, f64,
     Ok((stat, 1.0 - dist.cdf(stat), cells))
 }
 
-/// Shard `r`'s size in the unequal layouts: 40, 77, 114, ...
-fn unequal(rank: usize) -> usize {
-    40 + 37 * rank
+/// The unequal layout: shard r holds 40 + 37 r examples (40, 77, 114, ...).
+struct Layout {
+    sizes: Vec<usize>,
+    /// All of them.
+    n: usize,
+    /// This rank's first global index and its count.
+    offset: usize,
+    m: usize,
+}
+
+impl Layout {
+    fn unequal(group: &Group) -> Self {
+        let sizes: Vec<usize> = (0..group.size()).map(|r| 40 + 37 * r).collect();
+        let offset = sizes[..group.rank()].iter().sum();
+        Layout { n: sizes.iter().sum(), offset, m: sizes[group.rank()], sizes }
+    }
 }
 
 const ALARM: f64 = 1e-4;
 const ROUNDS: usize = 400;
 
 fn per_chi_square(group: &Group, c: &CheckConfig) -> Result<()> {
-    let (k, b) = (group.size(), c.batch);
-    let sizes: Vec<usize> = (0..k).map(unequal).collect();
-    let n: usize = sizes.iter().sum();
-    let offset: usize = sizes[..group.rank()].iter().sum();
-    let m = sizes[group.rank()];
+    let b = c.batch;
+    let Layout { sizes, n, offset, m } = Layout::unequal(group);
     let mut shard: PrioritizedSelector<Heap> = PrioritizedSelector::new(per_config(m, c.seed, 1))?;
     for i in 0..m {
         // Moderate priorities: every cell is expected often enough to test.
@@ -329,11 +339,8 @@ fn per_chi_square(group: &Group, c: &CheckConfig) -> Result<()> {
 }
 
 fn adaptive_chi_square(group: &Group, c: &CheckConfig) -> Result<()> {
-    let (k, b) = (group.size(), c.batch);
-    let sizes: Vec<usize> = (0..k).map(unequal).collect();
-    let n: usize = sizes.iter().sum();
-    let offset: usize = sizes[..group.rank()].iter().sum();
-    let m = sizes[group.rank()];
+    let b = c.batch;
+    let Layout { sizes, n, offset, m } = Layout::unequal(group);
     let mut s = AdaptiveBatchSampler::<Heap>::new(adaptive_config(m, AdaptiveMode::Ema, c.seed))?;
     let local: Vec<usize> = (0..m).collect();
     let losses: Vec<f64> = local.iter().map(|&i| 0.2 + 3.0 * unit(c.seed, (offset + i) as u64)).collect();
