@@ -2,15 +2,16 @@
 //! core's shard math (`adasample::shard`) over MPI collectives, nothing of
 //! our own in between.
 //!
-//! - [`classifier`]: data-parallel training. Each rank holds a contiguous
+//! - [`classifier()`]: data-parallel training. Each rank holds a contiguous
 //!   shard of the training set and its loss scores; every step, the ranks
 //!   all-gather their shard summaries, draw the same global batch from a
 //!   shared seed, each trains on the draws that landed in its shard, the
 //!   gradients are summed by one all-reduce, and each rank feeds its own
 //!   losses back into its own scores.
-//! - [`apex`] (in `apex.rs`): Ape-X DQN, actors holding replay shards and one
+//! - [`crate::apex`]: Ape-X DQN, actors holding replay shards and one
 //!   learner sampling them globally.
-//! - [`check`]: the equality, chi-square and fault checks of `make test-mpi`.
+//! - [`crate::shardcheck`]: the equality, chi-square and fault checks of
+//!   `mpi-check` (`make test-mpi`).
 //!
 //! Every collective is entered by every rank on every path: a rank's
 //! failure is carried to the next agreement point ([`Group::agree`]), where
