@@ -18,6 +18,12 @@ last line is machine-readable:
 
 SUMMARY sample_ns_per_index=F step_per_s=F add_per_s=F step_vs_cpprb=F
         step_vs_torchrl=F step_vs_rand_distr=F step_vs_textbook=F wasm_vs_native=F
+        update_vs_best_peer=F step_vs_best_peer_min=F
+
+update_vs_best_peer: adasample's updates/s (a batch of B drawn beforehand,
+the update alone) over the best peer's at N = 2^20, B = 256;
+step_vs_best_peer_min: the smallest, over every size of the grid, of
+adasample's steps/s over the best peer's there.
 """
 import json
 import os
@@ -95,27 +101,33 @@ def main():
     main_rows = point(py, *MAIN, systems)
     ours = main_rows["adasample"]
     print(f"\nN = 2^20, B = 256, one core ({cpu}); ratio = adasample's steps/s over the system's\n")
-    print("| system | ns per sampled index | steps/s | adds/s | adasample step ratio |")
-    print("|---|---:|---:|---:|---:|")
+    print("| system | ns per sampled index | steps/s | updates/s | adds/s | adasample step ratio | adasample update ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for s in systems:
         r = main_rows.get(s)
         if r is None:
-            print(f"| {s} | failed | | | |")
+            print(f"| {s} | failed | | | | | |")
             continue
         ratio = ours["step_per_s"] / r["step_per_s"] if ours else None
-        print(f"| {s} | {fmt(r['sample_ns_per_index'], 1)} | {fmt(r['step_per_s'])} | {fmt(r['add_per_s'])} | {fmt(ratio, 2)}x |")
+        up = ours["update_per_s"] / r["update_per_s"] if ours else None
+        print(f"| {s} | {fmt(r['sample_ns_per_index'], 1)} | {fmt(r['step_per_s'])} | {fmt(r['update_per_s'])} "
+              f"| {fmt(r['add_per_s'])} | {fmt(ratio, 2)}x | {fmt(up, 2)}x |")
     if lat:
         print(f"\nmemory: a dependent load {lat['dependent_ns']:.0f} ns; 16 chains in flight "
               f"{lat['parallel16_ns_per_load']:.1f} ns per load")
     print("\nOther sizes (steps/s; ratio = adasample over the best peer):\n")
     print("| N | B | adasample | rand_distr | textbook | cpprb | torchrl | ratio to best peer |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    peers_main = [main_rows[s]["step_per_s"] for s in ("rand_distr", "textbook", "cpprb", "torchrl") if main_rows.get(s)]
+    step_ratios = [ours["step_per_s"] / max(peers_main)] if ours and peers_main else []
     for n, b in GRID:
         rows = point(py, n, b, ["adasample", "rand_distr", "textbook", "cpprb", "torchrl"])
         peers = [rows[s]["step_per_s"] for s in rows if s != "adasample" and rows[s]]
         a = rows["adasample"]["step_per_s"] if rows["adasample"] else None
         cells = [fmt(rows[s]["step_per_s"]) if rows[s] else "failed" for s in rows]
         ratio = a / max(peers) if a and peers else None
+        if ratio is not None:
+            step_ratios.append(ratio)
         print(f"| 2^{n.bit_length() - 1} | {b} | " + " | ".join(cells) + f" | {fmt(ratio, 2)}x |")
 
     def vs(s):
@@ -123,12 +135,16 @@ def main():
         return ours["step_per_s"] / r["step_per_s"] if (ours and r) else float("nan")
 
     wasm = main_rows.get("adasample-wasm")
+    peer_updates = [r["update_per_s"] for s, r in main_rows.items() if r and not s.startswith("adasample")]
+    update_vs_best = ours["update_per_s"] / max(peer_updates) if ours and peer_updates else float("nan")
     print(
         "SUMMARY "
         f"sample_ns_per_index={ours['sample_ns_per_index']:.2f} step_per_s={ours['step_per_s']:.1f} "
         f"add_per_s={ours['add_per_s']:.0f} step_vs_cpprb={vs('cpprb'):.2f} step_vs_torchrl={vs('torchrl'):.2f} "
         f"step_vs_rand_distr={vs('rand_distr'):.2f} step_vs_textbook={vs('textbook'):.2f} "
-        f"wasm_vs_native={(ours['step_per_s'] / wasm['step_per_s']) if wasm else float('nan'):.2f}"
+        f"wasm_vs_native={(ours['step_per_s'] / wasm['step_per_s']) if wasm else float('nan'):.2f} "
+        f"update_vs_best_peer={update_vs_best:.2f} "
+        f"step_vs_best_peer_min={min(step_ratios) if step_ratios else float('nan'):.2f}"
     )
 
 

@@ -1,7 +1,8 @@
 """The Python peers of `make bench`, on the workload of peers/src/main.rs:
 N items with raw priorities uniform in [0.001, 2.001); `sample`: batches of
 B (with IS weights, beta 0.4); `step`: a batch, then new priorities for it;
-`add`: items into the full ring in chunks of B. Alpha 0.6.
+`add`: items into the full ring in chunks of B; `update`: new priorities
+for one of BATCHES batches drawn before timing, in turn. Alpha 0.6.
 
     python py_peers.py cpprb|torchrl|numpy-baselines N B   -> one JSON line
 
@@ -17,6 +18,19 @@ import time
 import numpy as np
 
 ALPHA, BETA, EPS = 0.6, 0.4, 1e-6
+BATCHES = 32
+
+
+def update_rate(draw, update, b, rng, secs=1.0):
+    """Batches of b updated per second, the update alone."""
+    batches = [draw() for _ in range(BATCHES)]
+    turn = [0]
+
+    def one():
+        update(batches[turn[0] % BATCHES], rng.uniform(0.001, 2.001, b))
+        turn[0] += 1
+
+    return 1 / timed(one, secs)
 
 
 def timed(f, secs=1.0):
@@ -44,10 +58,11 @@ def cpprb(n, b, rng):
         rb.update_priorities(s["indexes"], rng.uniform(0.001, 2.001, b))
 
     step_t = timed(step)
+    upd = update_rate(lambda: rb.sample(b, beta=BETA)["indexes"], rb.update_priorities, b, rng)
     chunk = np.arange(b, dtype=np.uint32)
     reps = max(1, min(n, 1 << 18) // b)
     add = timed(lambda: [rb.add(obs=chunk) for _ in range(reps)])
-    return sample / b, 1 / step_t, reps * b / add
+    return sample / b, 1 / step_t, reps * b / add, upd
 
 
 def torchrl(n, b, rng):
@@ -67,10 +82,16 @@ def torchrl(n, b, rng):
         rb.update_priority(info["index"], torch.from_numpy(rng.uniform(0.001, 2.001, b)).float())
 
     step_t = timed(step)
+    upd = update_rate(
+        lambda: rb.sample(return_info=True)[1]["index"],
+        lambda idx, p: rb.update_priority(idx, torch.from_numpy(p).float()),
+        b,
+        rng,
+    )
     chunk = torch.arange(b, dtype=torch.int32)
     reps = max(1, min(n, 1 << 18) // b)
     add = timed(lambda: [rb.extend(chunk) for _ in range(reps)])
-    return sample / b, 1 / step_t, reps * b / add
+    return sample / b, 1 / step_t, reps * b / add, upd
 
 
 class SegmentTree:
@@ -138,14 +159,14 @@ def numpy_baselines(n, b, rng):
         mem.set(i, p + EPS)
     sample = timed(lambda: mem.sample(b), 0.5)
 
-    def step():
-        idxes, _ = mem.sample(b)
-        for i, p in zip(idxes, rng.uniform(0.001, 2.001, b)):
+    def update(idxes, ps):
+        for i, p in zip(idxes, ps):
             mem.set(i, p + EPS)
 
-    step_t = timed(step, 0.5)
+    step_t = timed(lambda: update(mem.sample(b)[0], rng.uniform(0.001, 2.001, b)), 0.5)
+    upd = update_rate(lambda: mem.sample(b)[0], update, b, rng, 0.5)
     add = timed(lambda: [mem.add() for _ in range(b)], 0.5)
-    return sample / b, 1 / step_t, b / add
+    return sample / b, 1 / step_t, b / add, upd
 
 
 if __name__ == "__main__":
@@ -153,6 +174,6 @@ if __name__ == "__main__":
     rng = np.random.default_rng(1)
     np.random.seed(1)
     run = {"cpprb": cpprb, "torchrl": torchrl, "numpy-baselines": numpy_baselines}[system]
-    s, st, a = run(n, b, rng)
+    s, st, a, u = run(n, b, rng)
     print(json.dumps({"system": system, "n": n, "b": b, "sample_ns_per_index": round(s * 1e9, 2),
-                      "step_per_s": round(st, 1), "add_per_s": round(a)}))
+                      "step_per_s": round(st, 1), "add_per_s": round(a), "update_per_s": round(u, 1)}))

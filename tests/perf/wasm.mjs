@@ -36,6 +36,14 @@ const step = time(() => {
   for (let j = 0; j < b; j++) tds[j] = next();
   per.updatePriorities(s.indices, tds, s.generations);
 });
+// The update alone: one of 32 batches drawn beforehand, in turn.
+const batches = Array.from({ length: 32 }, () => per.sample(b));
+let turn = 0;
+const update = time(() => {
+  const s = batches[turn++ % batches.length];
+  for (let j = 0; j < b; j++) tds[j] = next();
+  per.updatePriorities(s.indices, tds, s.generations);
+});
 let item = 0;
 const chunks = Math.max(1, Math.floor(Math.min(n, 1 << 18) / b));
 const add = time(() => {
@@ -46,4 +54,5 @@ console.log(JSON.stringify({
   sample_ns_per_index: +(sample / b * 1e9).toFixed(2),
   step_per_s: +(1 / step).toFixed(1),
   add_per_s: Math.round(chunks * b / add),
+  update_per_s: +(1 / update).toFixed(1),
 }));

@@ -2,7 +2,9 @@
 //! N items with priorities from a fixed stream; `sample`: batches of B
 //! indices; `step`: a batch, then new priorities for those B; `add`: N more
 //! items into the full ring, in chunks of B (each system's batch API where it
-//! has one). Alpha 0.6, beta 0.4 where the system has them.
+//! has one); `update`: new priorities for a batch drawn beforehand (one of
+//! `BATCHES` drawn before timing, in turn), the update alone. Alpha 0.6,
+//! beta 0.4 where the system has them.
 //!
 //!   peers adasample|rand_distr|textbook N B   one system
 //!   peers latency                             the memory floor
@@ -40,7 +42,12 @@ struct Result {
     sample_ns: f64,
     step_per_s: f64,
     add_per_s: f64,
+    /// Batches of B updated per second.
+    update_per_s: f64,
 }
+
+/// Batches drawn before the update-alone timing, updated in turn.
+const BATCHES: usize = 32;
 
 /// Times `f` once to size the run, then `reps` times; seconds per call.
 fn time(mut f: impl FnMut(), secs: f64) -> f64 {
@@ -55,9 +62,14 @@ fn time(mut f: impl FnMut(), secs: f64) -> f64 {
 }
 
 fn adasample(n: usize, b: usize) -> Result {
-    let mut per: PrioritizedReplayBuffer<u32, Heap> =
-        PrioritizedReplayBuffer::new(PerConfig { alpha: ALPHA, beta: BETA, epsilon: EPS, seed: 1, ..PerConfig::new(n) })
-            .unwrap();
+    let mut per: PrioritizedReplayBuffer<u32, Heap> = PrioritizedReplayBuffer::new(PerConfig {
+        alpha: ALPHA,
+        beta: BETA,
+        epsilon: EPS,
+        seed: 1,
+        ..PerConfig::new(n)
+    })
+    .unwrap();
     let mut s = Stream(0x9E37_79B9_7F4A_7C15);
     for i in 0..n as u32 {
         per.add_with_priority(i, s.next()).unwrap();
@@ -71,6 +83,23 @@ fn adasample(n: usize, b: usize) -> Result {
         std::process::exit(0);
     }
     let sample = time(|| per.sample_into(black_box(&mut draws)).unwrap(), 1.0);
+    let batches: Vec<Vec<Key>> = (0..BATCHES)
+        .map(|_| {
+            per.sample_into(&mut draws).unwrap();
+            draws.iter().map(|d| d.key).collect()
+        })
+        .collect();
+    let mut turn = 0;
+    let update = time(
+        || {
+            for t in td.iter_mut() {
+                *t = s.next();
+            }
+            per.update_priorities(&batches[turn % BATCHES], &td).unwrap();
+            turn += 1;
+        },
+        1.0,
+    );
     let step = time(
         || {
             per.sample_into(&mut draws).unwrap();
@@ -92,7 +121,12 @@ fn adasample(n: usize, b: usize) -> Result {
         },
         1.0,
     );
-    Result { sample_ns: sample / b as f64 * 1e9, step_per_s: 1.0 / step, add_per_s: (n / b * b) as f64 / add }
+    Result {
+        sample_ns: sample / b as f64 * 1e9,
+        step_per_s: 1.0 / step,
+        add_per_s: (n / b * b) as f64 / add,
+        update_per_s: 1.0 / update,
+    }
 }
 
 /// The step loop alone (`valgrind --tool=callgrind --toggle-collect=*profiled_steps*`).
@@ -129,6 +163,17 @@ fn rand_distr(n: usize, b: usize) -> Result {
         },
         1.0,
     );
+    let batches: Vec<Vec<usize>> = (0..BATCHES).map(|_| (0..b).map(|_| tree.sample(&mut rng)).collect()).collect();
+    let mut turn = 0;
+    let update = time(
+        || {
+            for &i in &batches[turn % BATCHES] {
+                tree.update(i, (s.next() + EPS).powf(ALPHA)).unwrap();
+            }
+            turn += 1;
+        },
+        1.0,
+    );
     let step = time(
         || {
             for i in idx.iter_mut() {
@@ -150,7 +195,12 @@ fn rand_distr(n: usize, b: usize) -> Result {
         },
         1.0,
     );
-    Result { sample_ns: sample / b as f64 * 1e9, step_per_s: 1.0 / step, add_per_s: (n / b * b) as f64 / add }
+    Result {
+        sample_ns: sample / b as f64 * 1e9,
+        step_per_s: 1.0 / step,
+        add_per_s: (n / b * b) as f64 / add,
+        update_per_s: 1.0 / update,
+    }
 }
 
 /// The textbook PER memory (as in OpenAI baselines, in Rust): binary sum and
@@ -214,6 +264,24 @@ fn textbook(n: usize, b: usize) -> Result {
     let mut rng = rand::rngs::SmallRng::seed_from_u64(1);
     let (mut idx, mut w) = (vec![0usize; b], vec![0.0; b]);
     let sample = time(|| t.sample(&mut rng, n, black_box(&mut idx), &mut w), 1.0);
+    let batches: Vec<Vec<usize>> = (0..BATCHES)
+        .map(|_| {
+            t.sample(&mut rng, n, &mut idx, &mut w);
+            idx.clone()
+        })
+        .collect();
+    let mut turn = 0;
+    let update = time(
+        || {
+            for &i in &batches[turn % BATCHES] {
+                let raw = s.next();
+                t.max_p = t.max_p.max(raw);
+                t.set(i, (raw + EPS).powf(ALPHA));
+            }
+            turn += 1;
+        },
+        1.0,
+    );
     let step = time(
         || {
             t.sample(&mut rng, n, &mut idx, &mut w);
@@ -235,7 +303,12 @@ fn textbook(n: usize, b: usize) -> Result {
         },
         1.0,
     );
-    Result { sample_ns: sample / b as f64 * 1e9, step_per_s: 1.0 / step, add_per_s: (n / b * b) as f64 / add }
+    Result {
+        sample_ns: sample / b as f64 * 1e9,
+        step_per_s: 1.0 / step,
+        add_per_s: (n / b * b) as f64 / add,
+        update_per_s: 1.0 / update,
+    }
 }
 
 /// Dependent-load latency over a 512 MiB random cycle, and the rate of 16
@@ -295,7 +368,7 @@ fn main() {
         }
     };
     println!(
-        "{{\"system\":\"{system}\",\"n\":{n},\"b\":{b},\"sample_ns_per_index\":{:.2},\"step_per_s\":{:.1},\"add_per_s\":{:.0}}}",
-        r.sample_ns, r.step_per_s, r.add_per_s
+        "{{\"system\":\"{system}\",\"n\":{n},\"b\":{b},\"sample_ns_per_index\":{:.2},\"step_per_s\":{:.1},\"add_per_s\":{:.0},\"update_per_s\":{:.1}}}",
+        r.sample_ns, r.step_per_s, r.add_per_s, r.update_per_s
     );
 }
