@@ -109,10 +109,17 @@ pub(crate) struct Sums {
 }
 
 impl Sums {
-    pub(crate) fn new(totals: Totals, min: Minima, gamma: f64) -> Self {
+    /// The totals alone, for [`ln_p`](Self::ln_p): the normalisers are left
+    /// at 0, so [`weight`](Self::weight) needs [`new`](Self::new).
+    pub(crate) fn at(totals: Totals, gamma: f64) -> Self {
         let gamma = if totals.mass > 0.0 { gamma } else { 1.0 };
+        Sums { q: totals.q, mass: totals.mass, gamma, ln_p_min: 0.0, ln_r_min: 0.0 }
+    }
+
+    pub(crate) fn new(totals: Totals, min: Minima, gamma: f64) -> Self {
         let n = totals.examples;
-        let mut sums = Sums { q: totals.q, mass: totals.mass, gamma, ln_p_min: 0.0, ln_r_min: 0.0 };
+        let mut sums = Sums::at(totals, gamma);
+        let gamma = sums.gamma;
         // The smallest q t among examples that can be drawn: with a floor, all
         // of them (0 if one has none); without, those with q t > 0.
         let qt_min = match min.mass {
@@ -231,28 +238,28 @@ impl<S: Storage> Prior<S> {
 
     /// `P_i` (the weights' own `ln P`, exponentiated; may be subnormal).
     pub(crate) fn probability(&self, i: usize, gamma: f64) -> f64 {
-        libm::exp(self.sums(None, gamma).ln_p(self.q.leaves()[i], self.mass.leaves()[i]))
+        libm::exp(Sums::at(self.totals(), gamma).ln_p(self.q.leaves()[i], self.mass.leaves()[i]))
     }
 
-    /// This sampler's [`Sums`]; `t` (the tree over `s^alpha`) only for weights.
-    pub(crate) fn sums(&self, t: Option<&SumTree<S>>, gamma: f64) -> Sums {
-        let n = self.q.capacity();
-        Sums::new(
-            Totals { q: self.q.total(), mass: self.mass.total(), examples: n },
-            Minima {
-                q: self.q.min().unwrap_or(0.0),
-                mass: self.mass.min(),
-                mass_nonzero: self.mass.nonzero(),
-                t: t.and_then(|t| t.min()),
-                t_nonzero: t.map_or(n, |t| t.nonzero()),
-            },
-            gamma,
-        )
+    fn totals(&self) -> Totals {
+        Totals { q: self.q.total(), mass: self.mass.total(), examples: self.q.capacity() }
+    }
+
+    /// This sampler's [`Sums`]; `t` is its tree over `s^alpha`.
+    fn sums(&self, t: &SumTree<S>, gamma: f64) -> Sums {
+        let minima = Minima {
+            q: self.q.min().unwrap_or(0.0),
+            mass: self.mass.min(),
+            mass_nonzero: self.mass.nonzero(),
+            t: t.min(),
+            t_nonzero: t.nonzero(),
+        };
+        Sums::new(self.totals(), minima, gamma)
     }
 
     /// Weights for drawn `indices`; `t` is the sampler's tree over `s^alpha`.
     pub(crate) fn weights(&self, indices: &[usize], weights: &mut [f64], t: &SumTree<S>, c: &AdaptiveConfig) {
-        let sums = self.sums(Some(t), c.uniform_floor);
+        let sums = self.sums(t, c.uniform_floor);
         for (w, &i) in weights.iter_mut().zip(indices) {
             *w = sums.weight(self.q.leaves()[i], self.mass.leaves()[i], t.leaves()[i], c.target, c.beta);
         }

@@ -264,7 +264,9 @@ pub struct AdaptivePlan<S: Storage> {
     counts: ShardPlan<S>,
     examples: usize,
     gamma: f64,
-    min: f64,
+    /// `ln` of the smallest `P` that can be drawn (without a prior; with
+    /// one, the prior's sums hold the normalisers).
+    ln_p_min: f64,
     #[cfg(feature = "prior")]
     prior: Option<(crate::prior::Sums, crate::adaptive::WeightTarget)>,
 }
@@ -302,15 +304,17 @@ impl<S: Storage> AdaptivePlan<S> {
         let scored = ShardPlan::build(shards.len(), |i| shards[i].total)?;
         let counts = ShardPlan::build(shards.len(), |i| shards[i].examples as f64)?;
         let min = crate::adaptive::drawable_min(min.is_finite().then_some(min), nonzero == examples, gamma);
-        Ok(AdaptivePlan {
+        let mut plan = AdaptivePlan {
             scored,
             counts,
             examples,
             gamma,
-            min,
+            ln_p_min: 0.0,
             #[cfg(feature = "prior")]
             prior: None,
-        })
+        };
+        plan.ln_p_min = libm::log(plan.probability(&ShardDraw { index: 0, mass: min, prior: 1.0 }));
+        Ok(plan)
     }
 
     #[cfg(feature = "prior")]
@@ -337,7 +341,7 @@ impl<S: Storage> AdaptivePlan<S> {
             },
             gamma,
         );
-        Ok(AdaptivePlan { scored, counts, examples, gamma, min: 0.0, prior: Some((sums, target)) })
+        Ok(AdaptivePlan { scored, counts, examples, gamma, ln_p_min: 0.0, prior: Some((sums, target)) })
     }
 
     #[cfg(not(feature = "prior"))]
@@ -402,8 +406,7 @@ impl<S: Storage> AdaptivePlan<S> {
         if let Some((sums, target)) = &self.prior {
             return sums.weight(d.prior, d.prior * d.mass, d.mass, *target, beta);
         }
-        let min = ShardDraw { index: 0, mass: self.min, prior: 1.0 };
-        crate::per::is_weight(libm::log(self.probability(&min)), self.probability(d), beta)
+        crate::per::is_weight(self.ln_p_min, self.probability(d), beta)
     }
 }
 
