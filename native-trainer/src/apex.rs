@@ -14,7 +14,7 @@
 //!    size and recent returns (6 floats per rank), then an agreement;
 //! 3. once the shards hold `learning_starts` transitions: every rank draws
 //!    the same B global points from a shared seed; the actors reduce their
-//!    rows onto the learner (B x (6 + 2 d) floats, each row from the one
+//!    rows onto the learner (B x (4 + 2 d) floats, each row from the one
 //!    actor that holds it, zeros elsewhere: the sum is exact);
 //! 4. the learner trains and broadcasts the B new priorities; each actor
 //!    updates the draws it holds (a slot overwritten meanwhile is skipped);
@@ -127,24 +127,28 @@ impl Actor {
         Ok(())
     }
 
-    /// Writes the rows of the points that landed here into `record`.
+    /// Writes the rows of the points that landed here into `record`, one
+    /// gather for all of them: `p, action, return, discount, obs, next_obs`.
     fn rows(&mut self, points: &[ShardPoint], rank: usize, record: &mut [f64], width: usize) -> Result<()> {
         self.drawn.clear();
+        let mut priorities = Vec::new();
         for (j, pt) in points.iter().enumerate().filter(|(_, pt)| pt.shard == rank) {
             let (key, p) = self.replay.table().selector().resolve(pt.residual)?;
             self.drawn.push((j, key));
+            priorities.push(p);
+        }
+        let keys: Vec<Key> = self.drawn.iter().map(|&(_, key)| key).collect();
+        let b = self.replay.gather(&keys)?;
+        let d = b.obs.len() / keys.len().max(1);
+        for (m, (&(j, _), &p)) in self.drawn.iter().zip(&priorities).enumerate() {
             let r = &mut record[j * width..(j + 1) * width];
-            r[0] = key.slot as f64;
-            r[1] = key.generation as f64;
-            r[2] = p;
-            let b = self.replay.gather(&[key])?;
-            r[3] = f64::from(b.actions[0]);
-            r[4] = f64::from(b.returns[0]);
-            r[5] = f64::from(b.discounts[0]);
-            let d = b.obs.len();
+            r[0] = p;
+            r[1] = f64::from(b.actions[m]);
+            r[2] = f64::from(b.returns[m]);
+            r[3] = f64::from(b.discounts[m]);
             for k in 0..d {
-                r[6 + k] = f64::from(b.obs[k]);
-                r[6 + d + k] = f64::from(b.next_obs[k]);
+                r[4 + k] = f64::from(b.obs[m * d + k]);
+                r[4 + d + k] = f64::from(b.next_obs[m * d + k]);
             }
         }
         Ok(())
@@ -201,9 +205,10 @@ pub fn run(
         bail!("--distributed: Ape-X needs at least 2 ranks (one learner, one actor); run `mpirun -np K` with K >= 2, or plain `dqn` on one process");
     }
     let rank = group.rank();
+    let per_round = actors as u64 * cfg.train_frequency.max(1);
     let env = cfg.env.make();
     let (obs_dim, n_actions) = (env.obs_dim, env.actions as i64);
-    let width = 6 + 2 * obs_dim;
+    let width = 4 + 2 * obs_dim;
     let net = |vs: &nn::VarStore| crate::layers::mlp(&vs.root(), obs_dim as i64, &cfg.hidden, n_actions);
     // Every rank builds the learner's initial network from the same seed.
     let mut actor = None;
@@ -216,7 +221,6 @@ pub fn run(
         target_vs.copy(&online_vs)?;
         let opt = nn::Adam::default().build(&online_vs, cfg.learning_rate)?;
         // Beta anneals over the learner's updates: one per round.
-        let per_round = actors as u64 * cfg.train_frequency.max(1);
         let updates = cfg.total_timesteps.saturating_sub(cfg.learning_starts).div_ceil(per_round);
         let per = PerConfig { beta_steps: updates, ..PerConfig::new(1) };
         learner = Some(Learner { online_vs, target_vs, online, target, opt, beta: per.beta_schedule() });
@@ -252,7 +256,6 @@ pub fn run(
         group.agree(Ok(()))?;
     }
 
-    let per_round = actors as u64 * cfg.train_frequency.max(1);
     let rounds = cfg.total_timesteps.div_ceil(per_round);
     let mut plan_rng = DefaultRng::new(seed ^ 0xA9E5);
     let mut points = vec![ShardPoint::default(); cfg.batch_size];
@@ -385,17 +388,17 @@ fn learn(
     beta: f64,
     device: Device,
 ) -> Result<(Vec<f64>, f64)> {
-    let d = (width - 6) / 2;
+    let d = (width - 4) / 2;
     let n = record.len() / width;
     let (mut obs, mut next_obs) = (Vec::with_capacity(n * d), Vec::with_capacity(n * d));
     let (mut actions, mut returns, mut discounts, mut weights) = (vec![], vec![], vec![], vec![]);
     for r in record.chunks(width) {
-        weights.push(global_weight(p_min, r[2], beta));
-        actions.push(r[3] as i32);
-        returns.push(r[4] as f32);
-        discounts.push(r[5] as f32);
-        obs.extend(r[6..6 + d].iter().map(|&x| x as f32));
-        next_obs.extend(r[6 + d..].iter().map(|&x| x as f32));
+        weights.push(global_weight(p_min, r[0], beta));
+        actions.push(r[1] as i32);
+        returns.push(r[2] as f32);
+        discounts.push(r[3] as f32);
+        obs.extend(r[4..4 + d].iter().map(|&x| x as f32));
+        next_obs.extend(r[4 + d..].iter().map(|&x| x as f32));
     }
     let batch = Batch {
         keys: Vec::new(),

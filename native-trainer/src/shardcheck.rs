@@ -133,13 +133,13 @@ fn per_equal(group: &Group, c: &CheckConfig) -> Result<()> {
         let beta = config.beta_schedule().value(step as u64);
         // Each draw in its place j, zeros elsewhere: the sum over ranks is exact.
         let mut record = vec![0.0; 3 * b];
-        let mut keys: Vec<(usize, Key)> = Vec::new();
+        let mut local: Vec<Key> = Vec::new();
         for (j, pt) in points.iter().enumerate().filter(|(_, pt)| pt.shard == group.rank()) {
             let (key, p) = shard.resolve(pt.residual)?;
             record[3 * j] = (offset + key.slot as usize) as f64;
             record[3 * j + 1] = p / plan.total();
             record[3 * j + 2] = global_weight(p_min, p, beta);
-            keys.push((j, key));
+            local.push(key);
         }
         group.sum_to_root(&mut record);
         if let Some(one) = one.as_mut() {
@@ -154,12 +154,10 @@ fn per_equal(group: &Group, c: &CheckConfig) -> Result<()> {
             let keys: Vec<Key> = draws.iter().map(|d| d.key).collect();
             one.update_priorities(&keys, &td)?;
         }
-        let (js, local): (Vec<usize>, Vec<Key>) = keys.into_iter().unzip();
         let mut td: Vec<f64> = local.iter().map(|key| priority(c.seed, step + 1, offset + key.slot as usize)).collect();
         if c.fault == Fault::NanPriority && group.rank() == c.fault_rank && step == 3 && !td.is_empty() {
             td[0] = f64::NAN;
         }
-        let _ = js;
         pending = shard.update_priorities(&local, &td).map(drop).map_err(|e| anyhow!("per update: {e}"));
     }
     group.agree(pending)?;
