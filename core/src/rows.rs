@@ -726,6 +726,24 @@ impl<S: Storage> RowStorage<S> {
         }
     }
 
+    /// Replaces every row with `bytes` (a whole number of rows, at most
+    /// the capacity, as [`as_bytes`](Self::as_bytes) gives them), for a
+    /// restore. Errors, with nothing changed: [`Error::LengthMismatch`],
+    /// [`Error::AllocationFailed`].
+    #[cfg(feature = "serde")]
+    pub(crate) fn restore_bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        let rows = bytes.len() / self.row_bytes;
+        if bytes.len() % self.row_bytes != 0 || rows > self.capacity {
+            return Err(Error::LengthMismatch { expected: rows.min(self.capacity) * self.row_bytes, found: bytes.len() });
+        }
+        if !self.data.try_reserve(bytes.len()) {
+            return Err(Error::AllocationFailed { bytes: bytes.len() });
+        }
+        self.data.clear();
+        self.data.try_extend(bytes);
+        Ok(())
+    }
+
     /// The whole data, `len() * row_bytes()` bytes, row after row, little-endian.
     pub fn as_bytes(&self) -> &[u8] {
         self.data.as_ref()

@@ -8,7 +8,8 @@
 //! kinds: 1 [`SumTree`], 2 [`PrioritizedReplayBuffer`], 3 [`AdaptiveBatchSampler`],
 //! 4 [`RewardWeightedSampler`], 5 [`PrioritizedSelector`] (kind 2 without
 //! its items: a selector's snapshot does not depend on any item type),
-//! 6 [`UniformSelector`]. The payload holds what cannot be recomputed
+//! 6 [`UniformSelector`], 7 [`ReplayTable`] (its selector's snapshot of
+//! kind 5 or 6, the schema and the rows' bytes). The payload holds what cannot be recomputed
 //! (leaves, raw priorities, generations, items, scores, rewards, the generator,
 //! the schedule step); trees and rank orders are rebuilt on restore in one fixed
 //! order, so a restored sampler continues with exactly the draws the original
@@ -42,7 +43,10 @@ use crate::error::{check_bounded, Error, Result};
 use crate::per::{PerConfig, PrioritizedReplayBuffer, PrioritizedSelector};
 use crate::reward::{RewardConfig, RewardWeightedSampler};
 use crate::rng::DefaultRng;
-use crate::storage::{Buffer, Storage};
+use crate::rows::{ColumnSpec, DType, RowStorage, MAX_DIMS};
+use crate::select::Selector;
+use crate::table::ReplayTable;
+use crate::storage::{Buffer, Heap, Storage};
 use crate::tree::SumTree;
 use crate::tree::MAX_PRIORITY;
 use crate::uniform::{UniformConfig, UniformSelector};
@@ -62,6 +66,7 @@ const KIND_ADAPTIVE: u8 = 3;
 const KIND_REWARD: u8 = 4;
 const KIND_SELECTOR: u8 = 5;
 const KIND_UNIFORM: u8 = 6;
+const KIND_TABLE: u8 = 7;
 
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
@@ -135,27 +140,33 @@ fn encode<P: Serialize>(kind: u8, payload: &P) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-fn decode<P: DeserializeOwned>(kind: u8, bytes: &[u8]) -> Result<P> {
-    if bytes.len() < HEADER + 8 {
+/// Checks magic, version, kind and checksum; returns the payload.
+fn decode_body(kind: u8, b: &[u8]) -> Result<&[u8]> {
+    if b.len() < HEADER + 8 {
         return Err(corrupt("too short"));
     }
-    if &bytes[..4] != MAGIC {
+    if &b[..4] != MAGIC {
         return Err(corrupt("not an adasample snapshot (bad magic)"));
     }
-    let version = u16::from_le_bytes([bytes[4], bytes[5]]);
+    let version = u16::from_le_bytes([b[4], b[5]]);
     if version != VERSION {
         return Err(Error::UnsupportedSnapshotVersion { found: version, supported: VERSION });
     }
-    if bytes[6] != kind {
+    if b[6] != kind {
         return Err(corrupt("snapshot of another kind of sampler"));
     }
-    let (body, tail) = bytes.split_at(bytes.len() - 8);
+    let (body, tail) = b.split_at(b.len() - 8);
     let mut sum = [0u8; 8];
     sum.copy_from_slice(tail);
     if fnv1a(body) != u64::from_le_bytes(sum) {
         return Err(corrupt("checksum mismatch (truncated or altered)"));
     }
-    match postcard::take_from_bytes::<P>(&body[HEADER..]) {
+    Ok(&body[HEADER..])
+}
+
+fn decode<P: DeserializeOwned>(kind: u8, bytes: &[u8]) -> Result<P> {
+    let body = decode_body(kind, bytes)?;
+    match postcard::take_from_bytes::<P>(body) {
         Ok((p, [])) => Ok(p),
         Ok(_) => Err(corrupt("trailing bytes after the payload")),
         Err(_) => Err(corrupt("payload does not decode")),
@@ -507,6 +518,163 @@ impl<S: Storage> RewardWeightedSampler<S> {
         s.extend(&st.rewards).map_err(|_| corrupt("rewards are not finite or exceed the capacity"))?;
         s.rng = DefaultRng::from_state(st.rng);
         Ok(s)
+    }
+}
+
+/// A selector whose state a [`ReplayTable`] snapshot can hold:
+/// [`PrioritizedSelector`] (proportional or rank) and [`UniformSelector`].
+pub trait SelectorSnapshot: Selector + Sized {
+    /// The selector's kind in a table snapshot.
+    const KIND: SelectorKind;
+    /// The selector's own snapshot bytes.
+    fn selector_snapshot(&self) -> Result<Vec<u8>>;
+    /// The selector from its own snapshot bytes.
+    fn selector_restore(bytes: &[u8]) -> Result<Self>;
+}
+
+/// Which selector a table snapshot holds; see [`table_selector_kind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SelectorKind {
+    /// A [`PrioritizedSelector`] (proportional or rank-based).
+    Prioritized = 0,
+    /// A [`UniformSelector`].
+    Uniform = 1,
+}
+
+impl<S: Storage> SelectorSnapshot for PrioritizedSelector<S> {
+    const KIND: SelectorKind = SelectorKind::Prioritized;
+    fn selector_snapshot(&self) -> Result<Vec<u8>> {
+        self.snapshot()
+    }
+    fn selector_restore(bytes: &[u8]) -> Result<Self> {
+        Self::restore(bytes)
+    }
+}
+
+impl<S: Storage> SelectorSnapshot for UniformSelector<S> {
+    const KIND: SelectorKind = SelectorKind::Uniform;
+    fn selector_snapshot(&self) -> Result<Vec<u8>> {
+        self.snapshot()
+    }
+    fn selector_restore(bytes: &[u8]) -> Result<Self> {
+        Self::restore(bytes)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct ColumnState<N, D> {
+    name: N,
+    dtype: DType,
+    shape: D,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TableState<B, C> {
+    /// 0: prioritized, 1: uniform (first, so [`table_selector_kind`] reads it alone).
+    kind: u8,
+    selector: B,
+    capacity: u64,
+    columns: C,
+    rows: B,
+}
+
+/// The kind of selector in a [`ReplayTable`] snapshot, so that a caller
+/// holding either kind knows which `restore` to call. Errors as a restore's
+/// header checks: [`Error::CorruptSnapshot`], [`Error::UnsupportedSnapshotVersion`].
+pub fn table_selector_kind(bytes: &[u8]) -> Result<SelectorKind> {
+    // The payload's first field, a u8, is one byte in postcard.
+    match decode_body(KIND_TABLE, bytes)?.first() {
+        Some(0) => Ok(SelectorKind::Prioritized),
+        Some(1) => Ok(SelectorKind::Uniform),
+        _ => Err(corrupt("unknown selector kind in a table snapshot")),
+    }
+}
+
+impl<Sel: SelectorSnapshot> ReplayTable<Sel, Heap> {
+    /// The whole table (the selector's state, the schema and every row) as
+    /// a snapshot (see [`crate::snapshot`]).
+    ///
+    /// ```
+    /// use adasample::per::{PerConfig, PrioritizedSelector};
+    /// use adasample::rows::{ColumnSpec, DType, RowStorage, Values, ValuesMut};
+    /// use adasample::select::Draw;
+    /// use adasample::snapshot::{table_selector_kind, SelectorKind};
+    /// use adasample::{storage::Heap, table::ReplayTable};
+    /// let rows = RowStorage::<Heap>::new(8, &[ColumnSpec::new("x", DType::I32, &[2])])?;
+    /// let mut a = ReplayTable::new(PrioritizedSelector::<Heap>::new(PerConfig::new(8))?, rows)?;
+    /// a.extend(3, &[Values::I32(&[1, 2, 3, 4, 5, 6])], Some(&[1.0, 2.0, 3.0]))?;
+    /// let bytes = a.snapshot()?;
+    /// assert_eq!(table_selector_kind(&bytes)?, SelectorKind::Prioritized);
+    /// let mut b: ReplayTable<PrioritizedSelector<Heap>, Heap> = ReplayTable::restore(&bytes)?;
+    /// let (mut da, mut db, mut xa, mut xb) = ([Draw::default(); 2], [Draw::default(); 2], [0; 4], [0; 4]);
+    /// a.sample_into(&mut da, &mut [ValuesMut::I32(&mut xa)])?;
+    /// b.sample_into(&mut db, &mut [ValuesMut::I32(&mut xb)])?;
+    /// assert_eq!((da, xa), (db, xb));
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
+    pub fn snapshot(&self) -> Result<Vec<u8>> {
+        let selector = self.selector().selector_snapshot()?;
+        let rows = self.rows();
+        let mut shapes = [[0u32; MAX_DIMS]; crate::rows::MAX_COLUMNS];
+        let mut columns: heapless::Vec<ColumnState<&str, &[u32]>, { crate::rows::MAX_COLUMNS }> = heapless::Vec::new();
+        for (c, s) in rows.columns().zip(shapes.iter_mut()) {
+            let mut dims = 0;
+            for (x, d) in s.iter_mut().zip(c.shape()) {
+                *x = d as u32;
+                dims += 1;
+            }
+            // At most MAX_COLUMNS columns of MAX_DIMS dimensions, by construction.
+            let _ = columns.push(ColumnState { name: c.name, dtype: c.dtype, shape: &s[..dims] });
+        }
+        encode(
+            KIND_TABLE,
+            &TableState {
+                kind: Sel::KIND as u8,
+                selector: selector.as_slice(),
+                capacity: rows.capacity() as u64,
+                columns: columns.as_slice(),
+                rows: rows.as_bytes(),
+            },
+        )
+    }
+
+    /// Rebuilds a table from [`snapshot`](Self::snapshot) bytes; it
+    /// continues exactly as the original would have. A snapshot of the
+    /// other selector kind is an [`Error::CorruptSnapshot`] (ask
+    /// [`table_selector_kind`] first when either may come).
+    pub fn restore(bytes: &[u8]) -> Result<Self> {
+        let st: TableState<Vec<u8>, Vec<ColumnState<alloc::string::String, Vec<u32>>>> = decode(KIND_TABLE, bytes)?;
+        if st.kind != Sel::KIND as u8 {
+            return Err(corrupt("a table snapshot of another selector kind"));
+        }
+        if st.columns.len() > crate::rows::MAX_COLUMNS || st.columns.iter().any(|c| c.shape.len() > MAX_DIMS) {
+            return Err(corrupt("more columns or dimensions than a table has"));
+        }
+        let capacity = usize::try_from(st.capacity).map_err(|_| corrupt("capacity too large"))?;
+        let mut shapes = [[0usize; MAX_DIMS]; crate::rows::MAX_COLUMNS];
+        for (s, c) in shapes.iter_mut().zip(&st.columns) {
+            for (d, &x) in s.iter_mut().zip(&c.shape) {
+                *d = x as usize;
+            }
+        }
+        let mut specs: heapless::Vec<ColumnSpec<'_>, { crate::rows::MAX_COLUMNS }> = heapless::Vec::new();
+        for (c, s) in st.columns.iter().zip(&shapes) {
+            let _ = specs.push(ColumnSpec::new(&c.name, c.dtype, &s[..c.shape.len()]));
+        }
+        let mut rows = RowStorage::<Heap>::new(capacity, &specs).map_err(|e| match e {
+            Error::AllocationFailed { .. } => e,
+            _ => corrupt("the schema is not one a table accepts"),
+        })?;
+        let selector = Sel::selector_restore(&st.selector)?;
+        if selector.capacity() != capacity {
+            return Err(corrupt("the selector's capacity differs from the rows'"));
+        }
+        let rb = rows.row_bytes();
+        if st.rows.len() % rb != 0 || st.rows.len() / rb != selector.len() {
+            return Err(corrupt("the row bytes do not hold one row per stored slot"));
+        }
+        rows.restore_bytes(&st.rows)?;
+        Ok(ReplayTable::from_parts(selector, rows))
     }
 }
 

@@ -68,6 +68,41 @@ impl<Sel: Selector, S: Storage> ReplayTable<Sel, S> {
         Ok(ReplayTable { selector, rows })
     }
 
+    /// A restored table: the caller has checked that the parts agree.
+    #[cfg(feature = "serde")]
+    pub(crate) fn from_parts(selector: Sel, rows: RowStorage<S>) -> Self {
+        ReplayTable { selector, rows }
+    }
+
+    /// Empties the table: every row goes, and `selector` (empty, of the
+    /// same capacity) takes the old one's place, so a new selector's config
+    /// and generator start afresh. Keys taken before may name new rows
+    /// again (generations restart with the selector). Errors, with nothing
+    /// changed: [`Error::InvalidConfig`] as [`new`](Self::new).
+    ///
+    /// ```
+    /// use adasample::rows::{ColumnSpec, DType, RowStorage, Values};
+    /// use adasample::uniform::{UniformConfig, UniformSelector};
+    /// use adasample::{storage::Heap, table::ReplayTable};
+    /// let rows = RowStorage::<Heap>::new(4, &[ColumnSpec::new("x", DType::U8, &[])])?;
+    /// let mut t = ReplayTable::new(UniformSelector::<Heap>::new(UniformConfig::new(4))?, rows)?;
+    /// t.extend(3, &[Values::U8(&[1, 2, 3])], None)?;
+    /// t.reset(UniformSelector::new(UniformConfig::new(4))?)?;
+    /// assert!(t.is_empty() && t.rows().is_empty());
+    /// # Ok::<(), adasample::Error>(())
+    /// ```
+    pub fn reset(&mut self, selector: Sel) -> Result<()> {
+        if selector.capacity() != self.rows.capacity() {
+            return Err(Error::InvalidConfig { field: "capacity", expected: "the same for the selector and the rows" });
+        }
+        if !selector.is_empty() {
+            return Err(Error::InvalidConfig { field: "selector", expected: "empty, like the rows" });
+        }
+        self.selector = selector;
+        self.rows.clear();
+        Ok(())
+    }
+
     /// The selector (priorities, generations, schedule).
     pub fn selector(&self) -> &Sel {
         &self.selector

@@ -2,7 +2,12 @@
 //! or foreign bytes are typed errors.
 
 use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveConfig, AdaptiveMode};
-use adasample::per::{PerConfig, PrioritizedReplayBuffer};
+use adasample::per::{PerConfig, PrioritizedReplayBuffer, PrioritizedSelector};
+use adasample::rows::{ColumnSpec, DType, RowStorage, Values, ValuesMut};
+use adasample::select::{Draw, Selector};
+use adasample::snapshot::{table_selector_kind, SelectorKind};
+use adasample::table::ReplayTable;
+use adasample::uniform::{UniformConfig, UniformSelector};
 use adasample::reward::{RewardConfig, RewardWeightedSampler};
 use adasample::storage::{Fixed, Heap};
 use adasample::tree::SumTree;
@@ -161,4 +166,142 @@ fn reset_is_new_and_a_bad_reset_changes_nothing() {
     r.extend(&[1.0, 2.0]).unwrap();
     r.reset(RewardConfig::new(8)).unwrap();
     assert!(r.is_empty());
+}
+
+/// A replay table of each selector kind, with rows of every dtype, written
+/// past its capacity (the ring overwrites), sampled and updated.
+fn busy_table<Sel: Selector>(sel: Sel) -> ReplayTable<Sel, Heap> {
+    let cols = [
+        ColumnSpec::new("obs", DType::F32, &[2, 2]),
+        ColumnSpec::new("action", DType::I32, &[]),
+        ColumnSpec::new("reward", DType::F64, &[]),
+        ColumnSpec::new("id", DType::U32, &[]),
+        ColumnSpec::new("done", DType::U8, &[]),
+    ];
+    let mut t = ReplayTable::new(sel, RowStorage::<Heap>::new(16, &cols).unwrap()).unwrap();
+    fill(&mut t);
+    t
+}
+
+fn fill<Sel: Selector>(t: &mut ReplayTable<Sel, Heap>) {
+    for i in 0..23u32 {
+        let x = f64::from(i);
+        let row = [
+            Values::F32(&[x as f32, -0.0, 1e-40, 3.0e38]),
+            Values::I32(&[-(i as i32)]),
+            Values::F64(&[x * 1e300]),
+            Values::U32(&[i]),
+            Values::U8(&[(i % 2) as u8]),
+        ];
+        t.add(&row, if i % 3 == 0 { None } else { Some(x * 0.25) }).unwrap();
+    }
+    let mut draws = [Draw::default(); 5];
+    let mut out = outs(5);
+    t.sample_into(&mut draws, &mut out.views()).unwrap();
+    let keys: Vec<_> = draws.iter().map(|d| d.key).collect();
+    t.update_priorities(&keys, &[0.5, 2.0, 1e-300, 7.0, 0.0]).unwrap();
+}
+
+struct Outs(Vec<f32>, Vec<i32>, Vec<f64>, Vec<u32>, Vec<u8>);
+
+fn outs(b: usize) -> Outs {
+    Outs(vec![0.0; 4 * b], vec![0; b], vec![0.0; b], vec![0; b], vec![0; b])
+}
+
+impl Outs {
+    fn views(&mut self) -> [ValuesMut<'_>; 5] {
+        [
+            ValuesMut::F32(&mut self.0),
+            ValuesMut::I32(&mut self.1),
+            ValuesMut::F64(&mut self.2),
+            ValuesMut::U32(&mut self.3),
+            ValuesMut::U8(&mut self.4),
+        ]
+    }
+    fn bits(&self) -> Vec<u64> {
+        let mut v: Vec<u64> = self.0.iter().map(|x| u64::from(x.to_bits())).collect();
+        v.extend(self.1.iter().map(|&x| x as u64));
+        v.extend(self.2.iter().map(|x| x.to_bits()));
+        v.extend(self.3.iter().map(|&x| u64::from(x)));
+        v.extend(self.4.iter().map(|&x| u64::from(x)));
+        v
+    }
+}
+
+fn continue_table<Sel: Selector>(t: &mut ReplayTable<Sel, Heap>) -> Vec<(Vec<Draw>, Vec<u64>)> {
+    (0..20)
+        .map(|k| {
+            let mut draws = vec![Draw::default(); 4];
+            let mut out = outs(4);
+            t.sample_into(&mut draws, &mut out.views()).unwrap();
+            let keys: Vec<_> = draws.iter().map(|d| d.key).collect();
+            t.update_priorities(&keys, &[f64::from(k), 1.0, 0.25, 3.0]).unwrap();
+            (draws, out.bits())
+        })
+        .collect()
+}
+
+#[test]
+fn replay_tables_continue_bit_identically() {
+    let mut a = busy_table(PrioritizedSelector::<Heap>::new(PerConfig::new(16)).unwrap());
+    let bytes = a.snapshot().unwrap();
+    assert_eq!(table_selector_kind(&bytes), Ok(SelectorKind::Prioritized));
+    let mut b: ReplayTable<PrioritizedSelector<Heap>, Heap> = ReplayTable::restore(&bytes).unwrap();
+    assert_eq!(b.rows().as_bytes(), a.rows().as_bytes());
+    assert_eq!(continue_table(&mut a), continue_table(&mut b));
+
+    let mut a = busy_table(PrioritizedSelector::<Heap>::new(PerConfig::rank(16)).unwrap());
+    let mut b: ReplayTable<PrioritizedSelector<Heap>, Heap> = ReplayTable::restore(&a.snapshot().unwrap()).unwrap();
+    assert_eq!(continue_table(&mut a), continue_table(&mut b));
+
+    let cfg = UniformConfig { without_replacement: true, ..UniformConfig::new(16) };
+    let mut a = busy_table(UniformSelector::<Heap>::new(cfg).unwrap());
+    let bytes = a.snapshot().unwrap();
+    assert_eq!(table_selector_kind(&bytes), Ok(SelectorKind::Uniform));
+    // The other kind is refused, not misread.
+    assert!(matches!(
+        ReplayTable::<PrioritizedSelector<Heap>, Heap>::restore(&bytes),
+        Err(Error::CorruptSnapshot { .. })
+    ));
+    let mut b: ReplayTable<UniformSelector<Heap>, Heap> = ReplayTable::restore(&bytes).unwrap();
+    assert_eq!(continue_table(&mut a), continue_table(&mut b));
+}
+
+#[test]
+fn every_truncation_and_bit_flip_of_a_table_is_a_typed_error() {
+    let a = busy_table(PrioritizedSelector::<Heap>::new(PerConfig::new(16)).unwrap());
+    let bytes = a.snapshot().unwrap();
+    type T = ReplayTable<PrioritizedSelector<Heap>, Heap>;
+    for len in 0..bytes.len() {
+        assert!(matches!(T::restore(&bytes[..len]), Err(Error::CorruptSnapshot { .. })), "truncated to {len}");
+        assert!(table_selector_kind(&bytes[..len]).is_err());
+    }
+    for pos in 0..bytes.len() {
+        for bit in 0..8 {
+            let mut b = bytes.clone();
+            b[pos] ^= 1 << bit;
+            match T::restore(&b) {
+                Err(Error::CorruptSnapshot { .. }) => {}
+                Err(Error::UnsupportedSnapshotVersion { .. }) => assert!((4..6).contains(&pos)),
+                other => panic!("flip at {pos}.{bit}: {:?}", other.map(|_| ())),
+            }
+        }
+    }
+    // A selector's own snapshot is not a table's.
+    let sel = a.selector().snapshot().unwrap();
+    assert!(matches!(T::restore(&sel), Err(Error::CorruptSnapshot { .. })));
+    assert!(table_selector_kind(&sel).is_err());
+}
+
+#[test]
+fn a_table_reset_empties_rows_and_selector() {
+    let mut t = busy_table(PrioritizedSelector::<Heap>::new(PerConfig::new(16)).unwrap());
+    assert!(matches!(t.reset(PrioritizedSelector::new(PerConfig::new(8)).unwrap()), Err(Error::InvalidConfig { .. })));
+    assert_eq!(t.len(), 16);
+    t.reset(PrioritizedSelector::new(PerConfig::new(16)).unwrap()).unwrap();
+    assert!(t.is_empty() && t.rows().is_empty());
+    // Refilled the same way, it is a fresh table, byte for byte.
+    fill(&mut t);
+    let fresh = busy_table(PrioritizedSelector::<Heap>::new(PerConfig::new(16)).unwrap());
+    assert_eq!(t.snapshot().unwrap(), fresh.snapshot().unwrap());
 }
