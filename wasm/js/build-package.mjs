@@ -1,25 +1,33 @@
 // Assembles the npm package `adasample` in wasm/pkg/ from wasm-pack's
 // web-target output in wasm/pkg-web/:
-//   1. optimizes the .wasm with binaryen's wasm-opt (-Oz);
-//   2. inlines it, gzipped and base64-encoded, and instantiates it on import
-//      (DecompressionStream behind one top-level await), so that
-//      `import { PrioritizedReplayBuffer } from 'adasample'` works in plain Node
-//      >= 20 and in bundlers (Vite with no plugin) with no init call, no fetch
-//      and no .wasm asset to resolve. Gzip before base64 keeps the package
-//      near the size of the gzipped .wasm itself (base64 alone adds a third);
-//   3. writes package.json (exports map, types), README.md and LICENSE;
-//   4. prints the sizes, raw and gzipped, and fails over the 80 KB gzip budget.
+//   1. optimizes the .wasm with binaryen's wasm-opt, and ships it as
+//      `adasample/wasm` (adasample.wasm) for runtimes that take a module;
+//   2. the default ESM entry (index.js) inlines it, gzipped and
+//      base64-encoded, and instantiates it on import (DecompressionStream
+//      behind one top-level await), so that `import { ReplayBuffer } from
+//      'adasample'` works in plain Node >= 20 and in bundlers (Vite with no
+//      plugin) with no init call, no fetch and no .wasm asset to resolve;
+//   3. `adasample/init` (init.js) is the same classes and `init(source)`,
+//      nothing inlined: for edge runtimes that forbid compiling at run time;
+//   4. the CommonJS entry (index.cjs, for `require`) is the glue bundled to
+//      CommonJS by rolldown, instantiated from adasample.wasm beside it;
+//   5. writes package.json (exports map, types), README.md and LICENSE;
+//   6. prints the sizes, and fails over the size budget.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import zopfli from '@gfx/zopfli';
+import { build } from 'rolldown';
 import { fileURLToPath } from 'node:url';
 
 const wasmDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const src = path.join(wasmDir, 'pkg-web');
 const out = path.join(wasmDir, 'pkg');
-const BUDGET_GZIP = 80 * 1024;
+// A regression guard, not the goal: the goal is 80 KB (issue #18), which the
+// package does not meet. It ships the module twice (inlined for the default
+// entry, raw as adasample/wasm), and the module is 88 KB gzipped.
+const BUDGET_TARBALL = 208 * 1024;
 
 const cargo = fs.readFileSync(path.join(wasmDir, 'Cargo.toml'), 'utf8');
 const version = /^version = "([^"]+)"/m.exec(cargo)[1];
@@ -37,7 +45,7 @@ execFileSync(path.join(wasmDir, 'node_modules', '.bin', 'wasm-opt'), [
   '-o', optimized,
 ], { stdio: 'inherit' });
 const wasm = fs.readFileSync(optimized);
-fs.rmSync(optimized);
+fs.renameSync(optimized, path.join(out, 'adasample.wasm'));
 
 // 2. The glue, with the web target's default URL fetch removed: the module is
 // always passed in, and bundlers must not look for a .wasm asset.
@@ -54,8 +62,11 @@ const optionalPriority = 'priority?: any | null';
 if (!dts.includes(optionalPriority)) throw new Error('wasm-bindgen types changed: add signature not found');
 // The classes declare [Symbol.dispose] (explicit resource management): pull in
 // its lib so users' `lib` settings need not include esnext (TypeScript >= 5.2).
-fs.writeFileSync(path.join(out, 'adasample.d.ts'),
-  '/// <reference lib="esnext.disposable" />\n' + dts.replace(optionalAny, 'generations?: Uint32Array | number[] | null').replace(optionalPriority, 'priority?: number | null'));
+const types_ = '/// <reference lib="esnext.disposable" />\n' + dts.replaceAll(optionalAny, 'generations?: Uint32Array | number[] | null').replaceAll(optionalPriority, 'priority?: number | null');
+fs.writeFileSync(path.join(out, 'adasample.d.ts'), types_);
+fs.writeFileSync(path.join(out, 'adasample.d.cts'), types_);
+// The same glue as CommonJS, for `require`.
+await build({ input: path.join(out, 'adasample.js'), logLevel: 'warn', output: { format: 'cjs', file: path.join(out, 'adasample.cjs') } });
 // Zopfli: a standard gzip stream, 6% smaller than zlib's level 9 (4 KB of the
 // package), decoded by the same DecompressionStream; it costs a second of build.
 const packed = await new Promise((resolve, reject) =>
@@ -64,8 +75,8 @@ if (Buffer.compare(zlib.gunzipSync(packed), wasm) !== 0) throw new Error('zopfli
 fs.writeFileSync(path.join(out, 'adasample_wasm.js'),
   `// The adasample WebAssembly module (${wasm.length} bytes), gzipped, base64.\nexport const wasmGzipBase64 = '${packed.toString('base64')}';\n`);
 
-const names = ['SumTree', 'PrioritizedReplayBuffer', 'AdaptiveBatchSampler', 'RewardWeightedSampler', 'iwSftWeights'];
-const types = ['AdasampleError', 'Numbers', 'PerOptions', 'PerSample', 'AdaptiveOptions', 'RewardOptions', 'IndexSample', 'IwSftOptions'];
+const names = ['ReplayBuffer', 'SumTree', 'PrioritizedReplayBuffer', 'AdaptiveBatchSampler', 'RewardWeightedSampler', 'iwSftWeights'];
+const types = ['AdasampleError', 'Numbers', 'DType', 'ColumnArray', 'ColumnOptions', 'ReplayBufferOptions', 'ReplaySample', 'PerOptions', 'PerSample', 'AdaptiveOptions', 'RewardOptions', 'IndexSample', 'IwSftOptions'];
 fs.writeFileSync(path.join(out, 'index.js'), `// adasample: adaptive data sampling (PER, adaptive batches, RWR, iw-SFT), WebAssembly.
 import { initSync } from './adasample.js';
 import { wasmGzipBase64 } from './adasample_wasm.js';
@@ -79,7 +90,54 @@ export { ${names.join(', ')} } from './adasample.js';
 fs.writeFileSync(path.join(out, 'index.d.ts'),
   `export { ${names.join(', ')} } from './adasample.js';\nexport type { ${types.join(', ')} } from './adasample.js';\n`);
 
-// 3. Package metadata and docs.
+// 3. adasample/init: nothing inlined, so that a bundle for an edge runtime
+// holds the module once, as the runtime's own import of adasample/wasm.
+fs.writeFileSync(path.join(out, 'init.js'), `// adasample/init: the classes, and init(source) for runtimes that forbid compiling WebAssembly at run time.
+import instantiate from './adasample.js';
+
+export { ${names.join(', ')} } from './adasample.js';
+
+let ready = null;
+
+/** Instantiates the module once; later calls return the same promise. */
+export function init(source) {
+  ready ??= Promise.resolve(source).then((s) => {
+    const ok = s instanceof WebAssembly.Module || s instanceof ArrayBuffer || ArrayBuffer.isView(s)
+      || (typeof Response !== 'undefined' && s instanceof Response);
+    if (!ok) {
+      throw Object.assign(new Error('init: expected a WebAssembly.Module, its bytes, a Response, or a promise of one'), { code: 'InvalidArgument' });
+    }
+    return instantiate({ module_or_path: s });
+  }).then(() => undefined, (e) => {
+    ready = null; // a failed init may be retried
+    throw e;
+  });
+  return ready;
+}
+`);
+fs.writeFileSync(path.join(out, 'init.d.ts'), `export { ${names.join(', ')} } from './adasample.js';
+export type { ${types.join(', ')} } from './adasample.js';
+/** What init takes: the module (import wasm from 'adasample/wasm' where the runtime compiles it ahead), its bytes, or a fetch Response; or a promise of one. */
+export type InitSource = WebAssembly.Module | BufferSource | Response;
+/** Instantiates the module once, before any class is used; later calls return the same promise. */
+export function init(source: InitSource | PromiseLike<InitSource>): Promise<void>;
+`);
+
+// 4. CommonJS: Node only, so the module is read from the file beside it.
+fs.writeFileSync(path.join(out, 'index.cjs'), `'use strict';
+// adasample for require(): the same classes, the module read from adasample.wasm beside this file.
+const { readFileSync } = require('node:fs');
+const { join } = require('node:path');
+const glue = require('./adasample.cjs');
+
+glue.initSync({ module: readFileSync(join(__dirname, 'adasample.wasm')) });
+
+${names.map((n) => `exports.${n} = glue.${n};`).join('\n')}
+`);
+fs.writeFileSync(path.join(out, 'index.d.cts'),
+  `export { ${names.join(', ')} } from './adasample.cjs';\nexport type { ${types.join(', ')} } from './adasample.cjs';\n`);
+
+// 5. Package metadata and docs.
 const pkg = {
   name: 'adasample',
   version,
@@ -89,27 +147,37 @@ const pkg = {
   homepage: 'https://github.com/adasample/adasample/tree/main/wasm#readme',
   bugs: { url: 'https://github.com/adasample/adasample/issues' },
   type: 'module',
-  main: './index.js',
+  main: './index.cjs',
   module: './index.js',
   types: './index.d.ts',
-  exports: { '.': { types: './index.d.ts', default: './index.js' }, './package.json': './package.json' },
-  files: ['index.js', 'index.d.ts', 'adasample.js', 'adasample.d.ts', 'adasample_wasm.js', 'README.md', 'LICENSE'],
+  exports: {
+    '.': {
+      import: { types: './index.d.ts', default: './index.js' },
+      require: { types: './index.d.cts', default: './index.cjs' },
+    },
+    './init': { types: './init.d.ts', default: './init.js' },
+    './wasm': './adasample.wasm',
+    './package.json': './package.json',
+  },
+  files: ['index.js', 'index.d.ts', 'adasample.js', 'adasample.d.ts', 'adasample_wasm.js', 'init.js', 'init.d.ts',
+    'index.cjs', 'index.d.cts', 'adasample.cjs', 'adasample.d.cts', 'adasample.wasm', 'README.md', 'LICENSE'],
   sideEffects: ['./index.js'],
   engines: { node: '>=20' },
-  keywords: ['prioritized-experience-replay', 'per', 'sum-tree', 'reinforcement-learning', 'sampling', 'importance-sampling', 'wasm'],
+  keywords: ['prioritized-experience-replay', 'replay-buffer', 'per', 'sum-tree', 'reinforcement-learning', 'sampling',
+    'importance-sampling', 'curriculum', 'hard-example-mining', 'iw-sft', 'wasm', 'webassembly'],
 };
 fs.writeFileSync(path.join(out, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
 fs.copyFileSync(path.join(wasmDir, 'README.md'), path.join(out, 'README.md'));
 fs.copyFileSync(path.join(wasmDir, '..', 'LICENSE'), path.join(out, 'LICENSE'));
 
-// 4. Sizes.
+// 6. Sizes: the packed tarball, as `npm pack` makes it, and each file gzipped.
 const gz = (b) => zlib.gzipSync(b, { level: 9 }).length;
-const shipped = pkg.files.map((f) => fs.readFileSync(path.join(out, f)));
-const total = shipped.reduce((a, b) => a + b.length, 0);
-const totalGz = shipped.reduce((a, b) => a + gz(b), 0);
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
-console.log(`adasample ${version}: .wasm ${kb(wasm.length)} raw, ${kb(gz(wasm))} gzipped; package ${kb(total)} raw, ${kb(totalGz)} gzipped (budget ${kb(BUDGET_GZIP)})`);
-if (totalGz > BUDGET_GZIP) {
-  console.error('over the gzip budget');
+const [packed_] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--silent'], { cwd: out, encoding: 'utf8' }));
+const each = pkg.files.map((f) => `${f} ${kb(gz(fs.readFileSync(path.join(out, f))))}`).join(', ');
+console.log(`adasample ${version}: .wasm ${kb(wasm.length)} raw, ${kb(gz(wasm))} gzipped; tarball ${kb(packed_.size)} (budget ${kb(BUDGET_TARBALL)}), unpacked ${kb(packed_.unpackedSize)}`);
+console.log(`  gzipped: ${each}`);
+if (packed_.size > BUDGET_TARBALL) {
+  console.error('over the tarball budget');
   process.exit(1);
 }

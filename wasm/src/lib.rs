@@ -15,6 +15,11 @@
 use adasample::adaptive::{AdaptiveBatchSampler as CoreAdaptive, AdaptiveConfig, AdaptiveMode, WeightTarget};
 use adasample::iw::{self, IwMode, IwSftConfig};
 use adasample::per::{Draw, Key, PerConfig, PerKind, PrioritizedSelector};
+use adasample::rows::{ColumnSpec, DType, RowStorage, SchemaProblem, Values, ValuesMut, MAX_DIMS};
+use adasample::select::Selector;
+use adasample::snapshot::{table_selector_kind, SelectorKind};
+use adasample::table::ReplayTable;
+use adasample::uniform::{UniformConfig, UniformSelector};
 use adasample::reward::{RewardConfig, RewardWeightedSampler as CoreReward};
 use adasample::storage::Heap;
 use adasample::tree::SumTree as CoreTree;
@@ -32,7 +37,43 @@ export interface AdasampleError extends Error {
   code: 'InvalidPriority' | 'IndexOutOfRange' | 'Empty' | 'InvalidConfig' | 'InvalidArgument'
       | 'LengthMismatch' | 'BatchTooLarge' | 'StorageTooSmall' | 'CorruptSnapshot'
       | 'UnsupportedSnapshotVersion' | 'ItemNotSerializable' | 'AllocationFailed'
-      | 'BufferFull' | 'ValueTooLarge' | 'ResultOverflow' | 'NotConfigured' | 'InvalidSize';
+      | 'BufferFull' | 'ValueTooLarge' | 'ResultOverflow' | 'NotConfigured' | 'InvalidSize'
+      | 'SchemaMismatch';
+}
+/** A column's element type. */
+export type DType = 'float32' | 'float64' | 'int32' | 'uint32' | 'uint8';
+/** The typed array of each dtype. */
+export type ColumnArray = Float32Array | Float64Array | Int32Array | Uint32Array | Uint8Array;
+export interface ColumnOptions {
+  /** The shape of one row's value; default [] (one value). */
+  shape?: number[];
+  /** Default 'float32'. */
+  dtype?: DType;
+}
+export interface ReplayBufferOptions {
+  /** Number of rows of the ring (>= 1). */
+  capacity: number;
+  /** The schema: one entry per column, in the order given. */
+  columns: Record<string, ColumnOptions>;
+  /** Default 'proportional'. */
+  kind?: 'proportional' | 'rank' | 'uniform';
+  /** As PerOptions; 'uniform' ignores alpha, beta, betaFinal, betaSteps and epsilon. */
+  alpha?: number;
+  beta?: number;
+  betaFinal?: number;
+  betaSteps?: number;
+  epsilon?: number;
+  seed?: number;
+  /** Distinct rows in a batch. Default false. */
+  withoutReplacement?: boolean;
+}
+export interface ReplaySample {
+  indices: Uint32Array;
+  generations: Uint32Array;
+  weights: Float64Array;
+  probabilities: Float64Array;
+  /** One typed array per column, batchSize * prod(shape) values, row j = draw j. */
+  columns: Record<string, ColumnArray>;
 }
 export type Numbers = Float64Array | Float32Array | Int32Array | Uint32Array | Uint16Array | Int16Array | Uint8Array | Int8Array | number[];
 export interface PerOptions {
@@ -283,6 +324,12 @@ fn batch_size_of(v: &JsValue) -> JsResult<usize> {
 const MAX_BATCH: f64 = 16_777_216.0;
 
 fn indices_u32(name: &'static str, value: &JsValue) -> JsResult<Vec<u32>> {
+    // What `sample` returns comes back as it is: one copy, no conversion.
+    if let Some(a) = value.dyn_ref::<Uint32Array>() {
+        let mut v = try_vec(a.length() as usize)?;
+        a.copy_to(&mut v);
+        return Ok(v);
+    }
     let values = numbers(name, value)?;
     let mut out = try_vec::<u32>(values.len())?;
     for (k, (o, &v)) in out.iter_mut().zip(&values).enumerate() {
@@ -292,18 +339,19 @@ fn indices_u32(name: &'static str, value: &JsValue) -> JsResult<Vec<u32>> {
 }
 
 /// The keys of the result objects.
-const KEYS: [&str; 5] = ["indices", "weights", "probabilities", "generations", "items"];
+const KEYS: [&str; 6] = ["indices", "weights", "probabilities", "generations", "items", "columns"];
 const INDICES: usize = 0;
 const WEIGHTS: usize = 1;
 const PROBABILITIES: usize = 2;
 const GENERATIONS: usize = 3;
 const ITEMS: usize = 4;
+const COLUMNS: usize = 5;
 
 thread_local! {
     // Made once, as JS strings: a key then crosses to JS once, not decoded
     // again on every call (about 1 us per key and call). A fixed table, not
     // wasm-bindgen's interning, whose hash map cost the package 2 KB gzipped.
-    static KEY_VALUES: [JsValue; 5] = KEYS.map(JsValue::from_str);
+    static KEY_VALUES: [JsValue; 6] = KEYS.map(JsValue::from_str);
 }
 
 fn set(obj: &Object, key: usize, value: &JsValue) {
@@ -397,6 +445,44 @@ struct PerOptions {
     rank: Option<bool>,
 }
 
+/// The core's config from the options, defaults by kind.
+fn per_config(o: &PerOptions) -> PerConfig {
+    let rank = o.rank == Some(true);
+    let base = if rank { PerConfig::rank(o.capacity) } else { PerConfig::new(o.capacity) };
+    PerConfig {
+        alpha: o.alpha.unwrap_or(base.alpha),
+        beta: o.beta.unwrap_or(base.beta),
+        beta_final: o.beta_final.unwrap_or(base.beta_final),
+        beta_steps: o.beta_steps.unwrap_or(base.beta_steps),
+        epsilon: o.epsilon.unwrap_or(base.epsilon),
+        seed: o.seed.unwrap_or(base.seed),
+        kind: if rank { PerKind::Rank } else { PerKind::Proportional },
+        ..base
+    }
+}
+
+/// The keys of an update: `indices` with their `generations`, or each
+/// slot's current key when `generations` is absent.
+fn keys_of(selector: &dyn Selector, indices: &JsValue, generations: Option<JsValue>) -> JsResult<Vec<Key>> {
+    let generations = generations.unwrap_or(JsValue::UNDEFINED);
+    let slots = indices_u32("indices", indices)?;
+    let mut keys = try_vec::<Key>(slots.len())?;
+    if generations.is_undefined() || generations.is_null() {
+        for (k, &s) in keys.iter_mut().zip(&slots) {
+            *k = selector.key(s as usize).unwrap_or(Key { slot: s, generation: 0 });
+        }
+    } else {
+        let gens = indices_u32("generations", &generations)?;
+        if gens.len() != slots.len() {
+            return Err(throw(Error::LengthMismatch { expected: slots.len(), found: gens.len() }));
+        }
+        for ((k, &slot), &generation) in keys.iter_mut().zip(&slots).zip(&gens) {
+            *k = Key { slot, generation };
+        }
+    }
+    Ok(keys)
+}
+
 /// Prioritized experience replay (proportional or rank-based) over a ring
 /// buffer of arbitrary JS values.
 ///
@@ -420,17 +506,7 @@ impl PrioritizedReplayBuffer {
         #[wasm_bindgen(unchecked_param_type = "PerOptions")] options: JsValue,
     ) -> JsResult<PrioritizedReplayBuffer> {
         let o: PerOptions = self::options("PrioritizedReplayBuffer", options, PER_KEYS)?;
-        let base = if o.rank == Some(true) { PerConfig::rank(o.capacity) } else { PerConfig::new(o.capacity) };
-        let config = PerConfig {
-            alpha: o.alpha.unwrap_or(base.alpha),
-            beta: o.beta.unwrap_or(base.beta),
-            beta_final: o.beta_final.unwrap_or(base.beta_final),
-            beta_steps: o.beta_steps.unwrap_or(base.beta_steps),
-            epsilon: o.epsilon.unwrap_or(base.epsilon),
-            seed: o.seed.unwrap_or(base.seed),
-            kind: if o.rank == Some(true) { PerKind::Rank } else { PerKind::Proportional },
-            ..base
-        };
+        let config = per_config(&o);
         Ok(PrioritizedReplayBuffer { inner: PrioritizedSelector::new(config).or_throw()?, items: Array::new() })
     }
 
@@ -504,23 +580,8 @@ impl PrioritizedReplayBuffer {
         #[wasm_bindgen(js_name = tdErrors, unchecked_param_type = "Numbers")] td_errors: JsValue,
         generations: Option<JsValue>,
     ) -> JsResult<u32> {
-        let generations = generations.unwrap_or(JsValue::UNDEFINED);
-        let slots = indices_u32("indices", &indices)?;
+        let keys = keys_of(&self.inner, &indices, generations)?;
         let tds = numbers("tdErrors", &td_errors)?;
-        let mut keys = try_vec::<Key>(slots.len())?;
-        if generations.is_undefined() || generations.is_null() {
-            for (k, &s) in keys.iter_mut().zip(&slots) {
-                *k = self.inner.key(s as usize).unwrap_or(Key { slot: s, generation: 0 });
-            }
-        } else {
-            let gens = indices_u32("generations", &generations)?;
-            if gens.len() != slots.len() {
-                return Err(throw(Error::LengthMismatch { expected: slots.len(), found: gens.len() }));
-            }
-            for ((k, &slot), &generation) in keys.iter_mut().zip(&slots).zip(&gens) {
-                *k = Key { slot, generation };
-            }
-        }
         let report = self.inner.update_priorities(&keys, &tds).or_throw()?;
         Ok(report.stale as u32)
     }
@@ -849,4 +910,450 @@ pub fn iw_sft_weights(
     let mut out = try_vec(config.output_len(policy.len(), seq_len))?;
     iw::weights(&config, &policy, &reference, mask.as_deref(), seq_len, &mut out).or_throw()?;
     Ok(Float64Array::from(out.as_slice()))
+}
+
+// ------------------------------------------------------------------ ReplayBuffer
+
+const REPLAY_KEYS: &[&str] = &[
+    "capacity",
+    "columns",
+    "kind",
+    "alpha",
+    "beta",
+    "betaFinal",
+    "betaSteps",
+    "epsilon",
+    "seed",
+    "withoutReplacement",
+];
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReplayOptions {
+    capacity: usize,
+    kind: Option<String>,
+    alpha: Option<f64>,
+    beta: Option<f64>,
+    beta_final: Option<f64>,
+    beta_steps: Option<u64>,
+    epsilon: Option<f64>,
+    seed: Option<u64>,
+    without_replacement: Option<bool>,
+}
+
+/// The two selectors a `ReplayBuffer` can hold, so that a snapshot knows its kind.
+enum Table {
+    Prioritized(ReplayTable<PrioritizedSelector<Heap>, Heap>),
+    Uniform(ReplayTable<UniformSelector<Heap>, Heap>),
+}
+
+/// `$body` with `$t` bound to the table of either kind.
+macro_rules! on_table {
+    ($table:expr, $t:ident => $body:expr) => {
+        match $table {
+            Table::Prioritized($t) => $body,
+            Table::Uniform($t) => $body,
+        }
+    };
+}
+
+/// One output buffer per column, of the column's dtype, in wasm memory.
+enum Column {
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+    I32(Vec<i32>),
+    U32(Vec<u32>),
+    U8(Vec<u8>),
+}
+
+impl Column {
+    fn zeros(dtype: DType, len: usize) -> JsResult<Column> {
+        Ok(match dtype {
+            DType::F32 => Column::F32(try_vec(len)?),
+            DType::F64 => Column::F64(try_vec(len)?),
+            DType::I32 => Column::I32(try_vec(len)?),
+            DType::U32 => Column::U32(try_vec(len)?),
+            DType::U8 => Column::U8(try_vec(len)?),
+        })
+    }
+
+    fn view(&mut self) -> ValuesMut<'_> {
+        match self {
+            Column::F32(v) => ValuesMut::F32(v),
+            Column::F64(v) => ValuesMut::F64(v),
+            Column::I32(v) => ValuesMut::I32(v),
+            Column::U32(v) => ValuesMut::U32(v),
+            Column::U8(v) => ValuesMut::U8(v),
+        }
+    }
+
+    /// A new JS typed array holding a copy (one crossing).
+    fn to_js(&self) -> JsResult<JsValue> {
+        fn fill<T: JsCast>(ctor: &str, len: usize, copy: impl FnOnce(&T)) -> JsResult<JsValue> {
+            let out = construct(ctor, &Array::of1(&JsValue::from_f64(len as f64)))?;
+            copy(out.unchecked_ref());
+            Ok(out)
+        }
+        match self {
+            Column::F32(v) => fill("Float32Array", v.len(), |a: &js_sys::Float32Array| a.copy_from(v)),
+            Column::F64(v) => fill("Float64Array", v.len(), |a: &Float64Array| a.copy_from(v)),
+            Column::I32(v) => fill("Int32Array", v.len(), |a: &js_sys::Int32Array| a.copy_from(v)),
+            Column::U32(v) => fill("Uint32Array", v.len(), |a: &Uint32Array| a.copy_from(v)),
+            Column::U8(v) => fill("Uint8Array", v.len(), |a: &Uint8Array| a.copy_from(v)),
+        }
+    }
+}
+
+/// A replay buffer of rows in named, fixed-width, typed columns, with a
+/// proportional, rank-based or uniform selector. A row or batch crosses
+/// the boundary as one typed array per column, copied.
+#[wasm_bindgen]
+pub struct ReplayBuffer {
+    table: Table,
+    /// The column names as JS strings, in schema order (looked up on every row).
+    names: Vec<JsValue>,
+}
+
+/// Our error for a schema problem, naming the column.
+#[cold]
+#[inline(never)]
+fn schema_error(names: &[JsValue], e: Error) -> JsValue {
+    let column = match e {
+        Error::SchemaMismatch {
+            problem:
+                SchemaProblem::Length { column, .. }
+                | SchemaProblem::NotRepresentable { column, .. }
+                | SchemaProblem::Missing { column }
+                | SchemaProblem::DType { column, .. },
+        } => Some(column),
+        _ => None,
+    };
+    match column.and_then(|c| names.get(c)).and_then(JsValue::as_string) {
+        Some(name) => js_error(e.code(), &format!("{e} (column {} is `{name}`)", column.unwrap_or(0))),
+        None => throw(e),
+    }
+}
+
+fn js_number_field(spec: &JsValue, key: &str) -> JsValue {
+    Reflect::get(spec, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// The schema from the `columns` option: names in the object's key order.
+fn parse_columns(columns: &JsValue) -> JsResult<(Vec<String>, Vec<DType>, Vec<Vec<usize>>)> {
+    if !columns.is_object() || Array::is_array(columns) {
+        return Err(js_error("InvalidConfig", "ReplayBuffer: `columns` must be an object of { shape?, dtype? }"));
+    }
+    let keys = Object::keys(columns.unchecked_ref::<Object>());
+    let (mut names, mut dtypes, mut shapes) = (Vec::new(), Vec::new(), Vec::new());
+    for key in keys.iter() {
+        let name = key.as_string().unwrap_or_default();
+        let spec = Reflect::get(columns, &key).unwrap_or(JsValue::UNDEFINED);
+        check_keys(&format!("ReplayBuffer: column `{name}`"), &spec, &["shape", "dtype"])?;
+        let dtype = match js_number_field(&spec, "dtype") {
+            d if d.is_undefined() => DType::F32,
+            d => d.as_string().as_deref().and_then(DType::from_name).ok_or_else(|| {
+                js_error(
+                    "InvalidConfig",
+                    &format!("ReplayBuffer: column `{name}`: dtype must be 'float32', 'float64', 'int32', 'uint32' or 'uint8'"),
+                )
+            })?,
+        };
+        let shape = match js_number_field(&spec, "shape") {
+            s if s.is_undefined() => Vec::new(),
+            s if Array::is_array(&s) && s.unchecked_ref::<Array>().length() as usize <= MAX_DIMS => {
+                let mut dims = Vec::new();
+                for d in s.unchecked_ref::<Array>().iter() {
+                    match d.as_f64() {
+                        Some(x) if x >= 1.0 && x.fract() == 0.0 && x < U32_LIMIT => dims.push(x as usize),
+                        _ => {
+                            return Err(js_error(
+                                "InvalidConfig",
+                                &format!("ReplayBuffer: column `{name}`: shape entries must be integers >= 1"),
+                            ))
+                        }
+                    }
+                }
+                dims
+            }
+            _ => {
+                return Err(js_error(
+                    "InvalidConfig",
+                    &format!("ReplayBuffer: column `{name}`: shape must be an array of at most {MAX_DIMS} integers"),
+                ))
+            }
+        };
+        names.push(name);
+        dtypes.push(dtype);
+        shapes.push(shape);
+    }
+    Ok((names, dtypes, shapes))
+}
+
+impl ReplayBuffer {
+    fn rows(&self) -> &RowStorage<Heap> {
+        on_table!(&self.table, t => t.rows())
+    }
+
+    fn selector(&self) -> &dyn Selector {
+        on_table!(&self.table, t => t.selector())
+    }
+
+    /// The values of every column of `rows` (one object of columns), as
+    /// f64 (the core converts and checks them against each column's dtype).
+    fn read_columns(&self, rows: &JsValue) -> JsResult<Vec<Vec<f64>>> {
+        if !rows.is_object() || Array::is_array(rows) {
+            return Err(js_error("InvalidArgument", "row: expected an object with one entry per column"));
+        }
+        let mut out = Vec::new();
+        if out.try_reserve_exact(self.names.len()).is_err() {
+            return Err(throw(Error::AllocationFailed { bytes: self.names.len() * 24 }));
+        }
+        for (column, name) in self.names.iter().enumerate() {
+            let v = Reflect::get(rows, name).unwrap_or(JsValue::UNDEFINED);
+            if v.is_undefined() {
+                return Err(schema_error(&self.names, Error::SchemaMismatch { problem: SchemaProblem::Missing { column } }));
+            }
+            out.push(match v.as_f64() {
+                Some(x) => vec![x],
+                None => numbers("row", &v)?,
+            });
+        }
+        let keys = Object::keys(rows.unchecked_ref::<Object>());
+        if keys.length() as usize != self.names.len() {
+            let position = keys.iter().position(|k| !self.names.iter().any(|n| *n == k)).unwrap_or(0);
+            let name = keys.get(position as u32).as_string().unwrap_or_default();
+            let e = Error::SchemaMismatch { problem: SchemaProblem::Unknown { position } };
+            return Err(js_error(e.code(), &format!("`{name}` is not a column of this buffer ({e})")));
+        }
+        Ok(out)
+    }
+
+    fn outputs(&self, n: usize) -> JsResult<Vec<Column>> {
+        let mut out = Vec::new();
+        for c in self.rows().columns() {
+            out.push(Column::zeros(c.dtype, c.width.saturating_mul(n))?);
+        }
+        Ok(out)
+    }
+
+    fn columns_object(&self, outs: &[Column]) -> JsResult<Object> {
+        let obj = Object::new();
+        for (name, col) in self.names.iter().zip(outs) {
+            let _ = Reflect::set(&obj, name, &col.to_js()?);
+        }
+        Ok(obj)
+    }
+
+    fn from_table(table: Table) -> ReplayBuffer {
+        let mut buffer = ReplayBuffer { table, names: Vec::new() };
+        buffer.names = buffer.rows().columns().map(|c| JsValue::from_str(c.name)).collect();
+        buffer
+    }
+}
+
+fn f64_views(values: &[Vec<f64>]) -> Vec<Values<'_>> {
+    values.iter().map(|v| Values::F64(v)).collect()
+}
+
+#[wasm_bindgen]
+impl ReplayBuffer {
+    /// A buffer; see `ReplayBufferOptions` for the options and their defaults.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "ReplayBufferOptions")] options: JsValue,
+    ) -> JsResult<ReplayBuffer> {
+        let columns = if options.is_object() { js_number_field(&options, "columns") } else { JsValue::UNDEFINED };
+        // `columns` is read by hand (key order is the schema's); serde skips it.
+        let o: ReplayOptions = self::options("ReplayBuffer", options, REPLAY_KEYS)?;
+        let (names, dtypes, shapes) = parse_columns(&columns)?;
+        let specs: Vec<ColumnSpec<'_>> =
+            names.iter().zip(&dtypes).zip(&shapes).map(|((n, &d), s)| ColumnSpec::new(n, d, s)).collect();
+        let rows = RowStorage::<Heap>::new(o.capacity, &specs).or_throw()?;
+        let without_replacement = o.without_replacement.unwrap_or(false);
+        let table = match o.kind.as_deref() {
+            None | Some("proportional") | Some("rank") => {
+                let rank = o.kind.as_deref() == Some("rank");
+                let per = PerOptions {
+                    capacity: o.capacity,
+                    alpha: o.alpha,
+                    beta: o.beta,
+                    beta_final: o.beta_final,
+                    beta_steps: o.beta_steps,
+                    epsilon: o.epsilon,
+                    seed: o.seed,
+                    rank: Some(rank),
+                };
+                let config = PerConfig { without_replacement, ..per_config(&per) };
+                Table::Prioritized(ReplayTable::new(PrioritizedSelector::new(config).or_throw()?, rows).or_throw()?)
+            }
+            Some("uniform") => {
+                let config = UniformConfig { seed: o.seed.unwrap_or(0), without_replacement, ..UniformConfig::new(o.capacity) };
+                Table::Uniform(ReplayTable::new(UniformSelector::new(config).or_throw()?, rows).or_throw()?)
+            }
+            Some(_) => {
+                return Err(throw(Error::InvalidConfig {
+                    field: "kind",
+                    expected: "'proportional', 'rank' or 'uniform'",
+                }))
+            }
+        };
+        Ok(ReplayBuffer::from_table(table))
+    }
+
+    /// Adds one row (`{ column: number | ArrayLike<number> }`, every column,
+    /// values copied) with raw priority `priority` (a |TD error|; absent: the
+    /// largest seen so far). Returns the slot.
+    pub fn add(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Record<string, number | ArrayLike<number>>")] row: JsValue,
+        priority: Option<JsValue>,
+    ) -> JsResult<u32> {
+        let priority = match priority.filter(|p| !p.is_undefined() && !p.is_null()) {
+            Some(p) => Some(num("priority", &p)?),
+            None => None,
+        };
+        let values = self.read_columns(&row)?;
+        let views = f64_views(&values);
+        let names = &self.names;
+        on_table!(&mut self.table, t => t.add(&views, priority)).map(|k| k.slot).map_err(|e| schema_error(names, e))
+    }
+
+    /// Adds `count` rows: each column holds `count * prod(shape)` values, row
+    /// after row, and every column the same count; `priorities`, if given,
+    /// one per row. All or nothing. Returns the count.
+    pub fn extend(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Record<string, ArrayLike<number>>")] rows: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Numbers")] priorities: Option<JsValue>,
+    ) -> JsResult<u32> {
+        let priorities = match priorities.filter(|p| !p.is_undefined() && !p.is_null()) {
+            Some(p) => Some(numbers("priorities", &p)?),
+            None => None,
+        };
+        let values = self.read_columns(&rows)?;
+        let width = self.rows().columns().next().map_or(1, |c| c.width);
+        let count = values.first().map_or(0, |v| v.len() / width);
+        let views = f64_views(&values);
+        let names = &self.names;
+        on_table!(&mut self.table, t => t.extend(count, &views, priorities.as_deref()))
+            .map(|n| n as u32)
+            .map_err(|e| schema_error(names, e))
+    }
+
+    /// Rows stored.
+    #[wasm_bindgen(getter)]
+    pub fn size(&self) -> u32 {
+        self.selector().len() as u32
+    }
+
+    /// Number of slots.
+    #[wasm_bindgen(getter)]
+    pub fn capacity(&self) -> u32 {
+        self.selector().capacity() as u32
+    }
+
+    /// The beta the next `sample` will use (uniform: 0; its weights are 1).
+    #[wasm_bindgen(getter)]
+    pub fn beta(&self) -> f64 {
+        self.selector().beta()
+    }
+
+    /// Draws `batchSize` rows: their slots, generations, importance
+    /// weights, probabilities, and one typed array per column (row j = draw j).
+    #[wasm_bindgen(unchecked_return_type = "ReplaySample")]
+    pub fn sample(
+        &mut self,
+        #[wasm_bindgen(js_name = batchSize, unchecked_param_type = "number")] batch_size: JsValue,
+    ) -> JsResult<JsValue> {
+        let b = batch_size_of(&batch_size)?;
+        self.selector().check_batch(b).or_throw()?;
+        let mut draws: Vec<Draw> = try_vec(b)?;
+        let mut outs = self.outputs(b)?;
+        let (mut slots, mut generations) = (try_vec::<u32>(b)?, try_vec::<u32>(b)?);
+        let (mut probabilities, mut weights) = (try_vec::<f64>(b)?, try_vec::<f64>(b)?);
+        let mut views: Vec<ValuesMut<'_>> = outs.iter_mut().map(Column::view).collect();
+        on_table!(&mut self.table, t => t.sample_into(&mut draws, &mut views)).or_throw()?;
+        drop(views);
+        for (k, d) in draws.iter().enumerate() {
+            slots[k] = d.key.slot;
+            generations[k] = d.key.generation;
+            probabilities[k] = d.probability;
+            weights[k] = d.weight;
+        }
+        let out = Object::new();
+        set(&out, INDICES, &Column::U32(slots).to_js()?);
+        set(&out, WEIGHTS, &Column::F64(weights).to_js()?);
+        set(&out, PROBABILITIES, &Column::F64(probabilities).to_js()?);
+        set(&out, GENERATIONS, &Column::U32(generations).to_js()?);
+        set(&out, COLUMNS, &self.columns_object(&outs)?.into());
+        Ok(out.into())
+    }
+
+    /// New priorities from TD errors (magnitudes); with `generations` (from
+    /// `sample`), entries whose slot was overwritten since are skipped.
+    /// Returns how many were skipped. (Uniform: checked, nothing stored.)
+    #[wasm_bindgen(js_name = updatePriorities)]
+    pub fn update_priorities(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint32Array | number[]")] indices: JsValue,
+        #[wasm_bindgen(js_name = tdErrors, unchecked_param_type = "Numbers")] td_errors: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Uint32Array | number[] | null")] generations: Option<JsValue>,
+    ) -> JsResult<u32> {
+        let keys = keys_of(self.selector(), &indices, generations)?;
+        let tds = numbers("tdErrors", &td_errors)?;
+        let report = on_table!(&mut self.table, t => t.update_priorities(&keys, &tds)).or_throw()?;
+        Ok(report.stale as u32)
+    }
+
+    /// A copy of the row in `slot`, one typed array per column.
+    #[wasm_bindgen(unchecked_return_type = "Record<string, ColumnArray>")]
+    pub fn get(&self, #[wasm_bindgen(unchecked_param_type = "number")] slot: JsValue) -> JsResult<JsValue> {
+        let slot = integer("slot", 0, num("slot", &slot)?, U32_LIMIT)? as usize;
+        let len = self.selector().len();
+        let key = self.selector().key(slot).ok_or_else(|| throw(Error::IndexOutOfRange { index: slot, len }))?;
+        let mut outs = self.outputs(1)?;
+        let mut views: Vec<ValuesMut<'_>> = outs.iter_mut().map(Column::view).collect();
+        on_table!(&self.table, t => t.get(key, &mut views)).or_throw()?;
+        drop(views);
+        Ok(self.columns_object(&outs)?.into())
+    }
+
+    /// Empties the buffer, as if new (options kept; the generator restarts
+    /// from the seed and generations from 0).
+    pub fn clear(&mut self) -> JsResult<()> {
+        match &mut self.table {
+            Table::Prioritized(t) => {
+                let fresh = PrioritizedSelector::new(*t.selector().config()).or_throw()?;
+                t.reset(fresh).or_throw()
+            }
+            Table::Uniform(t) => {
+                let fresh = UniformSelector::new(*t.selector().config()).or_throw()?;
+                t.reset(fresh).or_throw()
+            }
+        }
+    }
+
+    /// The whole state (options, schema, rows, priorities, generations,
+    /// generator, schedule) as bytes.
+    pub fn snapshot(&self) -> JsResult<Uint8Array> {
+        let bytes = on_table!(&self.table, t => t.snapshot()).or_throw()?;
+        let out: Uint8Array = construct("Uint8Array", &Array::of1(&JsValue::from_f64(bytes.len() as f64)))?.unchecked_into();
+        out.copy_from(&bytes);
+        Ok(out)
+    }
+
+    /// A buffer restored from `snapshot()` bytes; it continues exactly as
+    /// the original would have. Errors: `CorruptSnapshot`,
+    /// `UnsupportedSnapshotVersion`, `AllocationFailed`.
+    pub fn restore(#[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: JsValue) -> JsResult<ReplayBuffer> {
+        let bytes: Uint8Array =
+            bytes.dyn_into().map_err(|_| js_error("InvalidArgument", "restore: expected a Uint8Array"))?;
+        let mut b = try_vec::<u8>(bytes.length() as usize)?;
+        bytes.copy_to(&mut b);
+        let table = match table_selector_kind(&b).or_throw()? {
+            SelectorKind::Prioritized => Table::Prioritized(ReplayTable::restore(&b).or_throw()?),
+            SelectorKind::Uniform => Table::Uniform(ReplayTable::restore(&b).or_throw()?),
+        };
+        Ok(ReplayBuffer::from_table(table))
+    }
 }
