@@ -66,7 +66,7 @@ const types_ = '/// <reference lib="esnext.disposable" />\n' + dts.replaceAll(op
 fs.writeFileSync(path.join(out, 'adasample.d.ts'), types_);
 fs.writeFileSync(path.join(out, 'adasample.d.cts'), types_);
 // The same glue as CommonJS, for `require`.
-await build({ input: path.join(out, 'adasample.js'), logLevel: 'warn', output: { format: 'cjs', file: path.join(out, 'adasample.cjs') } });
+await build({ input: path.join(out, 'adasample.js'), logLevel: 'warn', output: { format: 'cjs', exports: 'named', file: path.join(out, 'adasample.cjs') } });
 // Zopfli: a standard gzip stream, 6% smaller than zlib's level 9 (4 KB of the
 // package), decoded by the same DecompressionStream; it costs a second of build.
 const packed = await new Promise((resolve, reject) =>

@@ -2,12 +2,19 @@
 // snapshot/restore continuing identically.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { lib } from '../pkg.mjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { lib, project } from '../pkg.mjs';
 
 const { SumTree, PrioritizedReplayBuffer, AdaptiveBatchSampler, RewardWeightedSampler, iwSftWeights } = lib;
 
 test('exports exactly the contract', () => {
-  assert.deepEqual(Object.keys(lib).sort(), ['AdaptiveBatchSampler', 'PrioritizedReplayBuffer', 'RewardWeightedSampler', 'SumTree', 'iwSftWeights']);
+  const classes = ['AdaptiveBatchSampler', 'PrioritizedReplayBuffer', 'ReplayBuffer', 'RewardWeightedSampler', 'SumTree', 'iwSftWeights'];
+  assert.deepEqual(Object.keys(lib).sort(), classes);
+  // The package's exports map: the three entries and the raw module, nothing else.
+  const pkg = JSON.parse(fs.readFileSync(path.join(project, 'node_modules', 'adasample', 'package.json'), 'utf8'));
+  assert.deepEqual(Object.keys(pkg.exports).sort(), ['.', './init', './package.json', './wasm']);
+  for (const k of ['repository', 'homepage', 'bugs', 'license', 'keywords']) assert.ok(pkg[k], k);
 });
 
 test('PER: getters, defaults equal to Rust, typed results, arbitrary items', () => {

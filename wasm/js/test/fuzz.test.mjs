@@ -9,11 +9,11 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { lib } from '../pkg.mjs';
 
-const { SumTree, PrioritizedReplayBuffer, AdaptiveBatchSampler, RewardWeightedSampler, iwSftWeights } = lib;
+const { ReplayBuffer, SumTree, PrioritizedReplayBuffer, AdaptiveBatchSampler, RewardWeightedSampler, iwSftWeights } = lib;
 const CODES = new Set(['InvalidPriority', 'IndexOutOfRange', 'Empty', 'InvalidConfig', 'InvalidArgument',
   'LengthMismatch', 'BatchTooLarge', 'StorageTooSmall', 'CorruptSnapshot', 'UnsupportedSnapshotVersion',
   'ItemNotSerializable', 'AllocationFailed', 'BufferFull', 'ValueTooLarge', 'ResultOverflow', 'NotConfigured',
-  'InvalidSize']);
+  'InvalidSize', 'SchemaMismatch']);
 const SECONDS = Number(process.env.ADASAMPLE_FUZZ_SECONDS ?? 3);
 
 /** xorshift32: reproducible rounds. */
@@ -92,6 +92,71 @@ fuzz('PrioritizedReplayBuffer', (r) => {
     }
   }
   // Still working: a draw, or Empty when nothing was added.
+  call(() => assert.equal(b.sample(1).indices.length, 1), state);
+  return 31;
+});
+
+const DTYPES = ['float32', 'float64', 'int32', 'uint32', 'uint8', 'int64', undefined];
+
+/** A column's values: numbers of any kind, as an array or any typed array, or a lone value. */
+function columnValues(r, width) {
+  // Huge shapes (a fuzzed dimension) get short, wrong-length input.
+  const n = width > 64 ? Math.floor(r() * 8) : r() < 0.8 ? width : Math.floor(r() * (2 * width + 2));
+  const xs = Array.from({ length: n }, () => (r() < 0.85 ? Math.floor(r() * 300) - 20 : value(r)));
+  const k = r();
+  if (k < 0.3) return xs;
+  const clean = xs.map((x) => (typeof x === 'number' ? x : 0));
+  if (k < 0.5) return Float32Array.from(clean);
+  if (k < 0.6) return Float64Array.from(clean);
+  if (k < 0.7) return Int32Array.from(clean);
+  if (k < 0.8) return Uint8Array.from(clean);
+  return n === 1 ? xs[0] : value(r);
+}
+
+fuzz('ReplayBuffer', (r) => {
+  let b;
+  const columns = {};
+  const widths = {};
+  const ncols = 1 + Math.floor(r() * 3);
+  for (let c = 0; c < ncols; c++) {
+    const shape = r() < 0.5 ? [] : Array.from({ length: 1 + Math.floor(r() * 2) }, () => (r() < 0.95 ? 1 + Math.floor(r() * 3) : value(r)));
+    const spec = {};
+    if (r() < 0.9) spec.shape = shape;
+    const dtype = DTYPES[Math.floor(r() * DTYPES.length)];
+    if (dtype) spec.dtype = dtype;
+    columns[`c${c}`] = spec;
+    widths[`c${c}`] = shape.reduce((a, d) => a * (typeof d === 'number' && Number.isFinite(d) ? Math.abs(d) : 1), 1);
+  }
+  try {
+    b = new ReplayBuffer({
+      capacity: r() < 0.9 ? 1 + Math.floor(r() * 20) : value(r), columns,
+      kind: ['proportional', 'rank', 'uniform', 'x'][Math.floor(r() * 4)],
+      withoutReplacement: r() < 0.3, alpha: r() < 0.2 ? value(r) : 0.6,
+    });
+  } catch (e) {
+    assert.ok(CODES.has(e.code), `${e.code}: ${e.message}`);
+    return 1;
+  }
+  const state = () => [...b.snapshot()];
+  const rowOf = (count) => {
+    const row = {};
+    for (const name of Object.keys(columns)) if (r() < 0.97) row[name] = columnValues(r, widths[name] * count);
+    if (r() < 0.03) row.extra = 1;
+    return row;
+  };
+  for (let i = 0; i < 30; i++) {
+    const k = r();
+    if (k < 0.3) call(() => b.add(rowOf(1), r() < 0.5 ? undefined : value(r)), state);
+    else if (k < 0.4) { const n = Math.floor(r() * 4); call(() => b.extend(rowOf(n), r() < 0.5 ? undefined : numbers(r)), state); }
+    else if (k < 0.6) call(() => b.updatePriorities(numbers(r), numbers(r), r() < 0.5 ? undefined : numbers(r)), state);
+    else if (k < 0.8) call(() => b.sample(value(r)), state);
+    else if (k < 0.9) call(() => b.get(value(r)), state);
+    else {
+      const bytes = b.snapshot();
+      if (bytes.length > 0) bytes[Math.floor(r() * bytes.length)] ^= 1 << Math.floor(r() * 8);
+      call(() => ReplayBuffer.restore(r() < 0.5 ? bytes : b.snapshot()), state);
+    }
+  }
   call(() => assert.equal(b.sample(1).indices.length, 1), state);
   return 31;
 });

@@ -44,10 +44,49 @@ new AdaptiveBatchSampler({ datasetSize: 1, mode: 'boost' });
 // @ts-expect-error mode is 'sequence' | 'token'
 iwSftWeights({ policyLogProbs: [], refLogProbs: [], seqLen: 1, mode: 'seq' });
 void [sizes, p, m, iw];
+
+import { ReplayBuffer } from 'adasample';
+import type { ReplaySample, ReplayBufferOptions, DType, ColumnArray } from 'adasample';
+const dtype: DType = 'uint8';
+const opts: ReplayBufferOptions = { capacity: 8, columns: { obs: { shape: [4] }, action: { dtype: 'int32' }, done: { dtype } }, kind: 'rank', withoutReplacement: true };
+const rb = new ReplayBuffer(opts);
+const rslot: number = rb.add({ obs: new Float32Array(4), action: 1, done: 0 }, 0.5);
+const n: number = rb.extend({ obs: [0, 0, 0, 0], action: [1], done: Uint8Array.of(1) }, [1]);
+const rs: ReplaySample = rb.sample(2);
+const col: ColumnArray = rs.columns.obs;
+const rstale: number = rb.updatePriorities(rs.indices, new Float32Array(2), rs.generations);
+const one: ColumnArray = rb.get(0).action;
+const rbytes: Uint8Array = rb.snapshot();
+const rb2: ReplayBuffer = ReplayBuffer.restore(rbytes);
+rb2.clear();
+rb2.free();
+void [rslot, n, col, rstale, one, rb.size, rb.capacity, rb.beta];
+// @ts-expect-error unknown dtype
+new ReplayBuffer({ capacity: 1, columns: { x: { dtype: 'int64' } } });
+// @ts-expect-error columns are required
+new ReplayBuffer({ capacity: 1 });
+// @ts-expect-error unknown kind
+new ReplayBuffer({ capacity: 1, columns: { x: {} }, kind: 'prioritized' });
+`);
+  fs.writeFileSync(path.join(project, 'edge.ts'), `import { init, ReplayBuffer } from 'adasample/init';
+declare const module: WebAssembly.Module;
+await init(module);
+await init(fetch('adasample.wasm'));
+await init(new Uint8Array(8));
+// (WebAssembly.Module is an empty interface, so TypeScript takes any object for it; init checks at run time.)
+void new ReplayBuffer({ capacity: 2, columns: { x: {} } });
+export {};
+`);
+  fs.writeFileSync(path.join(project, 'user.cts'), `import adasample = require('adasample');
+const b = new adasample.ReplayBuffer({ capacity: 2, columns: { x: { dtype: 'float64' } } });
+const s: adasample.ReplaySample = b.sample(1);
+void s;
+// @ts-expect-error misspelt option
+new adasample.ReplayBuffer({ capacity: 2, columns: {}, kindd: 'rank' });
 `);
   fs.writeFileSync(path.join(project, 'tsconfig.json'), JSON.stringify({
     compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022', 'dom'], skipLibCheck: false },
-    files: ['user.ts'],
+    files: ['user.ts', 'edge.ts', 'user.cts'],
   }));
   try {
     execFileSync(process.execPath, [tsc, '-p', project], { cwd: project, encoding: 'utf8' });
