@@ -261,21 +261,42 @@ impl ValuesMut<'_> {
 
     /// Little-endian `bytes` into values `at..`.
     fn read_le(&mut self, at: usize, bytes: &[u8]) {
-        macro_rules! le {
-            ($v:expr, $t:ty, $w:expr) => {
-                for (x, b) in $v[at..].iter_mut().zip(bytes.chunks_exact($w)) {
-                    let mut a = [0u8; $w];
-                    a.copy_from_slice(b);
-                    *x = <$t>::from_le_bytes(a);
-                }
-            };
-        }
         match self {
-            ValuesMut::F32(v) => le!(v, f32, 4),
-            ValuesMut::F64(v) => le!(v, f64, 8),
-            ValuesMut::I32(v) => le!(v, i32, 4),
-            ValuesMut::U32(v) => le!(v, u32, 4),
+            ValuesMut::F32(v) => read_words(&mut v[at..], bytes, f32::from_le_bytes),
+            ValuesMut::I32(v) => read_words(&mut v[at..], bytes, i32::from_le_bytes),
+            ValuesMut::U32(v) => read_words(&mut v[at..], bytes, u32::from_le_bytes),
+            ValuesMut::F64(v) => {
+                for (x, b) in v[at..].iter_mut().zip(bytes.chunks_exact(8)) {
+                    *x = f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+                }
+            }
             ValuesMut::U8(v) => v[at..at + bytes.len()].copy_from_slice(bytes),
+        }
+    }
+}
+
+/// 4-byte little-endian values from `bytes` into `out`. Columns of 1 to 4
+/// values (the common case: an action, a reward, a small observation) take
+/// a loop of constant length, which compiles to plain loads and stores: the
+/// general loop becomes a `memory.copy` on wasm32, which V8 runs as a call
+/// costing more than the copy (a third of a sampled batch's time).
+#[inline(always)]
+fn read_words<T>(out: &mut [T], bytes: &[u8], from: fn([u8; 4]) -> T) {
+    #[inline(always)]
+    fn fixed<T, const N: usize>(out: &mut [T], bytes: &[u8], from: fn([u8; 4]) -> T) {
+        for (x, b) in out[..N].iter_mut().zip(bytes[..4 * N].chunks_exact(4)) {
+            *x = from([b[0], b[1], b[2], b[3]]);
+        }
+    }
+    match bytes.len() {
+        4 => fixed::<T, 1>(out, bytes, from),
+        8 => fixed::<T, 2>(out, bytes, from),
+        12 => fixed::<T, 3>(out, bytes, from),
+        16 => fixed::<T, 4>(out, bytes, from),
+        _ => {
+            for (x, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+                *x = from([b[0], b[1], b[2], b[3]]);
+            }
         }
     }
 }

@@ -5,6 +5,10 @@ sample B then update those B), each system pinned to the same core:
 
   adasample (native)   core's PrioritizedReplayBuffer (stratified, IS weights; add = extend)
   adasample (wasm)     the npm package in Node, through its JS API
+  adasample-table      the core's replay table (rows of a float32 obs of 4, an int32
+                       action, a float32 reward), the npm ReplayBuffer's workload
+  adasample-wasm-table the npm ReplayBuffer in Node on the same rows (after a warm-up:
+                       V8 tiers hot wasm up to optimized code after a while)
   rand_distr 0.6       WeightedTreeIndex (f64; one draw at a time, no IS weights, not stratified)
   textbook             a binary sum + min segment tree in Rust (f64), one descent per draw
   cpprb 11.0.0         PrioritizedReplayBuffer (C++ segment trees, fp32)
@@ -18,7 +22,11 @@ last line is machine-readable:
 
 SUMMARY sample_ns_per_index=F step_per_s=F add_per_s=F step_vs_cpprb=F
         step_vs_torchrl=F step_vs_rand_distr=F step_vs_textbook=F wasm_vs_native=F
-        update_vs_best_peer=F step_vs_best_peer_min=F
+        update_vs_best_peer=F step_vs_best_peer_min=F wasm_per_vs_native=F
+
+wasm_vs_native: the native replay table's steps/s over the npm ReplayBuffer's
+(the columnar workload, N = 2^20, B = 256); wasm_per_vs_native: the same for
+the item-holding PrioritizedReplayBuffer;
 
 update_vs_best_peer: adasample's updates/s (a batch of B drawn beforehand,
 the update alone) over the best peer's at N = 2^20, B = 256;
@@ -79,10 +87,12 @@ def setup():
 def point(py, n, b, systems):
     rows = {}
     for s in systems:
-        if s in ("adasample", "rand_distr", "textbook"):
+        if s in ("adasample", "adasample-table", "rand_distr", "textbook"):
             rows[s] = run_json([str(PEERS), s, str(n), str(b)], f"{s} N={n} B={b}")
         elif s == "adasample-wasm":
             rows[s] = run_json(["node", str(HERE / "wasm.mjs"), str(n), str(b)], f"{s} N={n} B={b}")
+        elif s == "adasample-wasm-table":
+            rows[s] = run_json(["node", str(HERE / "wasm.mjs"), str(n), str(b), "table"], f"{s} N={n} B={b}")
         else:
             rows[s] = run_json([py, str(HERE / "py_peers.py"), s, str(n), str(b)], f"{s} N={n} B={b}")
     return rows
@@ -112,6 +122,19 @@ def main():
         up = ours["update_per_s"] / r["update_per_s"] if ours else None
         print(f"| {s} | {fmt(r['sample_ns_per_index'], 1)} | {fmt(r['step_per_s'])} | {fmt(r['update_per_s'])} "
               f"| {fmt(r['add_per_s'])} | {fmt(ratio, 2)}x | {fmt(up, 2)}x |")
+    cols = point(py, *MAIN, ["adasample-table", "adasample-wasm-table"])
+    native, npm = cols["adasample-table"], cols["adasample-wasm-table"]
+    print("\nThe columnar workload (npm ReplayBuffer): rows of a float32 obs of 4, an int32 action and a "
+          "float32 reward, gathered with every batch; ratio = native steps/s over the system's\n")
+    print("| system | ns per sampled index | steps/s | updates/s | adds/s (one row at a time) | native step ratio |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for s, r in cols.items():
+        if r is None:
+            print(f"| {s} | failed | | | | |")
+            continue
+        ratio = native["step_per_s"] / r["step_per_s"] if native else None
+        print(f"| {s} | {fmt(r['sample_ns_per_index'], 1)} | {fmt(r['step_per_s'])} | {fmt(r['update_per_s'])} "
+              f"| {fmt(r['add_per_s'])} | {fmt(ratio, 2)}x |")
     if lat:
         print(f"\nmemory: a dependent load {lat['dependent_ns']:.0f} ns; 16 chains in flight "
               f"{lat['parallel16_ns_per_load']:.1f} ns per load")
@@ -142,9 +165,10 @@ def main():
         f"sample_ns_per_index={ours['sample_ns_per_index']:.2f} step_per_s={ours['step_per_s']:.1f} "
         f"add_per_s={ours['add_per_s']:.0f} step_vs_cpprb={vs('cpprb'):.2f} step_vs_torchrl={vs('torchrl'):.2f} "
         f"step_vs_rand_distr={vs('rand_distr'):.2f} step_vs_textbook={vs('textbook'):.2f} "
-        f"wasm_vs_native={(ours['step_per_s'] / wasm['step_per_s']) if wasm else float('nan'):.2f} "
+        f"wasm_vs_native={(native['step_per_s'] / npm['step_per_s']) if (native and npm) else float('nan'):.2f} "
         f"update_vs_best_peer={update_vs_best:.2f} "
-        f"step_vs_best_peer_min={min(step_ratios) if step_ratios else float('nan'):.2f}"
+        f"step_vs_best_peer_min={min(step_ratios) if step_ratios else float('nan'):.2f} "
+        f"wasm_per_vs_native={(ours['step_per_s'] / wasm['step_per_s']) if wasm else float('nan'):.2f}"
     )
 
 

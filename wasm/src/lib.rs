@@ -987,21 +987,85 @@ impl Column {
         }
     }
 
-    /// A new JS typed array holding a copy (one crossing).
-    fn to_js(&self) -> JsResult<JsValue> {
-        fn fill<T: JsCast>(ctor: &str, len: usize, copy: impl FnOnce(&T)) -> JsResult<JsValue> {
-            let out = construct(ctor, &Array::of1(&JsValue::from_f64(len as f64)))?;
-            copy(out.unchecked_ref());
-            Ok(out)
-        }
+    fn dtype(&self) -> DType {
         match self {
-            Column::F32(v) => fill("Float32Array", v.len(), |a: &js_sys::Float32Array| a.copy_from(v)),
-            Column::F64(v) => fill("Float64Array", v.len(), |a: &Float64Array| a.copy_from(v)),
-            Column::I32(v) => fill("Int32Array", v.len(), |a: &js_sys::Int32Array| a.copy_from(v)),
-            Column::U32(v) => fill("Uint32Array", v.len(), |a: &Uint32Array| a.copy_from(v)),
-            Column::U8(v) => fill("Uint8Array", v.len(), |a: &Uint8Array| a.copy_from(v)),
+            Column::F32(_) => DType::F32,
+            Column::F64(_) => DType::F64,
+            Column::I32(_) => DType::I32,
+            Column::U32(_) => DType::U32,
+            Column::U8(_) => DType::U8,
         }
     }
+
+    fn len(&self) -> usize {
+        match self {
+            Column::F32(v) => v.len(),
+            Column::F64(v) => v.len(),
+            Column::I32(v) => v.len(),
+            Column::U32(v) => v.len(),
+            Column::U8(v) => v.len(),
+        }
+    }
+
+    /// A typed array over `buffer` at byte `at`, holding a copy of the values.
+    fn view_in(&self, buffer: &js_sys::ArrayBuffer, at: u32) -> JsValue {
+        let n = self.len() as u32;
+        match self {
+            Column::F32(v) => {
+                let a = js_sys::Float32Array::new_with_byte_offset_and_length(buffer, at, n);
+                a.copy_from(v);
+                a.into()
+            }
+            Column::F64(v) => {
+                let a = Float64Array::new_with_byte_offset_and_length(buffer, at, n);
+                a.copy_from(v);
+                a.into()
+            }
+            Column::I32(v) => {
+                let a = js_sys::Int32Array::new_with_byte_offset_and_length(buffer, at, n);
+                a.copy_from(v);
+                a.into()
+            }
+            Column::U32(v) => {
+                let a = Uint32Array::new_with_byte_offset_and_length(buffer, at, n);
+                a.copy_from(v);
+                a.into()
+            }
+            Column::U8(v) => {
+                let a = Uint8Array::new_with_byte_offset_and_length(buffer, at, n);
+                a.copy_from(v);
+                a.into()
+            }
+        }
+    }
+}
+
+/// Typed arrays holding copies of `parts`, all views of one new
+/// `ArrayBuffer` (one allocation per call, not one per array: a batch's
+/// seven small buffers cost more in the engine's allocator and collector
+/// than the copies). Each part starts at a multiple of its element size.
+fn js_arrays(parts: &[&Column]) -> JsResult<Vec<JsValue>> {
+    let mut offsets = try_vec::<u32>(parts.len())?;
+    let mut end = 0usize;
+    for (o, p) in offsets.iter_mut().zip(parts) {
+        let size = p.dtype().size();
+        let at = end.div_ceil(size) * size;
+        end = at.saturating_add(p.len().saturating_mul(size));
+        *o = u32::try_from(at).map_err(|_| throw(Error::AllocationFailed { bytes: end }))?;
+    }
+    if end > u32::MAX as usize {
+        return Err(throw(Error::AllocationFailed { bytes: end }));
+    }
+    let buffer: js_sys::ArrayBuffer =
+        construct("ArrayBuffer", &Array::of1(&JsValue::from_f64(end as f64)))?.unchecked_into();
+    let mut out = Vec::new();
+    if out.try_reserve_exact(parts.len()).is_err() {
+        return Err(throw(Error::AllocationFailed { bytes: parts.len() * 4 }));
+    }
+    for (p, &at) in parts.iter().zip(&offsets) {
+        out.push(p.view_in(&buffer, at));
+    }
+    Ok(out)
 }
 
 /// A replay buffer of rows in named, fixed-width, typed columns, with a
@@ -1136,12 +1200,14 @@ impl ReplayBuffer {
         Ok(out)
     }
 
-    fn columns_object(&self, outs: &[Column]) -> JsResult<Object> {
+    /// `{ name: typed array }` of the columns in `arrays` (schema order).
+    fn columns_object(&self, arrays: &[JsValue]) -> Object {
         let obj = Object::new();
-        for (name, col) in self.names.iter().zip(outs) {
-            let _ = Reflect::set(&obj, name, &col.to_js()?);
+        for (name, a) in self.names.iter().zip(arrays) {
+            // Defining a data property on a plain new object cannot fail.
+            let _ = Reflect::set(&obj, name, a);
         }
-        Ok(obj)
+        obj
     }
 
     fn from_table(table: Table) -> ReplayBuffer {
@@ -1280,12 +1346,17 @@ impl ReplayBuffer {
             probabilities[k] = d.probability;
             weights[k] = d.weight;
         }
+        let (slots, generations) = (Column::U32(slots), Column::U32(generations));
+        let (weights, probabilities) = (Column::F64(weights), Column::F64(probabilities));
+        let mut parts: Vec<&Column> = vec![&weights, &probabilities, &slots, &generations];
+        parts.extend(outs.iter());
+        let arrays = js_arrays(&parts)?;
         let out = Object::new();
-        set(&out, INDICES, &Column::U32(slots).to_js()?);
-        set(&out, WEIGHTS, &Column::F64(weights).to_js()?);
-        set(&out, PROBABILITIES, &Column::F64(probabilities).to_js()?);
-        set(&out, GENERATIONS, &Column::U32(generations).to_js()?);
-        set(&out, COLUMNS, &self.columns_object(&outs)?.into());
+        set(&out, WEIGHTS, &arrays[0]);
+        set(&out, PROBABILITIES, &arrays[1]);
+        set(&out, INDICES, &arrays[2]);
+        set(&out, GENERATIONS, &arrays[3]);
+        set(&out, COLUMNS, &self.columns_object(&arrays[4..]).into());
         Ok(out.into())
     }
 
@@ -1315,7 +1386,8 @@ impl ReplayBuffer {
         let mut views: Vec<ValuesMut<'_>> = outs.iter_mut().map(Column::view).collect();
         on_table!(&self.table, t => t.get(key, &mut views)).or_throw()?;
         drop(views);
-        Ok(self.columns_object(&outs)?.into())
+        let parts: Vec<&Column> = outs.iter().collect();
+        Ok(self.columns_object(&js_arrays(&parts)?).into())
     }
 
     /// Empties the buffer, as if new (options kept; the generator restarts

@@ -6,7 +6,8 @@
 //! `BATCHES` drawn before timing, in turn), the update alone. Alpha 0.6,
 //! beta 0.4 where the system has them.
 //!
-//!   peers adasample|rand_distr|textbook N B   one system
+//!   peers adasample|adasample-table|rand_distr|textbook N B   one system
+//!   (adasample-table: the npm ReplayBuffer's columnar workload on the core's replay table)
 //!   peers latency                             the memory floor
 
 use adasample::per::{Draw, Key, PerConfig, PrioritizedReplayBuffer};
@@ -127,6 +128,86 @@ fn adasample(n: usize, b: usize) -> Result {
         add_per_s: (n / b * b) as f64 / add,
         update_per_s: 1.0 / update,
     }
+}
+
+/// The npm `ReplayBuffer`'s headline workload on the core's replay table:
+/// rows of a float32 `obs` of 4 values, an int32 `action` and a float32
+/// `reward`; a step samples B rows (gathered into one slice per column) and
+/// updates their B priorities. Add is one row at a time.
+fn adasample_table(n: usize, b: usize) -> Result {
+    use adasample::per::PrioritizedSelector;
+    use adasample::rows::{ColumnSpec, DType, RowStorage, Values, ValuesMut};
+    use adasample::table::ReplayTable;
+    let config = PerConfig { alpha: ALPHA, beta: BETA, epsilon: EPS, seed: 1, ..PerConfig::new(n) };
+    let cols = [
+        ColumnSpec::new("obs", DType::F32, &[4]),
+        ColumnSpec::new("action", DType::I32, &[]),
+        ColumnSpec::new("reward", DType::F32, &[]),
+    ];
+    let mut table =
+        ReplayTable::new(PrioritizedSelector::<Heap>::new(config).unwrap(), RowStorage::<Heap>::new(n, &cols).unwrap())
+            .unwrap();
+    let mut s = Stream(0x9E37_79B9_7F4A_7C15);
+    let row = |i: usize| ([i as f32, 0.5, -0.5, 1.0], [(i % 2) as i32], [1.0f32]);
+    for i in 0..n {
+        let (obs, action, reward) = row(i);
+        table.add(&[Values::F32(&obs), Values::I32(&action), Values::F32(&reward)], Some(s.next())).unwrap();
+    }
+    let mut draws = vec![Draw::default(); b];
+    let (mut obs, mut action, mut reward) = (vec![0f32; 4 * b], vec![0i32; b], vec![0f32; b]);
+    let mut keys = vec![Key::default(); b];
+    let mut td = vec![0.0; b];
+    let sample = time(
+        || {
+            let mut out = [ValuesMut::F32(&mut obs), ValuesMut::I32(&mut action), ValuesMut::F32(&mut reward)];
+            table.sample_into(black_box(&mut draws), &mut out).unwrap()
+        },
+        1.0,
+    );
+    let batches: Vec<Vec<Key>> = (0..BATCHES)
+        .map(|_| {
+            let mut out = [ValuesMut::F32(&mut obs), ValuesMut::I32(&mut action), ValuesMut::F32(&mut reward)];
+            table.sample_into(&mut draws, &mut out).unwrap();
+            draws.iter().map(|d| d.key).collect()
+        })
+        .collect();
+    let mut turn = 0;
+    let update = time(
+        || {
+            for t in td.iter_mut() {
+                *t = s.next();
+            }
+            table.update_priorities(&batches[turn % BATCHES], &td).unwrap();
+            turn += 1;
+        },
+        1.0,
+    );
+    let step = time(
+        || {
+            let mut out = [ValuesMut::F32(&mut obs), ValuesMut::I32(&mut action), ValuesMut::F32(&mut reward)];
+            table.sample_into(&mut draws, &mut out).unwrap();
+            for ((k, t), d) in keys.iter_mut().zip(td.iter_mut()).zip(&draws) {
+                *k = d.key;
+                *t = s.next();
+            }
+            table.update_priorities(&keys, &td).unwrap();
+        },
+        1.0,
+    );
+    let adds = n.min(1 << 18);
+    let mut next = 0;
+    let add = time(
+        || {
+            for _ in 0..adds {
+                let (obs, action, reward) = row(next);
+                next += 1;
+                table.add(&[Values::F32(&obs), Values::I32(&action), Values::F32(&reward)], None).unwrap();
+            }
+        },
+        1.0,
+    );
+    black_box((&obs, &action, &reward));
+    Result { sample_ns: sample / b as f64 * 1e9, step_per_s: 1.0 / step, add_per_s: adds as f64 / add, update_per_s: 1.0 / update }
 }
 
 /// The step loop alone (`valgrind --tool=callgrind --toggle-collect=*profiled_steps*`).
@@ -349,7 +430,7 @@ fn main() {
     if args.first().map(String::as_str) == Some("latency") {
         return latency();
     }
-    let usage = "usage: peers adasample|rand_distr|textbook N B | peers latency";
+    let usage = "usage: peers adasample|adasample-table|rand_distr|textbook N B | peers latency";
     let (Some(system), Some(n), Some(b)) = (args.first(), args.get(1), args.get(2)) else {
         eprintln!("{usage}");
         std::process::exit(2);
@@ -360,6 +441,7 @@ fn main() {
     };
     let r = match system.as_str() {
         "adasample" => adasample(n, b),
+        "adasample-table" => adasample_table(n, b),
         "rand_distr" => rand_distr(n, b),
         "textbook" => textbook(n, b),
         _ => {
