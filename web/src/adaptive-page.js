@@ -1,4 +1,4 @@
-import { drawChart, COLORS } from './plot.js';
+import { drawChart, crispCanvas, COLORS } from './chart.js';
 import { makeData, makeTrainer, evaluate, predict } from './adaptive-task.js';
 
 const $ = (id) => document.getElementById(id);
@@ -9,22 +9,23 @@ const test = makeData(900, 100, 2);
 $('boundaries').innerHTML = METHODS.map((m) => `<div><div class="status">${NAMES[m]}</div><canvas id="b-${m}" width="290" height="290"></canvas></div>`).join('');
 
 function drawBoundary(canvas, w) {
-  const ctx = canvas.getContext('2d');
-  const S = canvas.width, lo = -3.2, hi = 3.2, cell = 6;
-  const to = (v) => ((v - lo) / (hi - lo)) * S;
-  for (let i = 0; i < S; i += cell) {
-    for (let j = 0; j < S; j += cell) {
-      const x = lo + ((i + cell / 2) / S) * (hi - lo), y = hi - ((j + cell / 2) / S) * (hi - lo);
-      ctx.fillStyle = predict(w, { x, y }) >= 0.5 ? '#fde0dd' : '#deebf7';
-      ctx.fillRect(i, j, cell, cell);
+  crispCanvas(canvas, (ctx, S) => {
+    const lo = -3.2, hi = 3.2, cell = 6;
+    const to = (v) => ((v - lo) / (hi - lo)) * S;
+    for (let i = 0; i < S; i += cell) {
+      for (let j = 0; j < S; j += cell) {
+        const x = lo + ((i + cell / 2) / S) * (hi - lo), y = hi - ((j + cell / 2) / S) * (hi - lo);
+        ctx.fillStyle = predict(w, { x, y }) >= 0.5 ? '#fde0dd' : '#deebf7';
+        ctx.fillRect(i, j, cell, cell);
+      }
     }
-  }
-  for (const p of train) {
-    ctx.fillStyle = p.label ? '#d62728' : '#1f77b4';
-    ctx.globalAlpha = p.label ? 0.9 : 0.35;
-    ctx.fillRect(to(p.x) - 1.5, S - to(p.y) - 1.5, 3, 3);
-  }
-  ctx.globalAlpha = 1;
+    for (const p of train) {
+      ctx.fillStyle = p.label ? '#d62728' : '#1f77b4';
+      ctx.globalAlpha = p.label ? 0.9 : 0.35;
+      ctx.fillRect(to(p.x) - 1.5, S - to(p.y) - 1.5, 3, 3);
+    }
+    ctx.globalAlpha = 1;
+  });
 }
 
 let token = 0;

@@ -1,4 +1,4 @@
-import { drawChart, COLORS } from './plot.js';
+import { drawChart, COLORS } from './chart.js';
 import { geoMean } from './cliffwalk.js';
 import CliffwalkWorker from './cliffwalk.worker.js?worker';
 

@@ -7,7 +7,9 @@
 // below a threshold), for uniform replay, proportional PER, rank PER, and an
 // oracle that greedily picks the update that most reduces the global error.
 // Sampling goes through the adasample package: no sampler is written here.
-import { PrioritizedReplayBuffer } from 'adasample';
+// The memory is its columnar ReplayBuffer: a transition is a row of five
+// typed columns, and a draw comes back as those columns.
+import { ReplayBuffer } from 'adasample';
 
 /** A small seeded generator for the environment (mulberry32). */
 export function rng(seed) {
@@ -42,6 +44,15 @@ export function fillMemory(n, seed) {
   return memory;
 }
 
+/** The replay memory's columns: one row per transition. */
+const COLUMNS = {
+  state: { dtype: 'int32' },
+  action: { dtype: 'uint8' },
+  reward: { dtype: 'float32' },
+  next: { dtype: 'int32' },
+  terminal: { dtype: 'uint8' },
+};
+
 /** Q*: the right action is worth gamma^(steps to the reward - 1), the wrong one 0. */
 export function optimalQ(n, gamma) {
   return Array.from({ length: n }, (_, s) => [0, gamma ** (n - 1 - s)]);
@@ -66,12 +77,11 @@ export function updatesToLearn(n, sampler, seed, { lr = 0.25, threshold = 1e-3, 
   const tdError = ([s, a, r, next, terminal]) => r + (terminal ? 0 : gamma * Math.max(q[next][0], q[next][1])) - q[s][a];
   let buffer = null;
   if (sampler !== 'oracle') {
-    const options = { capacity: memory.length, seed, beta: 0, betaFinal: 0 };
-    if (sampler === 'uniform') options.alpha = 0;
-    if (sampler === 'rank') options.rank = true;
+    const kind = sampler === 'uniform' ? 'uniform' : sampler === 'rank' ? 'rank' : 'proportional';
+    const options = { capacity: memory.length, kind, seed, beta: 0, betaFinal: 0, columns: COLUMNS };
     if (alpha !== undefined && sampler !== 'uniform') options.alpha = alpha;
-    buffer = new PrioritizedReplayBuffer(options);
-    memory.forEach((t, i) => buffer.add(i));
+    buffer = new ReplayBuffer(options);
+    buffer.extend(Object.fromEntries(Object.keys(COLUMNS).map((name, k) => [name, memory.map((t) => +t[k])])));
   }
   // The oracle's candidates: each distinct (state, action) once.
   const distinct = [...new Map(memory.map((t) => [`${t[0]},${t[1]}`, t])).values()];
@@ -83,7 +93,8 @@ export function updatesToLearn(n, sampler, seed, { lr = 0.25, threshold = 1e-3, 
     let generations;
     if (buffer) {
       const batch = buffer.sample(1);
-      t = memory[batch.items[0]];
+      const c = batch.columns;
+      t = [c.state[0], c.action[0], c.reward[0], c.next[0], c.terminal[0] === 1];
       indices = batch.indices;
       generations = batch.generations;
     } else {

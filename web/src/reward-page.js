@@ -1,5 +1,5 @@
 import { RewardWeightedSampler } from 'adasample';
-import { drawChart, COLORS } from './plot.js';
+import { drawChart, COLORS } from './chart.js';
 import { rng } from './cliffwalk.js';
 
 const $ = (id) => document.getElementById(id);

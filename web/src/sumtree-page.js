@@ -1,5 +1,5 @@
 import { PrioritizedReplayBuffer, SumTree } from 'adasample';
-import { drawChart, COLORS } from './plot.js';
+import { drawChart, crispCanvas, COLORS } from './chart.js';
 
 const N = 8;
 const $ = (id) => document.getElementById(id);
@@ -23,23 +23,24 @@ function read() {
 function drawSegments(P) {
   const tree = new SumTree(N);
   P.forEach((p, i) => tree.set(i, p));
-  const c = $('segments'), ctx = c.getContext('2d');
-  ctx.clearRect(0, 0, c.width, c.height);
   const total = tree.total();
-  let x = 10;
-  const w = c.width - 20;
-  ctx.font = '12px system-ui, sans-serif';
-  for (let i = 0; i < N; i++) {
-    const len = total > 0 ? (tree.get(i) / total) * w : 0;
-    ctx.fillStyle = palette[i];
-    ctx.fillRect(x, 20, len, 36);
-    ctx.fillStyle = '#222';
-    if (len > 18) ctx.fillText(`${i}`, x + len / 2 - 3, 44);
-    x += len;
-  }
-  if (total > 0) {
-    ctx.fillText(`sum tree: total = ${total.toFixed(4)}, smallest non-zero leaf = ${tree.min().toFixed(5)}, find(0.5 · total) → slot ${tree.find(total / 2)}`, 10, 76);
-  }
+  crispCanvas($('segments'), (ctx, W, H) => {
+    ctx.clearRect(0, 0, W, H);
+    let x = 10;
+    const w = W - 20;
+    ctx.font = '12px system-ui, sans-serif';
+    for (let i = 0; i < N; i++) {
+      const len = total > 0 ? (tree.get(i) / total) * w : 0;
+      ctx.fillStyle = palette[i];
+      ctx.fillRect(x, 20, len, 36);
+      ctx.fillStyle = '#222';
+      if (len > 18) ctx.fillText(`${i}`, x + len / 2 - 3, 44);
+      x += len;
+    }
+    if (total > 0) {
+      ctx.fillText(`sum tree: total = ${total.toFixed(4)}, smallest non-zero leaf = ${tree.min().toFixed(5)}, find(0.5 · total) → slot ${tree.find(total / 2)}`, 10, 76);
+    }
+  });
   tree.free();
 }
 

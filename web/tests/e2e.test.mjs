@@ -1,8 +1,9 @@
 // The built site in real headless Chromium (Debian's, driven by
 // playwright-core): every page loads without a console error and finishes its
 // demo with default controls in bounded time; the Blind Cliffwalk curve shows
-// PER needing fewer updates than uniform at the largest n; a screenshot of
-// each page lands in web/test-results/.
+// PER needing fewer updates than uniform at the largest n; the charts are
+// uPlot's, crisp on a HiDPI screen and showing values under the cursor; a
+// screenshot of each page lands in web/test-results/.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -92,6 +93,24 @@ test('adaptive batches: trains all five methods to the end', { timeout: 120000 }
     assert.ok(h[m].at(-1).balanced > 0.6, `${m}: balanced accuracy ${h[m].at(-1).balanced}`);
   }
   console.log('adaptive, minority recall after 40 epochs:', Object.fromEntries(Object.entries(h).map(([m, v]) => [m, v.at(-1).recall[1].toFixed(3)])));
+  await p.close();
+});
+
+test('charts: uPlot, crisp at a device pixel ratio of 2, values under the cursor', { timeout: 60000 }, async () => {
+  const p = await browser.newPage({ viewport: { width: 1100, height: 1000 }, deviceScaleFactor: 2 });
+  await p.goto(`${base}/reward.html`);
+  await p.waitForSelector('body[data-state="done"]', { timeout: 30000 });
+  const charts = await p.$$eval('[data-chart="uplot"]', (els) => els.map((el) => {
+    const c = el.querySelector('.uplot canvas');
+    return { id: el.id, ratio: c.width / c.getBoundingClientRect().width };
+  }));
+  assert.deepEqual(charts.map((c) => c.id).sort(), ['hist', 'sweep']);
+  for (const c of charts) assert.ok(Math.abs(c.ratio - 2) < 0.01, `${c.id}: canvas at ${c.ratio}x its CSS size`);
+  // Hover over the middle of the sweep chart: its legend shows that point's values.
+  const box = await (await p.$('#sweep .u-over')).boundingBox();
+  await p.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  const values = await p.$$eval('#sweep .u-legend .u-value', (vs) => vs.map((v) => v.textContent));
+  assert.ok(values.length === 3 && values.every((v) => /\d/.test(v)), `legend values under the cursor: ${values}`);
   await p.close();
 });
 
