@@ -738,6 +738,15 @@ impl<S: Storage> RowStorage<S> {
     /// [`gather`](Self::gather) of checked slots and slices.
     pub(crate) fn gather_unchecked(&self, n: usize, slot: impl Fn(usize) -> usize, out: &mut [ValuesMut<'_>]) {
         let (data, rb) = (self.data.as_ref(), self.row_bytes);
+        // A row of a large ring is a cache miss. Touching each row's first and
+        // last byte in a tight loop first keeps many misses in flight at once;
+        // the copies below then hit the cache.
+        let mut touch = 0u8;
+        for j in 0..n {
+            let s = slot(j);
+            touch ^= data[s * rb] ^ data[(s + 1) * rb - 1];
+        }
+        core::hint::black_box(touch);
         for j in 0..n {
             let s = slot(j);
             let row = &data[s * rb..(s + 1) * rb];
