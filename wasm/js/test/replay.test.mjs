@@ -265,6 +265,17 @@ test('every error code, with the state unchanged', () => {
   }
 });
 
+test('memory the module cannot get is AllocationFailed, and the buffer keeps working', () => {
+  const wide = new ReplayBuffer({ capacity: 4, columns: { x: { shape: [1 << 16] } } });
+  wide.add({ x: new Float32Array(1 << 16).fill(0.5) });
+  const before = wide.snapshot();
+  assert.equal(codeOf(() => wide.sample(1 << 16)), 'AllocationFailed'); // 16 GiB of output
+  assert.deepEqual(wide.snapshot(), before);
+  assert.equal(wide.sample(1).columns.x[7], 0.5);
+  // A row whose bytes overflow, refused before anything is allocated.
+  assert.equal(codeOf(() => new ReplayBuffer({ capacity: 2 ** 32 - 1, columns: { x: { shape: [2 ** 31, 2 ** 31] } } })), 'InvalidConfig');
+});
+
 test('stale generations: updates to overwritten slots are skipped and counted', () => {
   const b = new ReplayBuffer({ capacity: 8, columns: { x: {} }, seed: 4 });
   for (let i = 0; i < 8; i++) b.add({ x: i }, 1);
