@@ -763,8 +763,11 @@ impl<S: Storage> RowStorage<S> {
     #[cfg(feature = "serde")]
     pub(crate) fn restore_bytes(&mut self, bytes: &[u8]) -> Result<()> {
         let rows = bytes.len() / self.row_bytes;
-        if bytes.len() % self.row_bytes != 0 || rows > self.capacity {
-            return Err(Error::LengthMismatch { expected: rows.min(self.capacity) * self.row_bytes, found: bytes.len() });
+        if !bytes.len().is_multiple_of(self.row_bytes) || rows > self.capacity {
+            return Err(Error::LengthMismatch {
+                expected: rows.min(self.capacity) * self.row_bytes,
+                found: bytes.len(),
+            });
         }
         if !self.data.try_reserve(bytes.len()) {
             return Err(Error::AllocationFailed { bytes: bytes.len() });

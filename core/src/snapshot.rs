@@ -45,8 +45,8 @@ use crate::reward::{RewardConfig, RewardWeightedSampler};
 use crate::rng::DefaultRng;
 use crate::rows::{ColumnSpec, DType, RowStorage, MAX_DIMS};
 use crate::select::Selector;
-use crate::table::ReplayTable;
 use crate::storage::{Buffer, Heap, Storage};
+use crate::table::ReplayTable;
 use crate::tree::SumTree;
 use crate::tree::MAX_PRIORITY;
 use crate::uniform::{UniformConfig, UniformSelector};
@@ -670,7 +670,7 @@ impl<Sel: SelectorSnapshot> ReplayTable<Sel, Heap> {
             return Err(corrupt("the selector's capacity differs from the rows'"));
         }
         let rb = rows.row_bytes();
-        if st.rows.len() % rb != 0 || st.rows.len() / rb != selector.len() {
+        if !st.rows.len().is_multiple_of(rb) || st.rows.len() / rb != selector.len() {
             return Err(corrupt("the row bytes do not hold one row per stored slot"));
         }
         rows.restore_bytes(&st.rows)?;

@@ -3,14 +3,14 @@
 
 use adasample::adaptive::{AdaptiveBatchSampler, AdaptiveConfig, AdaptiveMode};
 use adasample::per::{PerConfig, PrioritizedReplayBuffer, PrioritizedSelector};
+use adasample::reward::{RewardConfig, RewardWeightedSampler};
 use adasample::rows::{ColumnSpec, DType, RowStorage, Values, ValuesMut};
 use adasample::select::{Draw, Selector};
 use adasample::snapshot::{table_selector_kind, SelectorKind};
-use adasample::table::ReplayTable;
-use adasample::uniform::{UniformConfig, UniformSelector};
-use adasample::reward::{RewardConfig, RewardWeightedSampler};
 use adasample::storage::{Fixed, Heap};
+use adasample::table::ReplayTable;
 use adasample::tree::SumTree;
+use adasample::uniform::{UniformConfig, UniformSelector};
 use adasample::Error;
 
 type Per = PrioritizedReplayBuffer<(u32, String), Heap>;

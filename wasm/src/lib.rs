@@ -15,14 +15,14 @@
 use adasample::adaptive::{AdaptiveBatchSampler as CoreAdaptive, AdaptiveConfig, AdaptiveMode, WeightTarget};
 use adasample::iw::{self, IwMode, IwSftConfig};
 use adasample::per::{Draw, Key, PerConfig, PerKind, PrioritizedSelector};
+use adasample::reward::{RewardConfig, RewardWeightedSampler as CoreReward};
 use adasample::rows::{ColumnSpec, DType, RowStorage, SchemaProblem, Values, ValuesMut, MAX_DIMS};
 use adasample::select::Selector;
 use adasample::snapshot::{table_selector_kind, SelectorKind};
-use adasample::table::ReplayTable;
-use adasample::uniform::{UniformConfig, UniformSelector};
-use adasample::reward::{RewardConfig, RewardWeightedSampler as CoreReward};
 use adasample::storage::Heap;
+use adasample::table::ReplayTable;
 use adasample::tree::SumTree as CoreTree;
+use adasample::uniform::{UniformConfig, UniformSelector};
 use adasample::Error;
 use js_sys::{Array, Float64Array, Object, Reflect, Uint32Array, Uint8Array};
 use serde::de::DeserializeOwned;
@@ -223,6 +223,18 @@ fn try_vec<T: Clone + Default>(len: usize) -> JsResult<Vec<T>> {
         return Err(throw(Error::AllocationFailed { bytes: len.saturating_mul(std::mem::size_of::<T>()) }));
     }
     v.resize(len, T::default());
+    Ok(v)
+}
+
+/// `items` in a fallibly reserved vector (`AllocationFailed`, never a
+/// trap); for iterators that know their length (slices, arrays, chains of them).
+fn try_collect<T>(items: impl Iterator<Item = T>) -> JsResult<Vec<T>> {
+    let mut v = Vec::new();
+    let len = items.size_hint().0;
+    if v.try_reserve_exact(len).is_err() {
+        return Err(throw(Error::AllocationFailed { bytes: len.saturating_mul(std::mem::size_of::<T>()) }));
+    }
+    v.extend(items);
     Ok(v)
 }
 
@@ -1102,13 +1114,20 @@ fn js_number_field(spec: &JsValue, key: &str) -> JsValue {
     Reflect::get(spec, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
+/// One column of the `columns` option.
+struct ColumnOption {
+    name: String,
+    dtype: DType,
+    shape: Vec<usize>,
+}
+
 /// The schema from the `columns` option: names in the object's key order.
-fn parse_columns(columns: &JsValue) -> JsResult<(Vec<String>, Vec<DType>, Vec<Vec<usize>>)> {
+fn parse_columns(columns: &JsValue) -> JsResult<Vec<ColumnOption>> {
     if !columns.is_object() || Array::is_array(columns) {
         return Err(js_error("InvalidConfig", "ReplayBuffer: `columns` must be an object of { shape?, dtype? }"));
     }
     let keys = Object::keys(columns.unchecked_ref::<Object>());
-    let (mut names, mut dtypes, mut shapes) = (Vec::new(), Vec::new(), Vec::new());
+    let mut out = Vec::new();
     for key in keys.iter() {
         let name = key.as_string().unwrap_or_default();
         let spec = Reflect::get(columns, &key).unwrap_or(JsValue::UNDEFINED);
@@ -1146,11 +1165,9 @@ fn parse_columns(columns: &JsValue) -> JsResult<(Vec<String>, Vec<DType>, Vec<Ve
                 ))
             }
         };
-        names.push(name);
-        dtypes.push(dtype);
-        shapes.push(shape);
+        out.push(ColumnOption { name, dtype, shape });
     }
-    Ok((names, dtypes, shapes))
+    Ok(out)
 }
 
 impl ReplayBuffer {
@@ -1175,16 +1192,23 @@ impl ReplayBuffer {
         for (column, name) in self.names.iter().enumerate() {
             let v = Reflect::get(rows, name).unwrap_or(JsValue::UNDEFINED);
             if v.is_undefined() {
-                return Err(schema_error(&self.names, Error::SchemaMismatch { problem: SchemaProblem::Missing { column } }));
+                return Err(schema_error(
+                    &self.names,
+                    Error::SchemaMismatch { problem: SchemaProblem::Missing { column } },
+                ));
             }
             out.push(match v.as_f64() {
-                Some(x) => vec![x],
+                Some(x) => {
+                    let mut one = try_vec(1)?;
+                    one[0] = x;
+                    one
+                }
                 None => numbers("row", &v)?,
             });
         }
         let keys = Object::keys(rows.unchecked_ref::<Object>());
         if keys.length() as usize != self.names.len() {
-            let position = keys.iter().position(|k| !self.names.iter().any(|n| *n == k)).unwrap_or(0);
+            let position = keys.iter().position(|k| !self.names.contains(&k)).unwrap_or(0);
             let name = keys.get(position as u32).as_string().unwrap_or_default();
             let e = Error::SchemaMismatch { problem: SchemaProblem::Unknown { position } };
             return Err(js_error(e.code(), &format!("`{name}` is not a column of this buffer ({e})")));
@@ -1194,6 +1218,9 @@ impl ReplayBuffer {
 
     fn outputs(&self, n: usize) -> JsResult<Vec<Column>> {
         let mut out = Vec::new();
+        if out.try_reserve_exact(self.names.len()).is_err() {
+            return Err(throw(Error::AllocationFailed { bytes: self.names.len() * 16 }));
+        }
         for c in self.rows().columns() {
             out.push(Column::zeros(c.dtype, c.width.saturating_mul(n))?);
         }
@@ -1217,8 +1244,8 @@ impl ReplayBuffer {
     }
 }
 
-fn f64_views(values: &[Vec<f64>]) -> Vec<Values<'_>> {
-    values.iter().map(|v| Values::F64(v)).collect()
+fn f64_views(values: &[Vec<f64>]) -> JsResult<Vec<Values<'_>>> {
+    try_collect(values.iter().map(|v| Values::F64(v)))
 }
 
 #[wasm_bindgen]
@@ -1231,9 +1258,8 @@ impl ReplayBuffer {
         let columns = if options.is_object() { js_number_field(&options, "columns") } else { JsValue::UNDEFINED };
         // `columns` is read by hand (key order is the schema's); serde skips it.
         let o: ReplayOptions = self::options("ReplayBuffer", options, REPLAY_KEYS)?;
-        let (names, dtypes, shapes) = parse_columns(&columns)?;
-        let specs: Vec<ColumnSpec<'_>> =
-            names.iter().zip(&dtypes).zip(&shapes).map(|((n, &d), s)| ColumnSpec::new(n, d, s)).collect();
+        let schema = parse_columns(&columns)?;
+        let specs: Vec<ColumnSpec<'_>> = schema.iter().map(|c| ColumnSpec::new(&c.name, c.dtype, &c.shape)).collect();
         let rows = RowStorage::<Heap>::new(o.capacity, &specs).or_throw()?;
         let without_replacement = o.without_replacement.unwrap_or(false);
         let table = match o.kind.as_deref() {
@@ -1253,7 +1279,8 @@ impl ReplayBuffer {
                 Table::Prioritized(ReplayTable::new(PrioritizedSelector::new(config).or_throw()?, rows).or_throw()?)
             }
             Some("uniform") => {
-                let config = UniformConfig { seed: o.seed.unwrap_or(0), without_replacement, ..UniformConfig::new(o.capacity) };
+                let config =
+                    UniformConfig { seed: o.seed.unwrap_or(0), without_replacement, ..UniformConfig::new(o.capacity) };
                 Table::Uniform(ReplayTable::new(UniformSelector::new(config).or_throw()?, rows).or_throw()?)
             }
             Some(_) => {
@@ -1279,7 +1306,7 @@ impl ReplayBuffer {
             None => None,
         };
         let values = self.read_columns(&row)?;
-        let views = f64_views(&values);
+        let views = f64_views(&values)?;
         let names = &self.names;
         on_table!(&mut self.table, t => t.add(&views, priority)).map(|k| k.slot).map_err(|e| schema_error(names, e))
     }
@@ -1299,7 +1326,7 @@ impl ReplayBuffer {
         let values = self.read_columns(&rows)?;
         let width = self.rows().columns().next().map_or(1, |c| c.width);
         let count = values.first().map_or(0, |v| v.len() / width);
-        let views = f64_views(&values);
+        let views = f64_views(&values)?;
         let names = &self.names;
         on_table!(&mut self.table, t => t.extend(count, &views, priorities.as_deref()))
             .map(|n| n as u32)
@@ -1337,7 +1364,7 @@ impl ReplayBuffer {
         let mut outs = self.outputs(b)?;
         let (mut slots, mut generations) = (try_vec::<u32>(b)?, try_vec::<u32>(b)?);
         let (mut probabilities, mut weights) = (try_vec::<f64>(b)?, try_vec::<f64>(b)?);
-        let mut views: Vec<ValuesMut<'_>> = outs.iter_mut().map(Column::view).collect();
+        let mut views = try_collect(outs.iter_mut().map(Column::view))?;
         on_table!(&mut self.table, t => t.sample_into(&mut draws, &mut views)).or_throw()?;
         drop(views);
         for (k, d) in draws.iter().enumerate() {
@@ -1348,8 +1375,7 @@ impl ReplayBuffer {
         }
         let (slots, generations) = (Column::U32(slots), Column::U32(generations));
         let (weights, probabilities) = (Column::F64(weights), Column::F64(probabilities));
-        let mut parts: Vec<&Column> = vec![&weights, &probabilities, &slots, &generations];
-        parts.extend(outs.iter());
+        let parts = try_collect([&weights, &probabilities, &slots, &generations].into_iter().chain(outs.iter()))?;
         let arrays = js_arrays(&parts)?;
         let out = Object::new();
         set(&out, WEIGHTS, &arrays[0]);
@@ -1383,10 +1409,10 @@ impl ReplayBuffer {
         let len = self.selector().len();
         let key = self.selector().key(slot).ok_or_else(|| throw(Error::IndexOutOfRange { index: slot, len }))?;
         let mut outs = self.outputs(1)?;
-        let mut views: Vec<ValuesMut<'_>> = outs.iter_mut().map(Column::view).collect();
+        let mut views = try_collect(outs.iter_mut().map(Column::view))?;
         on_table!(&self.table, t => t.get(key, &mut views)).or_throw()?;
         drop(views);
-        let parts: Vec<&Column> = outs.iter().collect();
+        let parts = try_collect(outs.iter())?;
         Ok(self.columns_object(&js_arrays(&parts)?).into())
     }
 
@@ -1409,7 +1435,8 @@ impl ReplayBuffer {
     /// generator, schedule) as bytes.
     pub fn snapshot(&self) -> JsResult<Uint8Array> {
         let bytes = on_table!(&self.table, t => t.snapshot()).or_throw()?;
-        let out: Uint8Array = construct("Uint8Array", &Array::of1(&JsValue::from_f64(bytes.len() as f64)))?.unchecked_into();
+        let out: Uint8Array =
+            construct("Uint8Array", &Array::of1(&JsValue::from_f64(bytes.len() as f64)))?.unchecked_into();
         out.copy_from(&bytes);
         Ok(out)
     }
