@@ -473,9 +473,14 @@ fn per_config(o: &PerOptions) -> PerConfig {
     }
 }
 
-/// The keys of an update: `indices` with their `generations`, or each
-/// slot's current key when `generations` is absent.
-fn keys_of(selector: &dyn Selector, indices: &JsValue, generations: Option<JsValue>) -> JsResult<Vec<Key>> {
+/// The keys and TD errors of an `updatePriorities` call: `indices` with
+/// their `generations`, or each slot's current key when `generations` is absent.
+fn update_input(
+    selector: &dyn Selector,
+    indices: &JsValue,
+    td_errors: &JsValue,
+    generations: Option<JsValue>,
+) -> JsResult<(Vec<Key>, Vec<f64>)> {
     let generations = generations.unwrap_or(JsValue::UNDEFINED);
     let slots = indices_u32("indices", indices)?;
     let mut keys = try_vec::<Key>(slots.len())?;
@@ -492,7 +497,7 @@ fn keys_of(selector: &dyn Selector, indices: &JsValue, generations: Option<JsVal
             *k = Key { slot, generation };
         }
     }
-    Ok(keys)
+    Ok((keys, numbers("tdErrors", td_errors)?))
 }
 
 /// Prioritized experience replay (proportional or rank-based) over a ring
@@ -561,23 +566,15 @@ impl PrioritizedReplayBuffer {
     ) -> JsResult<JsValue> {
         let b = batch_size_of(&batch_size)?;
         self.inner.check_batch(b).or_throw()?;
-        let mut draws: Vec<Draw> = try_vec(b)?;
-        let (mut slots, mut generations) = (try_vec::<u32>(b)?, try_vec::<u32>(b)?);
-        let (mut probabilities, mut weights) = (try_vec::<f64>(b)?, try_vec::<f64>(b)?);
-        self.inner.sample_into(&mut draws).or_throw()?;
-        let items = Array::new_with_length(b as u32);
-        for (k, d) in draws.iter().enumerate() {
+        let mut batch = Batch::new(b)?;
+        let arrays = batch.arrays(&[])?;
+        let items = construct("Array", &Array::of1(&JsValue::from_f64(b as f64)))?.unchecked_into::<Array>();
+        self.inner.sample_into(&mut batch.draws).or_throw()?;
+        for (k, d) in batch.draws.iter().enumerate() {
             items.set(k as u32, self.items.get(d.key.slot));
-            slots[k] = d.key.slot;
-            generations[k] = d.key.generation;
-            probabilities[k] = d.probability;
-            weights[k] = d.weight;
         }
         let out = Object::new();
-        set(&out, INDICES, &Uint32Array::from(slots.as_slice()).into());
-        set(&out, WEIGHTS, &Float64Array::from(weights.as_slice()).into());
-        set(&out, PROBABILITIES, &Float64Array::from(probabilities.as_slice()).into());
-        set(&out, GENERATIONS, &Uint32Array::from(generations.as_slice()).into());
+        batch.finish(&arrays, &[], &out)?;
         set(&out, ITEMS, &items.into());
         Ok(out.into())
     }
@@ -592,8 +589,7 @@ impl PrioritizedReplayBuffer {
         #[wasm_bindgen(js_name = tdErrors, unchecked_param_type = "Numbers")] td_errors: JsValue,
         generations: Option<JsValue>,
     ) -> JsResult<u32> {
-        let keys = keys_of(&self.inner, &indices, generations)?;
-        let tds = numbers("tdErrors", &td_errors)?;
+        let (keys, tds) = update_input(&self.inner, &indices, &td_errors, generations)?;
         let report = self.inner.update_priorities(&keys, &tds).or_throw()?;
         Ok(report.stale as u32)
     }
@@ -1022,62 +1018,90 @@ impl Column {
     /// A typed array over `buffer` at byte `at`, holding a copy of the values.
     fn view_in(&self, buffer: &js_sys::ArrayBuffer, at: u32) -> JsValue {
         let n = self.len() as u32;
+        macro_rules! view {
+            ($t:ty, $v:expr) => {{
+                let a = <$t>::new_with_byte_offset_and_length(buffer, at, n);
+                a.copy_from($v);
+                a.into()
+            }};
+        }
         match self {
-            Column::F32(v) => {
-                let a = js_sys::Float32Array::new_with_byte_offset_and_length(buffer, at, n);
-                a.copy_from(v);
-                a.into()
-            }
-            Column::F64(v) => {
-                let a = Float64Array::new_with_byte_offset_and_length(buffer, at, n);
-                a.copy_from(v);
-                a.into()
-            }
-            Column::I32(v) => {
-                let a = js_sys::Int32Array::new_with_byte_offset_and_length(buffer, at, n);
-                a.copy_from(v);
-                a.into()
-            }
-            Column::U32(v) => {
-                let a = Uint32Array::new_with_byte_offset_and_length(buffer, at, n);
-                a.copy_from(v);
-                a.into()
-            }
-            Column::U8(v) => {
-                let a = Uint8Array::new_with_byte_offset_and_length(buffer, at, n);
-                a.copy_from(v);
-                a.into()
-            }
+            Column::F32(v) => view!(js_sys::Float32Array, v),
+            Column::F64(v) => view!(Float64Array, v),
+            Column::I32(v) => view!(js_sys::Int32Array, v),
+            Column::U32(v) => view!(Uint32Array, v),
+            Column::U8(v) => view!(Uint8Array, v),
         }
     }
 }
 
-/// Typed arrays holding copies of `parts`, all views of one new
-/// `ArrayBuffer` (one allocation per call, not one per array: a batch's
-/// seven small buffers cost more in the engine's allocator and collector
-/// than the copies). Each part starts at a multiple of its element size.
-fn js_arrays(parts: &[&Column]) -> JsResult<Vec<JsValue>> {
-    let mut offsets = try_vec::<u32>(parts.len())?;
-    let mut end = 0usize;
-    for (o, p) in offsets.iter_mut().zip(parts) {
-        let size = p.dtype().size();
-        let at = end.div_ceil(size) * size;
-        end = at.saturating_add(p.len().saturating_mul(size));
-        *o = u32::try_from(at).map_err(|_| throw(Error::AllocationFailed { bytes: end }))?;
+/// One new `ArrayBuffer` for all of a call's typed arrays (one allocation
+/// per call, not one per array: a batch's seven small buffers cost more in
+/// the engine's allocator and collector than the copies). Made before the
+/// call changes anything, so that an engine refusing the memory leaves the
+/// object as it was. Each array starts at a multiple of its element size.
+struct Arrays {
+    buffer: js_sys::ArrayBuffer,
+    offsets: Vec<u32>,
+}
+
+impl Arrays {
+    /// Room for arrays of these dtypes and lengths, in order.
+    fn new(parts: &[&Column]) -> JsResult<Arrays> {
+        let mut offsets = try_vec::<u32>(parts.len())?;
+        let mut end = 0usize;
+        for (o, p) in offsets.iter_mut().zip(parts) {
+            let size = p.dtype().size();
+            let at = end.div_ceil(size) * size;
+            end = at.saturating_add(p.len().saturating_mul(size));
+            *o = u32::try_from(at).map_err(|_| throw(Error::AllocationFailed { bytes: end }))?;
+        }
+        if end > u32::MAX as usize {
+            return Err(throw(Error::AllocationFailed { bytes: end }));
+        }
+        let buffer = construct("ArrayBuffer", &Array::of1(&JsValue::from_f64(end as f64)))?.unchecked_into();
+        Ok(Arrays { buffer, offsets })
     }
-    if end > u32::MAX as usize {
-        return Err(throw(Error::AllocationFailed { bytes: end }));
+
+    /// The arrays, holding copies of `parts` (the dtypes and lengths given to `new`).
+    fn views(&self, parts: &[&Column]) -> JsResult<Vec<JsValue>> {
+        try_collect(parts.iter().zip(&self.offsets).map(|(p, &at)| p.view_in(&self.buffer, at)))
     }
-    let buffer: js_sys::ArrayBuffer =
-        construct("ArrayBuffer", &Array::of1(&JsValue::from_f64(end as f64)))?.unchecked_into();
-    let mut out = Vec::new();
-    if out.try_reserve_exact(parts.len()).is_err() {
-        return Err(throw(Error::AllocationFailed { bytes: parts.len() * 4 }));
+}
+
+/// A batch of `b` draws and the four arrays they become (weights,
+/// probabilities, slots, generations), all reserved before the draw.
+struct Batch {
+    draws: Vec<Draw>,
+    head: [Column; 4],
+}
+
+impl Batch {
+    fn new(b: usize) -> JsResult<Batch> {
+        let head =
+            [Column::F64(try_vec(b)?), Column::F64(try_vec(b)?), Column::U32(try_vec(b)?), Column::U32(try_vec(b)?)];
+        Ok(Batch { draws: try_vec(b)?, head })
     }
-    for (p, &at) in parts.iter().zip(&offsets) {
-        out.push(p.view_in(&buffer, at));
+
+    /// The buffer for the four arrays and `columns`: before the draw.
+    fn arrays(&self, columns: &[Column]) -> JsResult<Arrays> {
+        Arrays::new(&try_collect(self.head.iter().chain(columns))?)
     }
-    Ok(out)
+
+    /// The four arrays of the draws, into `out`; `columns` (the draw's
+    /// rows), views of the same buffer, returned in order.
+    fn finish(mut self, arrays: &Arrays, columns: &[Column], out: &Object) -> JsResult<Vec<JsValue>> {
+        if let [Column::F64(w), Column::F64(p), Column::U32(s), Column::U32(g)] = &mut self.head {
+            for (k, d) in self.draws.iter().enumerate() {
+                (w[k], p[k], s[k], g[k]) = (d.weight, d.probability, d.key.slot, d.key.generation);
+            }
+        }
+        let mut arrays = arrays.views(&try_collect(self.head.iter().chain(columns))?)?;
+        for (key, a) in [WEIGHTS, PROBABILITIES, INDICES, GENERATIONS].into_iter().zip(arrays.drain(..4)) {
+            set(out, key, &a);
+        }
+        Ok(arrays)
+    }
 }
 
 /// A replay buffer of rows in named, fixed-width, typed columns, with a
@@ -1360,29 +1384,15 @@ impl ReplayBuffer {
     ) -> JsResult<JsValue> {
         let b = batch_size_of(&batch_size)?;
         self.selector().check_batch(b).or_throw()?;
-        let mut draws: Vec<Draw> = try_vec(b)?;
+        let mut batch = Batch::new(b)?;
         let mut outs = self.outputs(b)?;
-        let (mut slots, mut generations) = (try_vec::<u32>(b)?, try_vec::<u32>(b)?);
-        let (mut probabilities, mut weights) = (try_vec::<f64>(b)?, try_vec::<f64>(b)?);
+        let arrays = batch.arrays(&outs)?;
         let mut views = try_collect(outs.iter_mut().map(Column::view))?;
-        on_table!(&mut self.table, t => t.sample_into(&mut draws, &mut views)).or_throw()?;
+        on_table!(&mut self.table, t => t.sample_into(&mut batch.draws, &mut views)).or_throw()?;
         drop(views);
-        for (k, d) in draws.iter().enumerate() {
-            slots[k] = d.key.slot;
-            generations[k] = d.key.generation;
-            probabilities[k] = d.probability;
-            weights[k] = d.weight;
-        }
-        let (slots, generations) = (Column::U32(slots), Column::U32(generations));
-        let (weights, probabilities) = (Column::F64(weights), Column::F64(probabilities));
-        let parts = try_collect([&weights, &probabilities, &slots, &generations].into_iter().chain(outs.iter()))?;
-        let arrays = js_arrays(&parts)?;
         let out = Object::new();
-        set(&out, WEIGHTS, &arrays[0]);
-        set(&out, PROBABILITIES, &arrays[1]);
-        set(&out, INDICES, &arrays[2]);
-        set(&out, GENERATIONS, &arrays[3]);
-        set(&out, COLUMNS, &self.columns_object(&arrays[4..]).into());
+        let columns = batch.finish(&arrays, &outs, &out)?;
+        set(&out, COLUMNS, &self.columns_object(&columns).into());
         Ok(out.into())
     }
 
@@ -1396,8 +1406,7 @@ impl ReplayBuffer {
         #[wasm_bindgen(js_name = tdErrors, unchecked_param_type = "Numbers")] td_errors: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Uint32Array | number[] | null")] generations: Option<JsValue>,
     ) -> JsResult<u32> {
-        let keys = keys_of(self.selector(), &indices, generations)?;
-        let tds = numbers("tdErrors", &td_errors)?;
+        let (keys, tds) = update_input(self.selector(), &indices, &td_errors, generations)?;
         let report = on_table!(&mut self.table, t => t.update_priorities(&keys, &tds)).or_throw()?;
         Ok(report.stale as u32)
     }
@@ -1413,7 +1422,7 @@ impl ReplayBuffer {
         on_table!(&self.table, t => t.get(key, &mut views)).or_throw()?;
         drop(views);
         let parts = try_collect(outs.iter())?;
-        Ok(self.columns_object(&js_arrays(&parts)?).into())
+        Ok(self.columns_object(&Arrays::new(&parts)?.views(&parts)?).into())
     }
 
     /// Empties the buffer, as if new (options kept; the generator restarts

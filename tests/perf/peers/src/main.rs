@@ -62,6 +62,80 @@ fn time(mut f: impl FnMut(), secs: f64) -> f64 {
     t.elapsed().as_secs_f64() / n as f64
 }
 
+/// What the sample, update and step timings need of an adasample system.
+trait Prioritized {
+    fn draw(&mut self, draws: &mut [Draw]);
+    fn update(&mut self, keys: &[Key], td: &[f64]);
+}
+
+impl Prioritized for PrioritizedReplayBuffer<u32, Heap> {
+    fn draw(&mut self, draws: &mut [Draw]) {
+        self.sample_into(draws).unwrap();
+    }
+    fn update(&mut self, keys: &[Key], td: &[f64]) {
+        self.update_priorities(keys, td).unwrap();
+    }
+}
+
+/// The replay table with its batch's column slices (float32 obs of 4, int32
+/// action, float32 reward), gathered with every draw.
+struct Table {
+    table: adasample::table::ReplayTable<adasample::per::PrioritizedSelector<Heap>, Heap>,
+    obs: Vec<f32>,
+    action: Vec<i32>,
+    reward: Vec<f32>,
+}
+
+impl Prioritized for Table {
+    fn draw(&mut self, draws: &mut [Draw]) {
+        use adasample::rows::ValuesMut;
+        let mut out =
+            [ValuesMut::F32(&mut self.obs), ValuesMut::I32(&mut self.action), ValuesMut::F32(&mut self.reward)];
+        self.table.sample_into(draws, &mut out).unwrap();
+    }
+    fn update(&mut self, keys: &[Key], td: &[f64]) {
+        self.table.update_priorities(keys, td).unwrap();
+    }
+}
+
+/// Seconds per batch of B: sampling, the update alone (one of `BATCHES`
+/// batches drawn beforehand, in turn) and a step (a batch, then its update).
+fn time_batches(sys: &mut impl Prioritized, b: usize, s: &mut Stream) -> (f64, f64, f64) {
+    let mut draws = vec![Draw::default(); b];
+    let mut keys = vec![Key::default(); b];
+    let mut td = vec![0.0; b];
+    let sample = time(|| sys.draw(black_box(&mut draws)), 1.0);
+    let batches: Vec<Vec<Key>> = (0..BATCHES)
+        .map(|_| {
+            sys.draw(&mut draws);
+            draws.iter().map(|d| d.key).collect()
+        })
+        .collect();
+    let mut turn = 0;
+    let update = time(
+        || {
+            for t in td.iter_mut() {
+                *t = s.next();
+            }
+            sys.update(&batches[turn % BATCHES], &td);
+            turn += 1;
+        },
+        1.0,
+    );
+    let step = time(
+        || {
+            sys.draw(&mut draws);
+            for ((k, t), d) in keys.iter_mut().zip(td.iter_mut()).zip(&draws) {
+                *k = d.key;
+                *t = s.next();
+            }
+            sys.update(&keys, &td);
+        },
+        1.0,
+    );
+    (sample, update, step)
+}
+
 fn adasample(n: usize, b: usize) -> Result {
     let mut per: PrioritizedReplayBuffer<u32, Heap> = PrioritizedReplayBuffer::new(PerConfig {
         alpha: ALPHA,
@@ -83,35 +157,7 @@ fn adasample(n: usize, b: usize) -> Result {
         profiled_steps(&mut per, steps, &mut draws, &mut keys, &mut td, &mut s);
         std::process::exit(0);
     }
-    let sample = time(|| per.sample_into(black_box(&mut draws)).unwrap(), 1.0);
-    let batches: Vec<Vec<Key>> = (0..BATCHES)
-        .map(|_| {
-            per.sample_into(&mut draws).unwrap();
-            draws.iter().map(|d| d.key).collect()
-        })
-        .collect();
-    let mut turn = 0;
-    let update = time(
-        || {
-            for t in td.iter_mut() {
-                *t = s.next();
-            }
-            per.update_priorities(&batches[turn % BATCHES], &td).unwrap();
-            turn += 1;
-        },
-        1.0,
-    );
-    let step = time(
-        || {
-            per.sample_into(&mut draws).unwrap();
-            for ((k, t), d) in keys.iter_mut().zip(td.iter_mut()).zip(&draws) {
-                *k = d.key;
-                *t = s.next();
-            }
-            per.update_priorities(&keys, &td).unwrap();
-        },
-        1.0,
-    );
+    let (sample, update, step) = time_batches(&mut per, b, &mut s);
     let mut next = 0u32;
     let add = time(
         || {
@@ -136,7 +182,7 @@ fn adasample(n: usize, b: usize) -> Result {
 /// updates their B priorities. Add is one row at a time.
 fn adasample_table(n: usize, b: usize) -> Result {
     use adasample::per::PrioritizedSelector;
-    use adasample::rows::{ColumnSpec, DType, RowStorage, Values, ValuesMut};
+    use adasample::rows::{ColumnSpec, DType, RowStorage, Values};
     use adasample::table::ReplayTable;
     let config = PerConfig { alpha: ALPHA, beta: BETA, epsilon: EPS, seed: 1, ..PerConfig::new(n) };
     let cols = [
@@ -144,56 +190,17 @@ fn adasample_table(n: usize, b: usize) -> Result {
         ColumnSpec::new("action", DType::I32, &[]),
         ColumnSpec::new("reward", DType::F32, &[]),
     ];
-    let mut table =
+    let table =
         ReplayTable::new(PrioritizedSelector::<Heap>::new(config).unwrap(), RowStorage::<Heap>::new(n, &cols).unwrap())
             .unwrap();
+    let mut t = Table { table, obs: vec![0.0; 4 * b], action: vec![0; b], reward: vec![0.0; b] };
     let mut s = Stream(0x9E37_79B9_7F4A_7C15);
     let row = |i: usize| ([i as f32, 0.5, -0.5, 1.0], [(i % 2) as i32], [1.0f32]);
     for i in 0..n {
         let (obs, action, reward) = row(i);
-        table.add(&[Values::F32(&obs), Values::I32(&action), Values::F32(&reward)], Some(s.next())).unwrap();
+        t.table.add(&[Values::F32(&obs), Values::I32(&action), Values::F32(&reward)], Some(s.next())).unwrap();
     }
-    let mut draws = vec![Draw::default(); b];
-    let (mut obs, mut action, mut reward) = (vec![0f32; 4 * b], vec![0i32; b], vec![0f32; b]);
-    let mut keys = vec![Key::default(); b];
-    let mut td = vec![0.0; b];
-    let sample = time(
-        || {
-            let mut out = [ValuesMut::F32(&mut obs), ValuesMut::I32(&mut action), ValuesMut::F32(&mut reward)];
-            table.sample_into(black_box(&mut draws), &mut out).unwrap()
-        },
-        1.0,
-    );
-    let batches: Vec<Vec<Key>> = (0..BATCHES)
-        .map(|_| {
-            let mut out = [ValuesMut::F32(&mut obs), ValuesMut::I32(&mut action), ValuesMut::F32(&mut reward)];
-            table.sample_into(&mut draws, &mut out).unwrap();
-            draws.iter().map(|d| d.key).collect()
-        })
-        .collect();
-    let mut turn = 0;
-    let update = time(
-        || {
-            for t in td.iter_mut() {
-                *t = s.next();
-            }
-            table.update_priorities(&batches[turn % BATCHES], &td).unwrap();
-            turn += 1;
-        },
-        1.0,
-    );
-    let step = time(
-        || {
-            let mut out = [ValuesMut::F32(&mut obs), ValuesMut::I32(&mut action), ValuesMut::F32(&mut reward)];
-            table.sample_into(&mut draws, &mut out).unwrap();
-            for ((k, t), d) in keys.iter_mut().zip(td.iter_mut()).zip(&draws) {
-                *k = d.key;
-                *t = s.next();
-            }
-            table.update_priorities(&keys, &td).unwrap();
-        },
-        1.0,
-    );
+    let (sample, update, step) = time_batches(&mut t, b, &mut s);
     let adds = n.min(1 << 18);
     let mut next = 0;
     let add = time(
@@ -201,12 +208,11 @@ fn adasample_table(n: usize, b: usize) -> Result {
             for _ in 0..adds {
                 let (obs, action, reward) = row(next);
                 next += 1;
-                table.add(&[Values::F32(&obs), Values::I32(&action), Values::F32(&reward)], None).unwrap();
+                t.table.add(&[Values::F32(&obs), Values::I32(&action), Values::F32(&reward)], None).unwrap();
             }
         },
         1.0,
     );
-    black_box((&obs, &action, &reward));
     Result { sample_ns: sample / b as f64 * 1e9, step_per_s: 1.0 / step, add_per_s: adds as f64 / add, update_per_s: 1.0 / update }
 }
 
