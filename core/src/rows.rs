@@ -259,18 +259,35 @@ impl ValuesMut<'_> {
         }
     }
 
-    /// Little-endian `bytes` into values `at..`.
-    fn read_le(&mut self, at: usize, bytes: &[u8]) {
+    /// Row `j` of `n` rows (`width` values each, little-endian bytes from
+    /// `row(j)`) into values `j * width..`, for every `j`. One dispatch on
+    /// the dtype per column, then a loop the compiler specialises: a call
+    /// per row and column cost a third of a wasm32 batch.
+    #[inline(always)]
+    fn read_rows<'a>(&mut self, n: usize, width: usize, row: impl Fn(usize) -> &'a [u8]) {
+        macro_rules! rows4 {
+            ($v:expr, $t:ty) => {
+                for j in 0..n {
+                    read_words(&mut $v[j * width..(j + 1) * width], row(j), <$t>::from_le_bytes);
+                }
+            };
+        }
         match self {
-            ValuesMut::F32(v) => read_words(&mut v[at..], bytes, f32::from_le_bytes),
-            ValuesMut::I32(v) => read_words(&mut v[at..], bytes, i32::from_le_bytes),
-            ValuesMut::U32(v) => read_words(&mut v[at..], bytes, u32::from_le_bytes),
+            ValuesMut::F32(v) => rows4!(v, f32),
+            ValuesMut::I32(v) => rows4!(v, i32),
+            ValuesMut::U32(v) => rows4!(v, u32),
             ValuesMut::F64(v) => {
-                for (x, b) in v[at..].iter_mut().zip(bytes.chunks_exact(8)) {
-                    *x = f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+                for j in 0..n {
+                    for (x, b) in v[j * width..(j + 1) * width].iter_mut().zip(row(j).chunks_exact(8)) {
+                        *x = f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+                    }
                 }
             }
-            ValuesMut::U8(v) => v[at..at + bytes.len()].copy_from_slice(bytes),
+            ValuesMut::U8(v) => {
+                for j in 0..n {
+                    v[j * width..(j + 1) * width].copy_from_slice(row(j));
+                }
+            }
         }
     }
 }
@@ -747,12 +764,12 @@ impl<S: Storage> RowStorage<S> {
             touch ^= data[s * rb] ^ data[(s + 1) * rb - 1];
         }
         core::hint::black_box(touch);
-        for j in 0..n {
-            let s = slot(j);
-            let row = &data[s * rb..(s + 1) * rb];
-            for (c, o) in self.columns.iter().zip(out.iter_mut()) {
-                o.read_le(j * c.width, &row[c.offset..c.offset + c.width * c.dtype.size()]);
-            }
+        for (c, o) in self.columns.iter().zip(out.iter_mut()) {
+            let (at, len) = (c.offset, c.width * c.dtype.size());
+            o.read_rows(n, c.width, |j| {
+                let start = slot(j) * rb + at;
+                &data[start..start + len]
+            });
         }
     }
 

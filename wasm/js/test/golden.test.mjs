@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { lib, goldenDir } from '../pkg.mjs';
 
-const { PrioritizedReplayBuffer, AdaptiveBatchSampler, RewardWeightedSampler, iwSftWeights } = lib;
+const { ReplayBuffer, PrioritizedReplayBuffer, AdaptiveBatchSampler, RewardWeightedSampler, iwSftWeights } = lib;
 const load = (name) => JSON.parse(fs.readFileSync(path.join(goldenDir, `${name}.json`), 'utf8'));
 // Object.is distinguishes -0 and compares NaN; for finite doubles it is bit equality.
 const sameBits = (got, want, what) => {
@@ -30,6 +30,33 @@ for (const name of ['per_proportional', 'per_rank', 'per_fixed1024']) {
         assert.deepEqual([...s.indices], op.expect.slots);
         assert.deepEqual([...s.generations], op.expect.generations);
         assert.deepEqual(s.items, op.expect.items);
+        sameBits(s.probabilities, op.expect.probabilities, 'probabilities');
+        sameBits(s.weights, op.expect.weights, 'weights');
+      } else if (op.op === 'update') {
+        assert.equal(r.updatePriorities(op.slots, op.tdErrors, op.generations), op.expect.stale);
+      } else throw new Error(op.op);
+    }
+  });
+}
+
+// The columnar ReplayBuffer holds the same selector: the same vectors, with
+// each item as a row of a uint32 column.
+for (const name of ['per_proportional', 'per_rank', 'per_fixed1024']) {
+  test(`golden ${name} through ReplayBuffer`, () => {
+    const c = load(name);
+    const { rank, ...options } = c.config;
+    const r = new ReplayBuffer({ ...options, kind: rank ? 'rank' : 'proportional', columns: { item: { dtype: 'uint32' } } });
+    let item = 0;
+    for (const op of c.ops) {
+      if (op.op === 'add') {
+        const slots = op.priorities.map((p) => r.add({ item: item++ }, p === null ? undefined : p));
+        assert.deepEqual(slots, op.expect.slots);
+      } else if (op.op === 'sample') {
+        assert.ok(Object.is(r.beta, op.expect.beta));
+        const s = r.sample(op.batch);
+        assert.deepEqual([...s.indices], op.expect.slots);
+        assert.deepEqual([...s.generations], op.expect.generations);
+        assert.deepEqual([...s.columns.item], op.expect.items);
         sameBits(s.probabilities, op.expect.probabilities, 'probabilities');
         sameBits(s.weights, op.expect.weights, 'weights');
       } else if (op.op === 'update') {
