@@ -296,7 +296,7 @@ impl ValuesMut<'_> {
 /// values (the common case: an action, a reward, a small observation) take
 /// a loop of constant length, which compiles to plain loads and stores: the
 /// general loop becomes a `memory.copy` on wasm32, which V8 runs as a call
-/// costing more than the copy (a third of a sampled batch's time).
+/// costing more than a copy of a few bytes.
 #[inline(always)]
 fn read_words<T>(out: &mut [T], bytes: &[u8], from: fn([u8; 4]) -> T) {
     #[inline(always)]

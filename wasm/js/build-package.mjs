@@ -26,7 +26,7 @@ const src = path.join(wasmDir, 'pkg-web');
 const out = path.join(wasmDir, 'pkg');
 // A regression guard, not the goal: the goal is 80 KB (issue #18), which the
 // package does not meet. It ships the module twice (inlined for the default
-// entry, raw as adasample/wasm), and the module is 89 KB gzipped.
+// entry, raw as adasample/wasm), and the module is 90 KB gzipped.
 const BUDGET_TARBALL = 224 * 1024;
 
 const cargo = fs.readFileSync(path.join(wasmDir, 'Cargo.toml'), 'utf8');
