@@ -574,7 +574,8 @@ impl PrioritizedReplayBuffer {
             items.set(k as u32, self.items.get(d.key.slot));
         }
         let out = Object::new();
-        batch.finish(&arrays, &[], &out)?;
+        // { indices, weights, probabilities, generations, items }
+        batch.finish(&arrays, &[], &out, [(INDICES, 2), (WEIGHTS, 0), (PROBABILITIES, 1), (GENERATIONS, 3)])?;
         set(&out, ITEMS, &items.into());
         Ok(out.into())
     }
@@ -1070,7 +1071,8 @@ impl Arrays {
 }
 
 /// A batch of `b` draws and the four arrays they become (weights,
-/// probabilities, slots, generations), all reserved before the draw.
+/// probabilities, slots, generations: the f64 ones first, aligned), all
+/// reserved before the draw.
 struct Batch {
     draws: Vec<Draw>,
     head: [Column; 4],
@@ -1088,18 +1090,27 @@ impl Batch {
         Arrays::new(&try_collect(self.head.iter().chain(columns))?)
     }
 
-    /// The four arrays of the draws, into `out`; `columns` (the draw's
-    /// rows), views of the same buffer, returned in order.
-    fn finish(mut self, arrays: &Arrays, columns: &[Column], out: &Object) -> JsResult<Vec<JsValue>> {
+    /// The four arrays of the draws, into `out` under `keys` (result keys
+    /// in the order the contract lists them, each with its array's place in
+    /// `head`); `columns` (the draw's rows), views of the same buffer,
+    /// returned in order.
+    fn finish(
+        mut self,
+        arrays: &Arrays,
+        columns: &[Column],
+        out: &Object,
+        keys: [(usize, usize); 4],
+    ) -> JsResult<Vec<JsValue>> {
         if let [Column::F64(w), Column::F64(p), Column::U32(s), Column::U32(g)] = &mut self.head {
             for (k, d) in self.draws.iter().enumerate() {
                 (w[k], p[k], s[k], g[k]) = (d.weight, d.probability, d.key.slot, d.key.generation);
             }
         }
         let mut arrays = arrays.views(&try_collect(self.head.iter().chain(columns))?)?;
-        for (key, a) in [WEIGHTS, PROBABILITIES, INDICES, GENERATIONS].into_iter().zip(arrays.drain(..4)) {
-            set(out, key, &a);
+        for (key, at) in keys {
+            set(out, key, &arrays[at]);
         }
+        arrays.drain(..4);
         Ok(arrays)
     }
 }
@@ -1391,7 +1402,9 @@ impl ReplayBuffer {
         on_table!(&mut self.table, t => t.sample_into(&mut batch.draws, &mut views)).or_throw()?;
         drop(views);
         let out = Object::new();
-        let columns = batch.finish(&arrays, &outs, &out)?;
+        // { indices, generations, weights, probabilities, columns }
+        let keys = [(INDICES, 2), (GENERATIONS, 3), (WEIGHTS, 0), (PROBABILITIES, 1)];
+        let columns = batch.finish(&arrays, &outs, &out, keys)?;
         set(&out, COLUMNS, &self.columns_object(&columns).into());
         Ok(out.into())
     }

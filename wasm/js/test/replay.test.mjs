@@ -42,6 +42,11 @@ test('columns: defaults, dtypes, shapes; a batch row j is draw j', () => {
   const types = { obs: Float32Array, action: Int32Array, reward: Float32Array, id: Uint32Array, done: Uint8Array, ret: Float64Array };
   for (const [name, T] of Object.entries(types)) assert.ok(s.columns[name] instanceof T, name);
   assert.deepEqual(Object.keys(s.columns), Object.keys(SCHEMA));
+  // The result keys in the order DESIGN.md lists them.
+  assert.deepEqual(Object.keys(s), ['indices', 'generations', 'weights', 'probabilities', 'columns']);
+  const per = new lib.PrioritizedReplayBuffer({ capacity: 4 });
+  per.add('x');
+  assert.deepEqual(Object.keys(per.sample(1)), ['indices', 'weights', 'probabilities', 'generations', 'items']);
   assert.equal(s.columns.obs.length, 32 * 4);
   for (const k of ['indices', 'generations']) assert.ok(s[k] instanceof Uint32Array);
   for (const k of ['weights', 'probabilities']) assert.ok(s[k] instanceof Float64Array);
