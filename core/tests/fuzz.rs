@@ -615,6 +615,49 @@ fn fuzz_decode_selectors() {
     });
 }
 
+#[test]
+fn fuzz_decode_table() {
+    use adasample::snapshot::{table_selector_kind, SelectorKind};
+    let cols = [ColumnSpec::new("xy", DType::F32, &[2]), ColumnSpec::new("a", DType::U8, &[])];
+    let rows = RowStorage::<Heap>::new(8, &cols).unwrap();
+    let mut t = ReplayTable::new(PrioritizedSelector::<Heap>::new(PerConfig::rank(8)).unwrap(), rows).unwrap();
+    for x in 0..11u8 {
+        t.add(&[Values::F32(&[f32::from(x), -0.0]), Values::U8(&[x])], Some(f64::from(x) * 0.5)).unwrap();
+    }
+    fuzz("decode ReplayTable", mutated(t.snapshot().unwrap()), |bytes| {
+        type P = ReplayTable<PrioritizedSelector<Heap>, Heap>;
+        type U = ReplayTable<UniformSelector<Heap>, Heap>;
+        let restored = match table_selector_kind(&bytes) {
+            Ok(SelectorKind::Prioritized) => P::restore(&bytes).map(|mut r| {
+                // A mutation may make another valid schema: draw only into the one we know.
+                let known = r.rows().columns().map(|c| (c.dtype, c.width)).eq([(DType::F32, 2), (DType::U8, 1)]);
+                let mut draws = [Draw::default(); 4];
+                let (mut xy, mut a) = ([0f32; 8], [0u8; 4]);
+                let drawn = if known {
+                    r.sample_into(&mut draws, &mut [ValuesMut::F32(&mut xy), ValuesMut::U8(&mut a)])
+                } else {
+                    Ok(())
+                };
+                let current = !known || draws.iter().all(|d| r.selector().is_current(d.key));
+                (drawn.map(|()| current), r.len(), r.rows().len())
+            }),
+            Ok(SelectorKind::Uniform) => U::restore(&bytes).map(|r| (Ok(true), r.len(), r.rows().len())),
+            Err(e) => Err(e),
+        };
+        match restored {
+            Ok((drawn, len, rows)) => {
+                prop_assert_eq!(len, rows);
+                match drawn {
+                    Ok(current) => prop_assert!(current),
+                    Err(e) => prop_assert!(matches!(e, Error::Empty | Error::BatchTooLarge { .. }), "{:?}", e),
+                }
+            }
+            Err(e) => prop_assert!(typed_refusal(&e), "{:?}", e),
+        }
+        Ok(())
+    });
+}
+
 #[derive(Debug, Clone)]
 enum TableOp {
     /// Values for the three columns (2 + 1 + 1), a priority, and how many values to give.
