@@ -1,5 +1,5 @@
-//! Fuzz targets, as a proptest harness: one per snapshot decoder and one per
-//! sampler API. Inputs are arbitrary: every `f64` bit pattern (NaN, infinities,
+//! Fuzz targets, as a proptest harness: one per snapshot decoder (the replay
+//! table's too) and one per sampler API. Inputs are arbitrary: every `f64` bit pattern (NaN, infinities,
 //! subnormals, -0.0, the extremes), indices and batch sizes up to `usize::MAX`,
 //! configs with any field values, and snapshot bytes that are random or are
 //! real snapshots mutated (bit flips, byte writes, truncation, insertion) and
