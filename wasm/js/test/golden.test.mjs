@@ -15,54 +15,40 @@ const sameBits = (got, want, what) => {
   want.forEach((w, i) => assert.ok(Object.is(got[i], w), `${what}[${i}]: ${got[i]} !== ${w}`));
 };
 
+/** Replays a PER golden file on a buffer: `add(k, priority)` adds item k, `items(sample)` reads them back. */
+function replayPer(c, r, add, items) {
+  let item = 0;
+  for (const op of c.ops) {
+    if (op.op === 'add') {
+      const slots = op.priorities.map((p) => add(item++, p === null ? undefined : p));
+      assert.deepEqual(slots, op.expect.slots);
+    } else if (op.op === 'sample') {
+      assert.ok(Object.is(r.beta, op.expect.beta));
+      const s = r.sample(op.batch);
+      assert.deepEqual([...s.indices], op.expect.slots);
+      assert.deepEqual([...s.generations], op.expect.generations);
+      assert.deepEqual(items(s), op.expect.items);
+      sameBits(s.probabilities, op.expect.probabilities, 'probabilities');
+      sameBits(s.weights, op.expect.weights, 'weights');
+    } else if (op.op === 'update') {
+      assert.equal(r.updatePriorities(op.slots, op.tdErrors, op.generations), op.expect.stale);
+    } else throw new Error(op.op);
+  }
+}
+
 for (const name of ['per_proportional', 'per_rank', 'per_fixed1024']) {
   test(`golden ${name}`, () => {
     const c = load(name);
     const r = new PrioritizedReplayBuffer(c.config);
-    let item = 0;
-    for (const op of c.ops) {
-      if (op.op === 'add') {
-        const slots = op.priorities.map((p) => r.add(item++, p === null ? undefined : p));
-        assert.deepEqual(slots, op.expect.slots);
-      } else if (op.op === 'sample') {
-        assert.ok(Object.is(r.beta, op.expect.beta));
-        const s = r.sample(op.batch);
-        assert.deepEqual([...s.indices], op.expect.slots);
-        assert.deepEqual([...s.generations], op.expect.generations);
-        assert.deepEqual(s.items, op.expect.items);
-        sameBits(s.probabilities, op.expect.probabilities, 'probabilities');
-        sameBits(s.weights, op.expect.weights, 'weights');
-      } else if (op.op === 'update') {
-        assert.equal(r.updatePriorities(op.slots, op.tdErrors, op.generations), op.expect.stale);
-      } else throw new Error(op.op);
-    }
+    replayPer(c, r, (k, p) => r.add(k, p), (s) => s.items);
   });
-}
-
-// The columnar ReplayBuffer holds the same selector: the same vectors, with
-// each item as a row of a uint32 column.
-for (const name of ['per_proportional', 'per_rank', 'per_fixed1024']) {
+  // The columnar ReplayBuffer holds the same selector: the same vectors, with
+  // each item as a row of a uint32 column.
   test(`golden ${name} through ReplayBuffer`, () => {
     const c = load(name);
     const { rank, ...options } = c.config;
     const r = new ReplayBuffer({ ...options, kind: rank ? 'rank' : 'proportional', columns: { item: { dtype: 'uint32' } } });
-    let item = 0;
-    for (const op of c.ops) {
-      if (op.op === 'add') {
-        const slots = op.priorities.map((p) => r.add({ item: item++ }, p === null ? undefined : p));
-        assert.deepEqual(slots, op.expect.slots);
-      } else if (op.op === 'sample') {
-        assert.ok(Object.is(r.beta, op.expect.beta));
-        const s = r.sample(op.batch);
-        assert.deepEqual([...s.indices], op.expect.slots);
-        assert.deepEqual([...s.generations], op.expect.generations);
-        assert.deepEqual([...s.columns.item], op.expect.items);
-        sameBits(s.probabilities, op.expect.probabilities, 'probabilities');
-        sameBits(s.weights, op.expect.weights, 'weights');
-      } else if (op.op === 'update') {
-        assert.equal(r.updatePriorities(op.slots, op.tdErrors, op.generations), op.expect.stale);
-      } else throw new Error(op.op);
-    }
+    replayPer(c, r, (k, p) => r.add({ item: k }, p), (s) => [...s.columns.item]);
   });
 }
 
