@@ -182,6 +182,11 @@ fn bad_argument(name: &'static str, position: usize, value: f64) -> JsValue {
 
 // ------------------------------------------------------------------ conversions
 
+/// `value[key]`, `undefined` where there is none (or `value` is no object).
+fn field(value: &JsValue, key: &str) -> JsValue {
+    Reflect::get(value, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
 /// Checks that `value` is a plain options object with no key outside `known`.
 fn check_keys(what: &str, value: &JsValue, known: &[&str]) -> JsResult<()> {
     if !value.is_object() || Array::is_array(value) {
@@ -720,11 +725,7 @@ impl AdaptiveBatchSampler {
         #[wasm_bindgen(unchecked_param_type = "AdaptiveOptions")] options: JsValue,
     ) -> JsResult<AdaptiveBatchSampler> {
         const KEYS: &[&str] = &["datasetSize", "learningRate", "mode", "seed", "prior", "target"];
-        let prior = if options.is_object() {
-            js_sys::Reflect::get(&options, &JsValue::from_str("prior")).unwrap_or(JsValue::UNDEFINED)
-        } else {
-            JsValue::UNDEFINED
-        };
+        let prior = if options.is_object() { field(&options, "prior") } else { JsValue::UNDEFINED };
         let o: AdaptiveOptions = self::options("AdaptiveBatchSampler", options, KEYS)?;
         let target = match o.target.as_deref() {
             None | Some("uniform") => WeightTarget::Uniform,
@@ -886,7 +887,7 @@ pub fn iw_sft_weights(
     #[wasm_bindgen(unchecked_param_type = "IwSftOptions")] options: JsValue,
 ) -> JsResult<Float64Array> {
     check_keys("iwSftWeights", &options, &IW_KEYS)?;
-    let get = |k: &str| Reflect::get(&options, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
+    let get = |k: &str| field(&options, k);
     let policy = numbers("policyLogProbs", &get("policyLogProbs"))?;
     let reference = numbers("refLogProbs", &get("refLogProbs"))?;
     let mask_value = get("mask");
@@ -1145,10 +1146,6 @@ fn schema_error(names: &[JsValue], e: Error) -> JsValue {
     }
 }
 
-fn js_number_field(spec: &JsValue, key: &str) -> JsValue {
-    Reflect::get(spec, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-}
-
 /// One column of the `columns` option.
 struct ColumnOption {
     name: String,
@@ -1167,7 +1164,7 @@ fn parse_columns(columns: &JsValue) -> JsResult<Vec<ColumnOption>> {
         let name = key.as_string().unwrap_or_default();
         let spec = Reflect::get(columns, &key).unwrap_or(JsValue::UNDEFINED);
         check_keys(&format!("ReplayBuffer: column `{name}`"), &spec, &["shape", "dtype"])?;
-        let dtype = match js_number_field(&spec, "dtype") {
+        let dtype = match field(&spec, "dtype") {
             d if d.is_undefined() => DType::F32,
             d => d.as_string().as_deref().and_then(DType::from_name).ok_or_else(|| {
                 js_error(
@@ -1176,7 +1173,7 @@ fn parse_columns(columns: &JsValue) -> JsResult<Vec<ColumnOption>> {
                 )
             })?,
         };
-        let shape = match js_number_field(&spec, "shape") {
+        let shape = match field(&spec, "shape") {
             s if s.is_undefined() => Vec::new(),
             s if Array::is_array(&s) && s.unchecked_ref::<Array>().length() as usize <= MAX_DIMS => {
                 let mut dims = Vec::new();
@@ -1290,7 +1287,7 @@ impl ReplayBuffer {
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "ReplayBufferOptions")] options: JsValue,
     ) -> JsResult<ReplayBuffer> {
-        let columns = if options.is_object() { js_number_field(&options, "columns") } else { JsValue::UNDEFINED };
+        let columns = if options.is_object() { field(&options, "columns") } else { JsValue::UNDEFINED };
         // `columns` is read by hand (key order is the schema's); serde skips it.
         let o: ReplayOptions = self::options("ReplayBuffer", options, REPLAY_KEYS)?;
         let schema = parse_columns(&columns)?;
