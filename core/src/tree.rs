@@ -471,7 +471,7 @@ impl<S: Storage> SumTree<S> {
     /// Writes a validated priority and recomputes its ancestors from their children.
     pub(crate) fn write(&mut self, i: usize, p: f64) {
         self.set_leaf(i, p);
-        self.recompute_ancestors(&mut [self.size + i]);
+        self.recompute_path(i, u32::MAX);
     }
 
     /// Leaf `i` to a validated `p`: the non-zero count and the min tree follow;
@@ -483,24 +483,53 @@ impl<S: Storage> SumTree<S> {
         self.update_min(i / BLOCK, old, p);
     }
 
-    /// Writes validated priorities to many slots (later entries win), then
-    /// recomputes their ancestors level by level in groups of [`LANES`], each
-    /// shared ancestor once when the slots come sorted (as stratified draws
-    /// do). A parent is always recomputed from its final children, so the tree
-    /// is bit for bit what one [`write`](Self::write) after another leaves.
-    pub(crate) fn write_many(&mut self, mut slots: impl Iterator<Item = (usize, f64)>) {
-        let mut nodes = [0usize; LANES];
-        loop {
-            let mut n = 0;
-            for (i, p) in slots.by_ref().take(LANES) {
-                self.set_leaf(i, p);
-                nodes[n] = self.size + i;
-                n += 1;
+    /// Writes validated priorities to many slots (later entries win). Each
+    /// slot's path is walked up to just below the lowest ancestor it shares
+    /// with the next slot (the last slot's, to the root): that ancestor and
+    /// the ones above it are on the next slot's path too. So a node is
+    /// recomputed by the walk of the last slot below it, after every write
+    /// below it, from its final children: the tree is bit for bit what one
+    /// [`write`](Self::write) after another leaves, in any order. When the
+    /// slots come sorted (stratified draws, a ring's inserts), each ancestor
+    /// is recomputed once.
+    pub(crate) fn write_many(&mut self, slots: impl Iterator<Item = (usize, f64)>) {
+        let mut pending = None;
+        for (i, p) in slots {
+            if let Some(prev) = pending {
+                // The height of the two leaves' lowest common ancestor.
+                self.recompute_path(prev, usize::BITS - (prev ^ i).leading_zeros());
             }
-            if n == 0 {
+            self.set_leaf(i, p);
+            pending = Some(i);
+        }
+        if let Some(last) = pending {
+            self.recompute_path(last, u32::MAX);
+        }
+    }
+
+    /// Recomputes leaf `i`'s ancestors of height 1 up to below `below` (the
+    /// leaves have height 0), or up to the root, each `left + right`
+    /// (addition commutes bit for bit, so `s + sibling` is that). The
+    /// siblings' addresses follow from `i` alone, so their loads do not wait
+    /// on one another; only the adds form a chain.
+    fn recompute_path(&mut self, i: usize, below: u32) {
+        let size = self.size;
+        if size < 2 || below <= 1 {
+            return;
+        }
+        let (sum, leaf) = (self.sum.as_mut(), self.leaf.as_ref());
+        let at = |j: usize| leaf.get(j).copied().unwrap_or(0.0);
+        let mut k = (size + i) / 2;
+        let mut s = at(2 * k - size) + at(2 * k + 1 - size);
+        let mut height = 1;
+        while let Some(node) = sum.get_mut(k) {
+            *node = s;
+            height += 1;
+            if k <= 1 || height >= below {
                 return;
             }
-            self.recompute_ancestors(&mut nodes[..n]);
+            s += sum.get(k ^ 1).copied().unwrap_or(0.0);
+            k /= 2;
         }
     }
 
@@ -539,35 +568,6 @@ impl<S: Storage> SumTree<S> {
             let sibling = if j % 2 == 1 { j + 1 } else { j - 1 };
             m = m.min(mins.get(sibling).copied().unwrap_or(f64::INFINITY));
             j = (j - 1) / 2;
-        }
-    }
-
-    /// Recomputes the ancestors of `nodes` (all on one level), level by level.
-    /// Runs of equal parents shrink to one entry as the levels go up, so the
-    /// work is the number of distinct ancestors.
-    fn recompute_ancestors(&mut self, nodes: &mut [usize]) {
-        let size = self.size;
-        let (sum, leaf) = (self.sum.as_mut(), self.leaf.as_ref());
-        let mut n = nodes.len();
-        let mut leaf_children = true;
-        while n > 0 && nodes[0] > 1 {
-            let mut distinct = 0;
-            for j in 0..n {
-                let k = nodes[j] / 2;
-                if distinct == 0 || nodes[distinct - 1] != k {
-                    // `left + right`, as `recompute` does, with the slices in hand.
-                    sum[k] = if leaf_children {
-                        let at = |i: usize| leaf.get(i).copied().unwrap_or(0.0);
-                        at(2 * k - size) + at(2 * k + 1 - size)
-                    } else {
-                        sum[2 * k] + sum[2 * k + 1]
-                    };
-                    nodes[distinct] = k;
-                    distinct += 1;
-                }
-            }
-            n = distinct;
-            leaf_children = false;
         }
     }
 

@@ -577,3 +577,53 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// One batch update is the same as its keys one at a time, to the bit:
+    /// batches of up to 300 keys (the update works in groups of 64), with
+    /// repeated slots (the later entry wins), stale keys, and extreme
+    /// magnitudes; also the next batch drawn.
+    #[test]
+    fn batch_update_is_updates_one_by_one(
+        capacity in 1usize..200,
+        extra in 0usize..100,
+        rank in any::<bool>(),
+        entries in prop::collection::vec((0usize..200, prop::bool::weighted(0.1), prop_oneof![8 => td(), 1 => extreme()]), 0..300),
+    ) {
+        let cfg = PerConfig { seed: 5, ..if rank { PerConfig::rank(capacity) } else { PerConfig::new(capacity) } };
+        let mut a: PrioritizedReplayBuffer<u32, Heap> = PrioritizedReplayBuffer::new(cfg).unwrap();
+        // Past the capacity, slots are written again: slot s has generation
+        // (writes of s) - 1.
+        a.extend(0..(capacity + extra) as u32).unwrap();
+        let mut b = a.clone();
+        let keys: Vec<Key> = entries
+            .iter()
+            .map(|&(s, stale, _)| {
+                let slot = s % capacity;
+                let generation = ((capacity + extra - 1 - slot) / capacity) as u32;
+                Key { slot: slot as u32, generation: if stale { generation ^ 1 } else { generation } }
+            })
+            .collect();
+        let tds: Vec<f64> = entries.iter().map(|e| e.2.min(MAX_PRIORITY).max(-MAX_PRIORITY)).collect();
+        let report = a.update_priorities(&keys, &tds).unwrap();
+        let (mut applied, mut stale) = (0, 0);
+        for (k, t) in keys.iter().zip(&tds) {
+            let r = b.update_priorities(core::slice::from_ref(k), core::slice::from_ref(t)).unwrap();
+            (applied, stale) = (applied + r.applied, stale + r.stale);
+        }
+        prop_assert_eq!((report.applied, report.stale), (applied, stale));
+        prop_assert_eq!(report.stale, entries.iter().filter(|e| e.1).count());
+        prop_assert_eq!(a.snapshot().unwrap(), b.snapshot().unwrap());
+        prop_assert_eq!(a.total_priority().to_bits(), b.total_priority().to_bits());
+        prop_assert_eq!(a.min_priority().map(f64::to_bits), b.min_priority().map(f64::to_bits));
+        if a.total_priority() > 0.0 {
+            let (mut da, mut db) = ([Draw::default(); 9], [Draw::default(); 9]);
+            prop_assert_eq!(a.sample_into(&mut da).is_ok(), b.sample_into(&mut db).is_ok());
+            for (x, y) in da.iter().zip(&db) {
+                prop_assert_eq!((x.key, x.weight.to_bits(), x.probability.to_bits()), (y.key, y.weight.to_bits(), y.probability.to_bits()));
+            }
+        }
+    }
+}
