@@ -606,7 +606,7 @@ proptest! {
                 Key { slot: slot as u32, generation: if stale { generation ^ 1 } else { generation } }
             })
             .collect();
-        let tds: Vec<f64> = entries.iter().map(|e| e.2.min(MAX_PRIORITY).max(-MAX_PRIORITY)).collect();
+        let tds: Vec<f64> = entries.iter().map(|e| e.2.clamp(-MAX_PRIORITY, MAX_PRIORITY)).collect();
         let report = a.update_priorities(&keys, &tds).unwrap();
         let (mut applied, mut stale) = (0, 0);
         for (k, t) in keys.iter().zip(&tds) {
