@@ -606,7 +606,9 @@ proptest! {
                 Key { slot: slot as u32, generation: if stale { generation ^ 1 } else { generation } }
             })
             .collect();
-        let tds: Vec<f64> = entries.iter().map(|e| e.2.clamp(-MAX_PRIORITY, MAX_PRIORITY)).collect();
+        // Accepted values only (a refused batch changes nothing: tested elsewhere).
+        let tds: Vec<f64> =
+            entries.iter().map(|e| if e.2.is_nan() { 1.0 } else { e.2.clamp(-MAX_PRIORITY, MAX_PRIORITY) }).collect();
         let report = a.update_priorities(&keys, &tds).unwrap();
         let (mut applied, mut stale) = (0, 0);
         for (k, t) in keys.iter().zip(&tds) {
