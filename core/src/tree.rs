@@ -9,8 +9,10 @@
 //! - Past the caches (from about 2^18 slots) a descent is a chain of dependent
 //!   memory loads. A batch therefore descends level by level, many draws at
 //!   once, each step without a data-dependent branch and with the next level
-//!   prefetched (x86_64), so the loads of different draws overlap; updates
-//!   recompute shared ancestors once, level by level. The min tree is small
+//!   prefetched (x86_64), so the loads of different draws overlap. A write
+//!   walks its leaf's path up, each sibling's load independent of the others;
+//!   a batch of writes stops each walk below where the next slot's path joins,
+//!   so sorted slots recompute each shared ancestor once. The min tree is small
 //!   enough to stay in cache, and a write touches its leaves only when it
 //!   removes a block's minimum. None of this changes a result: each draw takes
 //!   the decisions of a one-at-a-time descent, and each parent is recomputed
@@ -475,7 +477,7 @@ impl<S: Storage> SumTree<S> {
     }
 
     /// Leaf `i` to a validated `p`: the non-zero count and the min tree follow;
-    /// the sums wait for `recompute_ancestors`.
+    /// the sums wait for `recompute_path`.
     fn set_leaf(&mut self, i: usize, p: f64) {
         let old = self.leaf.as_ref()[i];
         self.nonzero = self.nonzero + usize::from(p > 0.0) - usize::from(old > 0.0);
