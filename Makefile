@@ -164,6 +164,8 @@ test-web: web-deps browser
 # Unit, doc, property, statistical, drift, bad-input, snapshot and golden tests.
 test-core:
 	$(CARGO) test -p adasample --all-features
+	# Every level of the sum trees stored (the embedded build's layout): the same sums.
+	$(CARGO) test -p adasample --no-default-features --features alloc,rank,prior,serde
 	$(CARGO) test -p adasample --no-default-features --features alloc --test no_rank
 
 # The wasm32 build in Node and in headless Chromium (golden vectors, errors),

@@ -30,7 +30,7 @@
 //! `add` and each update O(log n) in the worst case, for any sequence of
 //! priorities (rank: a weight-balanced search tree, iterative, at most 75
 //! levels); a batch of B O(B log n); memory per slot: the item, 8 bytes of raw
-//! priority, 4 of generation, about 24 of tree (rank: 12 more for the order).
+//! priority, 4 of generation, 12 to 16 of tree (18 to 28 without the `group-sums` feature) (rank: 12 more for the order).
 //! On the heap every buffer grows with the items (the tree by doublings, each
 //! an O(n) rebuild, O(1) amortised per `add`); fixed storage holds it all.
 //!
@@ -191,7 +191,7 @@ const INITIAL_TREE: usize = 64;
 /// by `key.slot`; [`PrioritizedReplayBuffer`] pairs it with a ring of `T`,
 /// [`ReplayTable`](crate::table::ReplayTable) with columns of rows.
 ///
-/// Memory: 8 bytes of raw priority, 4 of generation and about 24 of tree a
+/// Memory: 8 bytes of raw priority, 4 of generation and 12 to 16 of tree (18 to 28 without the `group-sums` feature) a
 /// slot (rank: 12 more); on the heap it grows with the slots written.
 ///
 /// ```
